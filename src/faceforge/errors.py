@@ -1,0 +1,43 @@
+"""The errors faceforge raises on purpose.
+
+Every one of them carries a single sentence meant for a person. The CLI prints that sentence and exits
+with the error's ``exit_code``; anything else that escapes is a bug and is reported as one.
+"""
+
+from __future__ import annotations
+
+
+class FaceforgeError(Exception):
+    """Base of all expected failures: bad input, missing faces, unwritable output."""
+
+    exit_code = 1
+
+
+class InputError(FaceforgeError):
+    """An input file is missing, unreadable, corrupt, too large or of the wrong kind."""
+
+    exit_code = 2
+
+
+class UnsupportedFormatError(InputError):
+    """An input or output format faceforge cannot handle."""
+
+    exit_code = 3
+
+
+class NoFaceError(FaceforgeError):
+    """A source or target holds no usable face."""
+
+    exit_code = 4
+
+
+class OutputError(FaceforgeError):
+    """The output cannot be written."""
+
+    exit_code = 5
+
+
+class WeightsError(FaceforgeError):
+    """A weight file is missing, corrupt or does not match its pinned hash."""
+
+    exit_code = 6
