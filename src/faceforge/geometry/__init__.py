@@ -1,0 +1,1 @@
+"""Alignment templates, similarity transforms, piecewise-affine mesh warps and head pose."""

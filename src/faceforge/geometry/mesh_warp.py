@@ -1,0 +1,72 @@
+"""Piecewise-affine warping of one image onto another's landmark mesh, in a single ``cv2.remap``.
+
+Each destination pixel is assigned the mesh triangle that covers it (rasterised far-to-near with the
+landmarks' depth, so a turned head's near side wins where the 2-D mesh folds over itself), and its
+source position comes from that triangle's affine map. One remap then samples the whole face, instead
+of one warp per triangle.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from scipy.spatial import Delaunay
+
+
+def delaunay_triangles(points: np.ndarray) -> np.ndarray:
+    """Delaunay triangles ``(T, 3)`` over 2-D points, without degenerate slivers."""
+    tris = Delaunay(np.asarray(points, dtype=np.float64)).simplices.astype(np.int32)
+    p = points[tris]
+    area = np.abs(np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0]))
+    return tris[area > 1e-6]
+
+
+def triangle_affines(src: np.ndarray, dst: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """Per-triangle 2x3 affines taking destination positions to source positions, ``(T, 2, 3)``.
+    Collapsed destination triangles get the identity (they cover no pixel anyway)."""
+    d = np.concatenate([dst[triangles], np.ones((len(triangles), 3, 1))], axis=2)  # (T, 3, 3)
+    s = src[triangles]  # (T, 3, 2)
+    det = np.linalg.det(d)
+    ok = np.abs(det) > 1e-9
+    affines = np.tile(np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]), (len(triangles), 1, 1))
+    affines[ok] = np.linalg.solve(d[ok], s[ok]).transpose(0, 2, 1)
+    return affines
+
+
+def rasterise_triangles(
+    dst: np.ndarray, triangles: np.ndarray, shape: tuple[int, int], depth: np.ndarray | None = None
+) -> np.ndarray:
+    """Index map ``(H, W)`` int32: which triangle covers each pixel, -1 where none does."""
+    order = np.argsort(-depth[triangles].mean(axis=1)) if depth is not None else np.arange(len(triangles))
+    index_map = np.full(shape, -1, dtype=np.int32)
+    corners = np.round(dst[triangles] * 16).astype(np.int32)  # 4 fractional bits for sub-pixel edges
+    for t in order:
+        cv2.fillConvexPoly(index_map, corners[t], int(t), lineType=cv2.LINE_8, shift=4)
+    return index_map
+
+
+def mesh_warp(
+    source: np.ndarray,
+    src_points: np.ndarray,
+    dst_points: np.ndarray,
+    triangles: np.ndarray,
+    out_shape: tuple[int, int],
+    dst_depth: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Warp ``source`` so that ``src_points`` land on ``dst_points``.
+
+    Returns the warped image ``out_shape + (3,)`` and the coverage mask ``out_shape`` (uint8, 255 where
+    a triangle covered the pixel).
+    """
+    index_map = rasterise_triangles(dst_points, triangles, out_shape, dst_depth)
+    ys, xs = np.nonzero(index_map >= 0)
+    affines = triangle_affines(src_points, dst_points, triangles).astype(np.float32)
+    a = affines[index_map[ys, xs]]
+    xf, yf = xs.astype(np.float32), ys.astype(np.float32)
+    map_x = np.full(out_shape, -1.0, dtype=np.float32)
+    map_y = np.full(out_shape, -1.0, dtype=np.float32)
+    map_x[ys, xs] = a[:, 0, 0] * xf + a[:, 0, 1] * yf + a[:, 0, 2]
+    map_y[ys, xs] = a[:, 1, 0] * xf + a[:, 1, 1] * yf + a[:, 1, 2]
+    warped = cv2.remap(source, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    coverage = np.where(index_map >= 0, 255, 0).astype(np.uint8)
+    return warped, coverage

@@ -1,0 +1,1 @@
+"""Swappers: one module per swapper behind the small protocol in ``base``."""
