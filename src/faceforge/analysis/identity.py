@@ -69,13 +69,11 @@ class DlibIdentityEncoder:
         dlib = self._dlib
         shapes = dlib.full_object_detections()
         for face in faces:
-            pts = face.points[list(DLIB_FIVE_FROM_MESH)]
+            pts = np.rint(face.points[list(DLIB_FIVE_FROM_MESH)]).astype(int).tolist()
             x0, y0 = face.points.min(axis=0)
             x1, y1 = face.points.max(axis=0)
             rect = dlib.rectangle(int(x0), int(y0), int(x1), int(y1))
-            shapes.append(
-                dlib.full_object_detection(rect, [dlib.point(int(round(x)), int(round(y))) for x, y in pts])
-            )
+            shapes.append(dlib.full_object_detection(rect, [dlib.point(x, y) for x, y in pts]))
         if len(shapes) == 0:
             return []
         return list(
