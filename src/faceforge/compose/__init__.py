@@ -1,0 +1,28 @@
+"""Compose: masks, colour transfer, blending and paste-back of swapped faces."""
+
+from faceforge.compose.blend import BLENDERS, Blender, alpha_blend, poisson_blend
+from faceforge.compose.color import COLOR_TRANSFERS, ColorTransfer, histogram, reinhard
+from faceforge.compose.compositor import ComposeOptions, compose
+from faceforge.compose.masks import MASKS, Masker, box_mask, combine_masks, face_mask, face_size
+from faceforge.compose.paste import paste_back, roi_of
+
+__all__ = [
+    "BLENDERS",
+    "COLOR_TRANSFERS",
+    "MASKS",
+    "Blender",
+    "ColorTransfer",
+    "ComposeOptions",
+    "Masker",
+    "alpha_blend",
+    "box_mask",
+    "combine_masks",
+    "compose",
+    "face_mask",
+    "face_size",
+    "histogram",
+    "paste_back",
+    "poisson_blend",
+    "reinhard",
+    "roi_of",
+]

@@ -1,0 +1,102 @@
+"""Colour transfer of the swapped face toward the target's skin.
+
+Statistics come only from pixels inside the mask (``mask > 0.5``) of both images, which share the crop
+space. The transfer is applied only on the bounding box of the mask's support: pixels outside it are
+never composited, so they are returned as they were. When the mask holds fewer than ``MIN_PIXELS``
+pixels the statistics mean nothing and ``src`` comes back unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+MIN_PIXELS = 64
+_MIN_STD = 1.0  # LAB units: keeps a flat channel (a grey photo's a*, b*) from amplifying noise
+_MAX_GAIN = 4.0
+
+
+class ColorTransfer(Protocol):
+    """A named colour transfer the CLI can pick with ``--color NAME``."""
+
+    def __call__(self, src: np.ndarray, ref: np.ndarray, mask: np.ndarray) -> np.ndarray: ...
+
+
+def _support(src: np.ndarray, ref: np.ndarray, mask: np.ndarray) -> tuple[slice, slice] | None:
+    """The bounding box of the mask's support, or None when too few pixels are inside the mask."""
+    if src.shape != ref.shape or src.shape[:2] != mask.shape[:2] or src.ndim != 3 or src.shape[2] != 3:
+        raise ValueError(f"src {src.shape}, ref {ref.shape} and mask {mask.shape} must be (H,W,3), (H,W)")
+    if np.count_nonzero(mask > 0.5) < MIN_PIXELS:
+        return None
+    x, y, w, h = cv2.boundingRect((mask > 0).astype(np.uint8))
+    return slice(y, y + h), slice(x, x + w)
+
+
+def _to_lab(rgb: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(rgb.astype(np.float32) * np.float32(1 / 255), cv2.COLOR_RGB2LAB)
+
+
+def _from_lab(lab: np.ndarray) -> np.ndarray:
+    rgb = cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)
+    return np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def _stats(lab: np.ndarray, inside: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    mean, std = cv2.meanStdDev(lab, mask=inside)
+    return mean.ravel(), std.ravel()
+
+
+def reinhard(src: np.ndarray, ref: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Match the per-channel mean and standard deviation of ``src`` to ``ref`` in CIE L*a*b*."""
+    box = _support(src, ref, mask)
+    if box is None:
+        return src.copy()
+    inside = (mask[box] > 0.5).astype(np.uint8)
+    src_lab, ref_lab = _to_lab(src[box]), _to_lab(ref[box])
+    src_mean, src_std = _stats(src_lab, inside)
+    ref_mean, ref_std = _stats(ref_lab, inside)
+    gain = np.clip(ref_std / np.maximum(src_std, _MIN_STD), 0.0, _MAX_GAIN)
+    moved = src_lab * gain.astype(np.float32) + (ref_mean - src_mean * gain).astype(np.float32)
+    np.clip(moved[..., 0], 0, 100, out=moved[..., 0])
+    out = src.copy()
+    out[box] = _from_lab(moved)
+    return out
+
+
+def _match_lut(src_hist: np.ndarray, ref_hist: np.ndarray) -> np.ndarray:
+    """A 256-entry lookup table mapping the ``src_hist`` distribution onto ``ref_hist``'s."""
+    levels = np.arange(256, dtype=np.float64)
+    src_cdf = np.cumsum(src_hist) / src_hist.sum()
+    present = ref_hist > 0  # a strictly increasing CDF, as np.interp needs
+    ref_cdf = np.cumsum(ref_hist[present]) / ref_hist.sum()
+    return np.clip(np.rint(np.interp(src_cdf, ref_cdf, levels[present])), 0, 255).astype(np.uint8)
+
+
+def _histograms(lab: np.ndarray, inside: np.ndarray) -> list[np.ndarray]:
+    return [cv2.calcHist([lab], [c], inside, [256], [0, 256]).ravel() for c in range(3)]
+
+
+def histogram(src: np.ndarray, ref: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Per-channel CDF matching of ``src`` to ``ref`` in 8-bit L*a*b*, on 256-bin histograms."""
+    box = _support(src, ref, mask)
+    if box is None:
+        return src.copy()
+    inside = (mask[box] > 0.5).astype(np.uint8)
+    src_lab = cv2.cvtColor(np.ascontiguousarray(src[box]), cv2.COLOR_RGB2LAB)
+    ref_lab = cv2.cvtColor(np.ascontiguousarray(ref[box]), cv2.COLOR_RGB2LAB)
+    pairs = zip(_histograms(src_lab, inside), _histograms(ref_lab, inside), strict=True)
+    luts = [_match_lut(src_hist, ref_hist) for src_hist, ref_hist in pairs]
+    matched = cv2.LUT(src_lab, np.stack(luts, axis=1).reshape(256, 1, 3))
+    out = src.copy()
+    out[box] = cv2.cvtColor(matched, cv2.COLOR_LAB2RGB)
+    return out
+
+
+def none(src: np.ndarray, ref: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """No colour transfer."""
+    return src.copy()
+
+
+COLOR_TRANSFERS: dict[str, ColorTransfer] = {"reinhard": reinhard, "histogram": histogram, "none": none}
