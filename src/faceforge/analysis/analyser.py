@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from faceforge.analysis.detection import DetectionOptions, MediaPipeDetector
+from faceforge.analysis.detection import DetectionOptions, MediaPipeDetector, box_iou
 from faceforge.analysis.identity import DlibIdentityEncoder, IdentityEncoder
 from faceforge.analysis.landmarks import FaceMeshLandmarker, LandmarkOptions
 from faceforge.types import Face
@@ -56,10 +56,13 @@ class FaceAnalyser:
             self._identity = DlibIdentityEncoder()
         return self._identity
 
-    def faces(self, image: np.ndarray) -> list[Face]:
-        """All faces with landmarks, largest first."""
+    def faces(self, image: np.ndarray, skip_boxes: np.ndarray | None = None) -> list[Face]:
+        """All faces with landmarks, largest first; detections overlapping ``skip_boxes`` (faces the
+        caller already follows) are not landmarked again."""
         faces = []
         for det in self.detector.detect(image):
+            if skip_boxes is not None and len(skip_boxes) and box_iou(det.box[None], skip_boxes).max() > 0.2:
+                continue
             points = self.landmarker.landmarks(image, det.box, self.options.landmarks.detection_margin)
             if points is not None:
                 faces.append(Face(box=landmark_box(points), score=det.score, landmarks=points))
@@ -85,8 +88,6 @@ class FaceAnalyser:
 
 def _drop_duplicates(faces: list[Face]) -> list[Face]:
     """Two detections (say, a tile's and the whole image's) can land on one face: keep one mesh each."""
-    from faceforge.analysis.detection import box_iou
-
     kept: list[Face] = []
     for face in sorted(faces, key=lambda f: f.score, reverse=True):
         if kept and box_iou(face.box[None], np.stack([k.box for k in kept]))[0].max() > 0.5:

@@ -1,0 +1,1 @@
+"""The ``faceforge`` command: one module per verb group, thin wrappers over the API."""

@@ -1,0 +1,38 @@
+"""The ``faceforge`` command."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from faceforge import __version__
+from faceforge.cli.swap import swap
+
+app = typer.Typer(
+    name="faceforge",
+    help="Face swapping for consented, clearly labelled synthetic media; every output is tagged synthetic.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command()(swap)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"faceforge {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """faceforge: swap faces in images and videos."""
+
+
+def run() -> None:
+    app()

@@ -1,0 +1,38 @@
+"""Typed options for a swap run, declared once.
+
+Each stage owns its options dataclass; ``SwapConfig`` gathers them. The CLI and the Python API build
+a ``SwapConfig`` and pass it down; nothing reads options from global state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from faceforge.analysis.analyser import AnalysisOptions
+from faceforge.analysis.tracking import TrackingOptions
+from faceforge.compose.compositor import ComposeOptions
+from faceforge.pipeline.selection import SelectionOptions
+
+
+@dataclass(frozen=True, slots=True)
+class VideoOptions:
+    codec: str = "libx264"
+    crf: int = 18
+    preset: str = "veryfast"
+    detect_every: int = (
+        10  # run the detector every N frames; between, faces are followed from their landmarks
+    )
+    batch_size: int = 4  # frames whose face crops go to the swapper together
+    reverify_every: int = 30  # frames between identity re-checks of a tracked face (reference mode)
+
+
+@dataclass(frozen=True, slots=True)
+class SwapConfig:
+    swapper: str = "mesh"
+    selection: SelectionOptions = field(default_factory=SelectionOptions)
+    compose: ComposeOptions = field(default_factory=ComposeOptions)
+    analysis: AnalysisOptions = field(default_factory=AnalysisOptions)
+    tracking: TrackingOptions = field(default_factory=TrackingOptions)  # landmark smoothing and gap bridging
+    video: VideoOptions = field(default_factory=VideoOptions)
+    watermark: bool = False
+    overwrite: bool = True

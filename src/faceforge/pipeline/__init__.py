@@ -1,0 +1,1 @@
+"""Runs over images, folders and videos: selection, batching, threading, progress."""

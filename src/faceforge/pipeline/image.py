@@ -1,0 +1,69 @@
+"""Swapping one image file, and a folder of them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from faceforge.errors import InputError, NoFaceError, OutputError
+from faceforge.media.images import is_image_path, read_image, write_image
+from faceforge.pipeline.provenance import swap_tag
+from faceforge.pipeline.session import SwapSession
+
+Progress = Callable[[int, int], None]
+
+
+def swap_image_file(session: SwapSession, target: Path, output: Path) -> int:
+    """Swap the faces of one image file into ``output``; returns how many faces were replaced."""
+    image = read_image(target)
+    result, count = session.swap_image(image)
+    if count == 0:
+        raise NoFaceError(f"No face to swap was found in {target}.")
+    write_image(output, result, swap_tag(session.config.swapper, count))
+    return count
+
+
+@dataclass
+class FolderReport:
+    swapped: list[Path] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)  # output already there (resumed run)
+    failed: list[tuple[Path, str]] = field(default_factory=list)  # (input, one-sentence reason)
+
+
+def folder_images(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        raise InputError(f"{folder} is not a folder.")
+    return sorted(p for p in folder.iterdir() if p.is_file() and is_image_path(p))
+
+
+def swap_folder(
+    session: SwapSession, folder: Path, output: Path, progress: Progress | None = None
+) -> FolderReport:
+    """Swap every image of ``folder`` into the folder ``output`` under the same names.
+
+    Images already present in ``output`` are skipped unless the config says overwrite, so an
+    interrupted run continues where it stopped (outputs are written atomically, so a present file is
+    complete). A bad image or one without a face is reported and the run goes on.
+    """
+    images = folder_images(folder)
+    if not images:
+        raise InputError(f"The folder {folder} holds no images.")
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"Cannot create the output folder {output}: {exc.strerror}.") from exc
+    report = FolderReport()
+    for done, path in enumerate(images, start=1):
+        destination = output / path.name
+        if destination.exists() and not session.config.overwrite:
+            report.skipped.append(path)
+        else:
+            try:
+                swap_image_file(session, path, destination)
+                report.swapped.append(path)
+            except (InputError, NoFaceError) as exc:
+                report.failed.append((path, str(exc)))
+        if progress is not None:
+            progress(done, len(images))
+    return report

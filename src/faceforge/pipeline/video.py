@@ -1,0 +1,181 @@
+"""Swapping a video: streamed decode → follow faces → swap in batches → streamed encode, audio kept.
+
+Decoding and encoding run in their own threads (see ``faceforge.media.video``); this loop analyses and
+swaps. Faces are found by the detector every ``detect_every`` frames and followed from their own
+landmarks in between, which is both faster and steadier; landmarks are smoothed over time and short
+misses are bridged by the tracker, so the swapped face neither jitters nor flicks back to the original.
+Memory is bounded by the queue sizes and the batch, not by the video's length.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from faceforge.analysis.analyser import landmark_box
+from faceforge.analysis.detection import box_iou
+from faceforge.analysis.tracking import FaceTracker
+from faceforge.errors import NoFaceError
+from faceforge.media.video import VideoFrame, VideoWriter, probe_video, read_frames
+from faceforge.pipeline.provenance import swap_tag
+from faceforge.pipeline.selection import Assignment
+from faceforge.pipeline.session import SwapSession
+from faceforge.types import Face
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class VideoReport:
+    frames: int
+    frames_swapped: int
+    faces_swapped: int
+
+
+class _FaceFollower:
+    """Per-frame faces with stable track ids: detector on key frames, landmark crops in between."""
+
+    def __init__(self, session: SwapSession) -> None:
+        self.session = session
+        self.tracker = FaceTracker(session.config.tracking)
+        self.detect_every = max(1, session.config.video.detect_every)
+        self.cuts = SceneCutDetector()
+
+    def faces(self, frame: VideoFrame) -> list[Face]:
+        analyser = self.session.analyser
+        margin = analyser.options.landmarks.track_margin
+        image = frame.image
+        cut = self.cuts.is_cut(image)
+        if cut:
+            self.tracker.reset()
+        found: list[Face] = []
+        for _, box in self.tracker.predicted_boxes(frame.time):
+            points = analyser.landmarker.landmarks(image, box, margin)
+            if points is not None and _plausible(landmark_box(points), box):
+                found.append(Face(box=landmark_box(points), score=1.0, landmarks=points))
+        if cut or frame.index % self.detect_every == 0 or not found:
+            known = np.stack([f.box for f in found]) if found else np.zeros((0, 4), np.float32)
+            found += [f for f in analyser.faces(image, skip_boxes=known)]
+        return self.tracker.update(found, frame.time)
+
+
+def _plausible(found: np.ndarray, predicted: np.ndarray) -> bool:
+    """A followed face must stay about the size and place predicted; otherwise FaceMesh has locked onto
+    something else in the crop (another face, or a face-like texture after the person left)."""
+    ratio = (found[2] - found[0] + found[3] - found[1]) / max(
+        predicted[2] - predicted[0] + predicted[3] - predicted[1], 1
+    )
+    return 0.6 < ratio < 1.6 and box_iou(found[None], predicted[None])[0, 0] > 0.3
+
+
+class SceneCutDetector:
+    """Flags frames that start a new shot: the mean absolute difference of tiny grey thumbnails of
+    consecutive frames jumps. Tracks must not survive a cut, or the old face is swapped at its old place."""
+
+    def __init__(self, threshold: float = 30.0) -> None:
+        self.threshold = threshold
+        self._previous: np.ndarray | None = None
+
+    def is_cut(self, image: np.ndarray) -> bool:
+        thumb = cv2.resize(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), (64, 36), interpolation=cv2.INTER_AREA)
+        previous, self._previous = self._previous, thumb.astype(np.float32)
+        return previous is not None and float(np.abs(self._previous - previous).mean()) > self.threshold
+
+
+class _TrackSelector:
+    """Selection that holds still across frames: a track keeps its decision until re-verified."""
+
+    def __init__(self, session: SwapSession) -> None:
+        self.session = session
+        self.reverify_every = max(1, session.config.video.reverify_every)
+        self._decisions: dict[int, tuple[int, int | None]] = {}  # track id -> (frame decided, source)
+        self._largest: int | None = None
+
+    def select(self, frame: VideoFrame, faces: list[Face]) -> list[Assignment]:
+        selector = self.session.selector
+        mode = selector.options.mode
+        if mode == "reference":
+            return self._by_reference(frame, faces)
+        if mode == "largest":
+            return [Assignment(f, 0) for f in faces if f.track_id == self._choose_largest(faces)]
+        return selector.select(faces)
+
+    def _choose_largest(self, faces: list[Face]) -> int | None:
+        """The largest face's track, held until another face grows clearly larger (no flip-flopping
+        between two faces of about the same size)."""
+        if not faces:
+            return None
+        biggest = max(faces, key=lambda f: f.size)
+        current = next((f for f in faces if f.track_id == self._largest), None)
+        if current is None or biggest.size > 1.25 * current.size:
+            self._largest = biggest.track_id
+        return self._largest
+
+    def _by_reference(self, frame: VideoFrame, faces: list[Face]) -> list[Assignment]:
+        due = [
+            f
+            for f in faces
+            if f.track_id not in self._decisions
+            or frame.index - self._decisions[f.track_id][0] >= self.reverify_every
+        ]
+        if due:
+            for face in self.session.analyser.embed(frame.image, due):
+                match = self.session.selector.match(face)
+                self._decisions[face.track_id] = (frame.index, match.source if match else None)  # type: ignore[index]
+        chosen = []
+        for face in faces:
+            source = self._decisions.get(face.track_id, (0, None))[1]  # type: ignore[arg-type]
+            if source is not None:
+                chosen.append(Assignment(face, source))
+        return chosen
+
+
+def swap_video_file(
+    session: SwapSession, target: Path, output: Path, progress: Progress | None = None
+) -> VideoReport:
+    """Swap faces through a whole video into ``output`` (same frame count, timestamps and audio)."""
+    info = probe_video(target)
+    video = session.config.video
+    follower = _FaceFollower(session)
+    selection = _TrackSelector(session)
+    batch_frames: list[VideoFrame] = []
+    batch_assignments: list[list[Assignment]] = []
+    frames = frames_swapped = faces_swapped = 0
+
+    writer = VideoWriter(
+        output,
+        info,
+        source_path=target,
+        codec=video.codec if output.suffix.lower() in (".mp4", ".mov", ".mkv") else None,
+        crf=video.crf,
+        preset=video.preset,
+        tag=swap_tag(session.config.swapper),
+    )
+    with writer:
+
+        def flush() -> None:
+            images = session.engine.apply([f.image for f in batch_frames], batch_assignments)
+            for frame, image in zip(batch_frames, images, strict=True):
+                writer.write(replace(frame, image=image))
+            batch_frames.clear()
+            batch_assignments.clear()
+
+        for frame in read_frames(target):
+            assignments = selection.select(frame, follower.faces(frame))
+            batch_frames.append(frame)
+            batch_assignments.append(assignments)
+            frames += 1
+            frames_swapped += bool(assignments)
+            faces_swapped += len(assignments)
+            if len(batch_frames) >= video.batch_size:
+                flush()
+            if progress is not None:
+                progress(frames, info.frame_count)
+        flush()
+        if frames_swapped == 0:
+            raise NoFaceError(f"No face to swap was found in any frame of {target}.")
+    return VideoReport(frames=frames, frames_swapped=frames_swapped, faces_swapped=faces_swapped)
