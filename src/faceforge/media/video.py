@@ -74,11 +74,6 @@ class VideoInfo:
     channels: int | None
     container: str
 
-    @property
-    def frame_step(self) -> int:
-        """Pts units per frame at the average rate (at least 1)."""
-        return max(1, round(1 / (self.fps * self.time_base))) if self.fps else 1
-
 
 @dataclass(frozen=True, slots=True)
 class VideoFrame:
@@ -515,7 +510,8 @@ class VideoWriter:
 
     Timestamps are kept exactly: each frame's ``pts`` is written in the input's time base (where the
     container allows that time base; Matroska/WebM store milliseconds and GIF centiseconds, so there
-    they are rounded). Odd sizes are padded by one replicated column/row for chroma-subsampled pixel
+    they are rounded, and Matroska shifts all streams together when copied AAC starts before zero).
+    Odd sizes are padded by one replicated column/row for chroma-subsampled pixel
     formats such as ``yuv420p``. ``codec=None`` picks libx264 (mp4, mov, mkv), libvpx-vp9 (webm) or gif.
     The file appears under ``path`` only when :meth:`close` succeeds; an exception inside the ``with``
     block, or a writer dropped without closing, leaves no file behind.
