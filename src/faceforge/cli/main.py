@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from faceforge import __version__
+from faceforge.cli.demo import demo
 from faceforge.cli.swap import swap
 
 app = typer.Typer(
@@ -17,6 +18,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command()(swap)
+app.command()(demo)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,34 @@
+# Quick start: `make demo` (set up, then swap a face in a sample image and video into out/),
+# `make test` (set up, then run the whole test suite).
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test lint bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# torch first and pinned: 2.13.0 is the CPU build; anything newer pulls a multi-GB CUDA build.
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e ".[dev,demo]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/faceforge demo --output out
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/swap_video.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .ruff_cache
