@@ -1,8 +1,8 @@
 """Colour transfer of the swapped face toward the target's skin.
 
 Statistics come only from pixels inside the mask (``mask > 0.5``) of both images, which share the crop
-space. The transfer is applied only on the bounding box of the mask's support: pixels outside it are
-never composited, so they are returned as they were. When the mask holds fewer than ``MIN_PIXELS``
+space. The transfer is computed only on the bounding box of the mask's support, and pixels where the
+mask is 0 are returned as they were (they are never composited). When the mask holds fewer than ``MIN_PIXELS``
 pixels the statistics mean nothing and ``src`` comes back unchanged.
 """
 
@@ -34,6 +34,13 @@ def _support(src: np.ndarray, ref: np.ndarray, mask: np.ndarray) -> tuple[slice,
     return slice(y, y + h), slice(x, x + w)
 
 
+def _write(src: np.ndarray, box: tuple[slice, slice], moved: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """A copy of ``src`` holding ``moved`` (the transferred ``box``) wherever the mask is not 0."""
+    out = src.copy()
+    np.copyto(out[box], moved, where=(mask[box] > 0)[..., None])
+    return out
+
+
 def _to_lab(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(rgb.astype(np.float32) * np.float32(1 / 255), cv2.COLOR_RGB2LAB)
 
@@ -60,18 +67,21 @@ def reinhard(src: np.ndarray, ref: np.ndarray, mask: np.ndarray) -> np.ndarray:
     gain = np.clip(ref_std / np.maximum(src_std, _MIN_STD), 0.0, _MAX_GAIN)
     moved = src_lab * gain.astype(np.float32) + (ref_mean - src_mean * gain).astype(np.float32)
     np.clip(moved[..., 0], 0, 100, out=moved[..., 0])
-    out = src.copy()
-    out[box] = _from_lab(moved)
-    return out
+    return _write(src, box, _from_lab(moved), mask)
 
 
 def _match_lut(src_hist: np.ndarray, ref_hist: np.ndarray) -> np.ndarray:
-    """A 256-entry lookup table mapping the ``src_hist`` distribution onto ``ref_hist``'s."""
+    """A 256-entry lookup table mapping the ``src_hist`` distribution onto ``ref_hist``'s.
+
+    Levels are placed at the middle of their CDF step, so a flat source channel (a grey photo's a*, b*)
+    lands on the reference's median instead of its maximum.
+    """
     levels = np.arange(256, dtype=np.float64)
-    src_cdf = np.cumsum(src_hist) / src_hist.sum()
+    src_mid = (np.cumsum(src_hist) - 0.5 * src_hist) / src_hist.sum()
     present = ref_hist > 0  # a strictly increasing CDF, as np.interp needs
-    ref_cdf = np.cumsum(ref_hist[present]) / ref_hist.sum()
-    return np.clip(np.rint(np.interp(src_cdf, ref_cdf, levels[present])), 0, 255).astype(np.uint8)
+    ref_counts = ref_hist[present]
+    ref_mid = (np.cumsum(ref_counts) - 0.5 * ref_counts) / ref_counts.sum()
+    return np.clip(np.rint(np.interp(src_mid, ref_mid, levels[present])), 0, 255).astype(np.uint8)
 
 
 def _histograms(lab: np.ndarray, inside: np.ndarray) -> list[np.ndarray]:
@@ -89,9 +99,7 @@ def histogram(src: np.ndarray, ref: np.ndarray, mask: np.ndarray) -> np.ndarray:
     pairs = zip(_histograms(src_lab, inside), _histograms(ref_lab, inside), strict=True)
     luts = [_match_lut(src_hist, ref_hist) for src_hist, ref_hist in pairs]
     matched = cv2.LUT(src_lab, np.stack(luts, axis=1).reshape(256, 1, 3))
-    out = src.copy()
-    out[box] = cv2.cvtColor(matched, cv2.COLOR_LAB2RGB)
-    return out
+    return _write(src, box, cv2.cvtColor(matched, cv2.COLOR_LAB2RGB), mask)
 
 
 def none(src: np.ndarray, ref: np.ndarray, mask: np.ndarray) -> np.ndarray:
