@@ -289,13 +289,15 @@ def test_odd_size_is_padded_to_even(tmp_path: Path) -> None:
 
 def test_gif_output(tmp_path: Path) -> None:
     out = tmp_path / "anim.gif"
-    with VideoWriter(out, _info(40, 30, fps=10, time_base=Fraction(1, 10))) as writer:
+    tag = make_tag("0.1.0", "face-swap", {})
+    with VideoWriter(out, _info(40, 30, fps=10, time_base=Fraction(1, 10)), tag=tag) as writer:
         for index in range(6):
             writer.write(VideoFrame(index, index, Fraction(1, 10), _pattern(index, 30, 40)))
     frames = list(read_frames(out))
     assert len(frames) == 6
     assert [f.pts * f.time_base for f in frames] == [Fraction(i, 10) for i in range(6)]
     assert np.abs(frames[2].image.astype(int) - _pattern(2, 30, 40)).mean() < 8
+    assert read_tag(out) == tag
 
 
 def test_exception_mid_write_leaves_nothing(testdata: Path, tmp_path: Path) -> None:

@@ -9,12 +9,15 @@ The tag is a small JSON object (see :func:`make_tag`). Where it goes depends on 
   ``UserComment`` holding the JSON;
 - TIFF: ``ImageDescription`` holding the JSON;
 - BMP: nothing; the format has no metadata field;
+- GIF: a comment extension holding the JSON;
 - videos: container metadata ``comment`` (the sentence plus the JSON) and ``faceforge_provenance``.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -115,6 +118,32 @@ def video_metadata(tag: dict[str, Any]) -> dict[str, str]:
     return {"comment": f"{DESCRIPTION}. {payload}", VIDEO_TAG_KEY: payload}
 
 
+def insert_gif_comment(path: Path, tag: dict[str, Any]) -> None:
+    """Add a GIF89a comment extension holding the tag JSON right after the header (FFmpeg writes none).
+
+    Streams the file through a sibling copy, so memory stays bounded for long animations.
+    """
+    payload = tag_json(tag).encode("ascii")
+    blocks = b"".join(
+        bytes([len(part)]) + part for part in (payload[i : i + 255] for i in range(0, len(payload), 255))
+    )
+    patched = path.with_name(path.name + ".comment")
+    try:
+        with path.open("rb") as source, patched.open("wb") as target:
+            header = source.read(13)
+            if len(header) < 13 or header[:3] != b"GIF":
+                raise ValueError(f"{path} is not a GIF file.")
+            packed = header[10]
+            table = 3 * 2 ** ((packed & 0x07) + 1) if packed & 0x80 else 0
+            target.write(b"GIF89a" + header[6:] + source.read(table))
+            target.write(b"\x21\xfe" + blocks + b"\x00")
+            shutil.copyfileobj(source, target)
+        os.replace(patched, path)
+    except BaseException:
+        patched.unlink(missing_ok=True)
+        raise
+
+
 def _parse(payload: str | bytes | None) -> dict[str, Any] | None:
     if payload is None:
         return None
@@ -160,6 +189,8 @@ def _read_image_tag(path: Path) -> dict[str, Any] | None:
                 if found is None and "XML:com.adobe.xmp" in text:
                     found = _tag_from_xmp(text["XML:com.adobe.xmp"])
                 return found
+            if image.format == "GIF":
+                return _parse(image.info.get("comment"))
             if image.format == "TIFF":
                 return _parse(image.tag_v2.get(_EXIF_IMAGE_DESCRIPTION))
             xmp = image.info.get("xmp")
@@ -185,4 +216,6 @@ def read_tag(path: Path) -> dict[str, Any] | None:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"Cannot read the provenance of {path}: the file does not exist.")
-    return _read_image_tag(path) if is_image_path(path) else _read_video_tag(path)
+    if is_image_path(path) or path.suffix.lower() == ".gif":
+        return _read_image_tag(path)
+    return _read_video_tag(path)

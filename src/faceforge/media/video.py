@@ -25,7 +25,7 @@ from PIL import Image
 
 from faceforge.errors import InputError, OutputError, UnsupportedFormatError
 from faceforge.media.atomic import AtomicOutput
-from faceforge.media.provenance import video_metadata
+from faceforge.media.provenance import insert_gif_comment, video_metadata
 
 VIDEO_SUFFIXES: frozenset[str] = frozenset({".mp4", ".mov", ".mkv", ".webm", ".gif"})
 # Readable as input (PyAV decodes far more; these are the ones we recognise by name).
@@ -294,6 +294,7 @@ class _Encoder:
             )
         self.path = path
         self.info = info
+        self.tag = tag
         self.gif = suffix == ".gif"
         if self.gif and codec != "gif":
             raise UnsupportedFormatError(f"Cannot write {path}: a GIF file holds only the gif codec.")
@@ -398,6 +399,12 @@ class _Encoder:
             raise OutputError(f"Cannot write {self.path}: finishing the file failed ({exc}).") from exc
         if self.source is not None:
             self.source.close()
+        if self.gif and self.tag is not None:
+            try:
+                insert_gif_comment(self.target.temp_path, self.tag)
+            except (OSError, ValueError) as exc:
+                self.target.discard()
+                raise OutputError(f"Cannot write {self.path}: tagging the GIF failed ({exc}).") from exc
         self.target.commit()
 
     def abort(self) -> None:
