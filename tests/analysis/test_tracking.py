@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from faceforge.analysis.tracking import FaceTracker, TrackingOptions, box_iou, landmark_box
+from faceforge.analysis.tracking import FaceTracker, TrackingOptions
+from faceforge.geometry.boxes import box_iou, landmark_box
 from faceforge.types import Face
 
 FPS = 30.0

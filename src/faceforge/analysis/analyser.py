@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from faceforge.analysis.detection import DetectionOptions, MediaPipeDetector, box_iou
+from faceforge.analysis.detection import DetectionOptions, MediaPipeDetector
 from faceforge.analysis.identity import DlibIdentityEncoder, IdentityEncoder
 from faceforge.analysis.landmarks import FaceMeshLandmarker, LandmarkOptions
+from faceforge.geometry.boxes import box_iou, landmark_box
 from faceforge.types import Face
 
 
@@ -16,13 +17,6 @@ from faceforge.types import Face
 class AnalysisOptions:
     detection: DetectionOptions = field(default_factory=DetectionOptions)
     landmarks: LandmarkOptions = field(default_factory=LandmarkOptions)
-
-
-def landmark_box(points: np.ndarray) -> np.ndarray:
-    """Bounding box (x0, y0, x1, y1) of 2-D points."""
-    x0, y0 = points[:, :2].min(axis=0)
-    x1, y1 = points[:, :2].max(axis=0)
-    return np.array([x0, y0, x1, y1], dtype=np.float32)
 
 
 class FaceAnalyser:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from faceforge.geometry.boxes import box_iou
 from faceforge.types import Detection
 
 
@@ -21,18 +22,6 @@ class DetectionOptions:
     tile_overlap: float = 0.25
     nms_iou: float = 0.35
     min_face: int = 16  # faces smaller than this (pixels) are ignored
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU between every box in ``a`` (N,4) and every box in ``b`` (M,4)."""
-    x0 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y0 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x1 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y1 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-6)
 
 
 def non_max_suppression(detections: list[Detection], iou: float) -> list[Detection]:

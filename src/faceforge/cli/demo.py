@@ -13,7 +13,9 @@ from faceforge.cli.progress import progress_bar
 
 
 def demo(
-    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the samples and results.")] = Path("out"),
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Folder for the samples and results.")
+    ] = Path("out"),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Swap a face in a sample image and a sample video (no downloads; photos ship with scikit-image)."""

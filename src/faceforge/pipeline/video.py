@@ -16,10 +16,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from faceforge.analysis.analyser import landmark_box
-from faceforge.analysis.detection import box_iou
 from faceforge.analysis.tracking import FaceTracker
 from faceforge.errors import NoFaceError
+from faceforge.geometry.boxes import box_iou, landmark_box
 from faceforge.media.video import VideoFrame, VideoWriter, probe_video, read_frames
 from faceforge.pipeline.provenance import swap_tag
 from faceforge.pipeline.selection import Assignment

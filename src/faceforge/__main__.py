@@ -1,0 +1,5 @@
+"""``python -m faceforge`` runs the command line."""
+
+from faceforge.cli.main import run
+
+run()
