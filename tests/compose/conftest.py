@@ -64,3 +64,15 @@ def samples() -> dict[str, Sample]:
             landmarks = np.array([[p.x * w, p.y * h, p.z * w] for p in marks], dtype=np.float32)
             out[name.split(".")[0]] = Sample(image, landmarks, align(image, landmarks))
     return out
+
+
+@pytest.fixture(scope="session")
+def read_rgb():
+    """``read_rgb(name)``: a test image from the shared test media, as RGB uint8."""
+    return load_rgb
+
+
+@pytest.fixture(scope="session")
+def aligner():
+    """``aligner(image, landmarks, size=256)``: the test's similarity crop as an AlignedFace."""
+    return align

@@ -1,0 +1,89 @@
+"""The compose stage end to end on a 720p frame built from a real photo."""
+
+from __future__ import annotations
+
+import itertools
+
+import cv2
+import numpy as np
+import pytest
+
+from faceforge.compose import BLENDERS, COLOR_TRANSFERS, MASKS, ComposeOptions, compose
+from faceforge.compose import landmark_regions as regions
+
+
+@pytest.fixture(scope="module")
+def scene(samples, aligner):
+    """A 1280x720 frame holding the target face, its aligned crop and another face's crop."""
+    sample = samples["face_lookup_g"]  # mouth open, eyes looking up
+    frame = np.full((720, 1280, 3), 90, np.uint8)
+    h, w = sample.image.shape[:2]
+    ox, oy = 100, 20
+    frame[oy : oy + min(h, 700), ox : ox + w] = sample.image[:700]
+    landmarks = sample.landmarks.copy()
+    landmarks[:, 0] += ox
+    landmarks[:, 1] += oy
+    return frame, aligner(frame, landmarks), samples["face_frontal_b"].aligned.image
+
+
+COMBOS = list(itertools.product(sorted(MASKS), sorted(COLOR_TRANSFERS), sorted(BLENDERS)))
+
+
+@pytest.mark.parametrize(("mask", "color", "blend"), COMBOS)
+def test_every_registry_combination(scene, mask: str, color: str, blend: str) -> None:
+    frame, target, swapped = scene
+    options = ComposeOptions(mask=mask, color=color, blend=blend, keep_mouth=blend == "alpha")
+    out = compose(frame, target, swapped, options)
+    assert out.shape == frame.shape and out.dtype == np.uint8
+    nose = target.face.landmarks[1, :2].astype(int)
+    region = np.s_[nose[1] - 20 : nose[1] + 20, nose[0] - 20 : nose[0] + 20]
+    assert np.abs(out[region].astype(np.int16) - frame[region]).mean() > 5
+    np.testing.assert_array_equal(out[:, 900:], frame[:, 900:])  # far from the face
+
+
+def test_defaults_and_keep_mouth_and_eyes(scene) -> None:
+    frame, target, swapped = scene
+    out = compose(frame, target, swapped)
+    kept = compose(frame, target, swapped, ComposeOptions(keep_mouth=True, keep_eyes=True))
+    landmarks = target.face.landmarks
+    for ids in (regions.MOUTH_INNER, regions.LEFT_EYE, regions.RIGHT_EYE):
+        x, y = landmarks[list(ids), :2].mean(axis=0).astype(int)
+        np.testing.assert_array_equal(kept[y - 1 : y + 2, x - 1 : x + 2], frame[y - 1 : y + 2, x - 1 : x + 2])
+        assert np.abs(
+            out[y - 1 : y + 2, x - 1 : x + 2].astype(np.int16) - frame[y - 1 : y + 2, x - 1 : x + 2]
+        ).any()
+
+
+def test_swapper_mask_narrows_the_mask(scene) -> None:
+    frame, target, swapped = scene
+    nothing = np.zeros(target.image.shape[:2], np.float32)
+    np.testing.assert_array_equal(compose(frame, target, swapped, swapper_mask=nothing), frame)
+    left = nothing.copy()
+    left[:, :128] = 1.0
+    out = compose(frame, target, swapped, ComposeOptions(color="none"), swapper_mask=left)
+    changed = np.abs(out.astype(np.int16) - frame).sum(axis=2) > 0
+    inverse = cv2.invertAffineTransform(target.matrix)
+    half_edge = np.array([[128.0, 0.0], [128.0, 256.0]]) @ inverse[:, :2].T + inverse[:, 2]
+    assert changed.any()
+    assert np.nonzero(changed)[1].max() <= half_edge[:, 0].max() + 2  # nothing right of the crop's middle
+    with pytest.raises(ValueError, match="swapper mask"):
+        compose(frame, target, swapped, swapper_mask=np.ones((10, 10), np.float32))
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "listed"),
+    [
+        ("mask", "parsing", "box, landmarks"),
+        ("color", "lut", "histogram, none, reinhard"),
+        ("blend", "x", "alpha"),
+    ],
+)
+def test_unknown_names_list_the_valid_ones(field: str, value: str, listed: str) -> None:
+    with pytest.raises(ValueError, match=listed):
+        ComposeOptions(**{field: value})
+
+
+def test_swapped_crop_must_match_the_target_crop(scene) -> None:
+    frame, target, swapped = scene
+    with pytest.raises(ValueError, match="swapped crop"):
+        compose(frame, target, swapped[:128])
