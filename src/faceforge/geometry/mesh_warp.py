@@ -16,9 +16,13 @@ from scipy.spatial import Delaunay
 def delaunay_triangles(points: np.ndarray) -> np.ndarray:
     """Delaunay triangles ``(T, 3)`` over 2-D points, without degenerate slivers."""
     tris = Delaunay(np.asarray(points, dtype=np.float64)).simplices.astype(np.int32)
-    p = points[tris]
-    area = np.abs(np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0]))
-    return tris[area > 1e-6]
+    return tris[triangle_areas(points, tris) > 1e-6]
+
+
+def triangle_areas(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """Twice the unsigned area of each triangle."""
+    a, b, c = (points[triangles[:, i]] for i in range(3))
+    return np.abs((b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0]))
 
 
 def triangle_affines(src: np.ndarray, dst: np.ndarray, triangles: np.ndarray) -> np.ndarray:

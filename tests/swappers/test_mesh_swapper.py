@@ -1,0 +1,61 @@
+import numpy as np
+import pytest
+
+from faceforge.geometry.alignment import align_face
+from faceforge.geometry.pose import head_pose
+from faceforge.swappers.mesh import MeshSwapper
+from faceforge.swappers.registry import create_swapper
+from faceforge.types import SourceIdentity
+
+
+@pytest.fixture(scope="module")
+def swapper():
+    return MeshSwapper()
+
+
+def _identity(analyser, *images):
+    return SourceIdentity(views=tuple((img, analyser.faces(img)[0]) for img in images))
+
+
+def test_swap_keeps_the_crop_outside_the_warped_mesh(analyser, photo, swapper):
+    source, target = photo("face_frontal_a.jpg"), photo("face_frontal_b.jpg")
+    prepared = swapper.prepare_source(_identity(analyser, source))
+    aligned = align_face(target, analyser.faces(target)[0], swapper.template, swapper.crop_size)
+    (result,) = swapper.swap([aligned], prepared)
+    assert result.image.shape == (256, 256, 3) and result.image.dtype == np.uint8
+    assert result.mask is not None and result.mask.shape == (256, 256)
+    outside = result.mask == 0
+    assert outside.mean() > 0.2
+    np.testing.assert_array_equal(result.image[outside], aligned.image[outside])
+    inside = result.mask > 0.99
+    assert np.abs(result.image[inside].astype(int) - aligned.image[inside]).mean() > 10
+
+
+def test_the_source_view_closest_in_pose_is_used(analyser, photo, swapper):
+    # Two views of one source: the photo and its mirror image (yaw of opposite sign).
+    source = photo("face_grayscale_d.jpg")
+    mirrored = np.ascontiguousarray(source[:, ::-1])
+    prepared = swapper.prepare_source(_identity(analyser, source, mirrored))
+    for target in (source, mirrored):
+        face = analyser.faces(target)[0]
+        aligned = align_face(target, face, swapper.template, swapper.crop_size)
+        (result,) = swapper.swap([aligned], prepared)
+        # The best view of a face is itself: the warp is then nearly the identity.
+        inside = result.mask > 0.99
+        assert np.abs(result.image[inside].astype(int) - aligned.image[inside]).mean() < 6
+        assert abs(head_pose(face.landmarks)[0]) > 15
+
+
+def test_batches_give_the_same_result_as_single_crops(analyser, photo, swapper):
+    source = photo("face_frontal_a.jpg")
+    prepared = swapper.prepare_source(_identity(analyser, source))
+    targets = [photo(n) for n in ("face_frontal_b.jpg", "face_lowkey_c.jpg")]
+    crops = [align_face(t, analyser.faces(t)[0], swapper.template, swapper.crop_size) for t in targets]
+    batch = swapper.swap(crops, prepared)
+    for crop, result in zip(crops, batch, strict=True):
+        np.testing.assert_array_equal(swapper.swap([crop], prepared)[0].image, result.image)
+
+
+def test_unknown_swapper_names_are_refused_with_the_choices():
+    with pytest.raises(ValueError, match="mesh"):
+        create_swapper("nope")
