@@ -8,7 +8,7 @@ from faceforge.types import Face
 
 def _face(x, size, embedding=None):
     points = np.zeros((478, 3), np.float32)
-    points[0, :2] = (x, 0)
+    points[:, :2] = (x, 0)
     points[1, :2] = (x + size, size)
     return Face(
         box=np.array([x, 0, x + size, size], np.float32), score=1.0, landmarks=points, embedding=embedding
