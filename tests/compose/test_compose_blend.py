@@ -57,10 +57,13 @@ def test_poisson_clone_centre_convention(photo: np.ndarray) -> None:
     assert np.abs(off.astype(np.int16) - photo).mean() > 4 * ours
 
 
-def test_poisson_takes_foreground_detail_and_background_tone(photo: np.ndarray) -> None:
-    bg = np.clip(photo.astype(np.int16) * 0.6 + 40, 0, 255).astype(np.uint8)  # darker, flatter light
-    fg = photo
-    mask = _soft_ellipse(photo.shape[:2], (155, 150), (80, 100))
+@pytest.mark.parametrize("scale", [0.5, 1.0, 2.0])
+def test_poisson_takes_foreground_detail_and_background_tone(photo: np.ndarray, scale: float) -> None:
+    """Small regions are solved at full size, large ones at reduced size: both must behave."""
+    fg = cv2.resize(photo, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    bg = np.clip(fg.astype(np.int16) * 0.6 + 40, 0, 255).astype(np.uint8)  # darker, flatter light
+    centre, axes = (round(155 * scale), round(150 * scale)), (round(80 * scale), round(100 * scale))
+    mask = _soft_ellipse(fg.shape[:2], centre, axes)
     out = poisson_blend(fg, bg, mask)
     outside = mask == 0
     np.testing.assert_array_equal(out[outside], bg[outside])

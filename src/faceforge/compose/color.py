@@ -2,8 +2,8 @@
 
 Statistics come only from pixels inside the mask (``mask > 0.5``) of both images, which share the crop
 space. The transfer is computed only on the bounding box of the mask's support, and pixels where the
-mask is 0 are returned as they were (they are never composited). When the mask holds fewer than ``MIN_PIXELS``
-pixels the statistics mean nothing and ``src`` comes back unchanged.
+mask is 0 are returned as they were (they are never composited). When the mask holds fewer than
+``MIN_PIXELS`` pixels the statistics mean nothing and ``src`` comes back unchanged.
 """
 
 from __future__ import annotations

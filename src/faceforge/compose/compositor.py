@@ -24,7 +24,8 @@ class ComposeOptions:
     """How a swapped face is put back. Names refer to ``MASKS``, ``COLOR_TRANSFERS`` and ``BLENDERS``.
 
     ``mask_erode`` and ``mask_feather`` scale the mask's default erosion and feather (both already
-    proportional to the face size): 0 turns one off, 2 doubles it.
+    proportional to the face size): 0 turns one off, 2 doubles it, a negative ``mask_erode`` grows
+    the mask instead.
     """
 
     mask: str = "landmarks"
