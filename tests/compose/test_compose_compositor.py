@@ -43,7 +43,8 @@ def test_every_registry_combination(scene, mask: str, color: str, blend: str) ->
 
 def test_defaults_and_keep_mouth_and_eyes(scene) -> None:
     frame, target, swapped = scene
-    out = compose(frame, target, swapped)
+    assert ComposeOptions().keep_mouth and not ComposeOptions().keep_eyes
+    out = compose(frame, target, swapped, ComposeOptions(keep_mouth=False, keep_eyes=False))
     kept = compose(frame, target, swapped, ComposeOptions(keep_mouth=True, keep_eyes=True))
     landmarks = target.face.landmarks
     for ids in (regions.MOUTH_INNER, regions.LEFT_EYE, regions.RIGHT_EYE):

@@ -31,7 +31,7 @@ class ComposeOptions:
     mask: str = "landmarks"
     color: str = "reinhard"
     blend: str = "alpha"
-    keep_mouth: bool = False
+    keep_mouth: bool = True  # the target's teeth and tongue, which follow its speech
     keep_eyes: bool = False
     mask_erode: float = 1.0
     mask_feather: float = 1.0
