@@ -1,8 +1,13 @@
-"""``faceforge swap``: a source person (or several, each with a reference) into an image, folder or video."""
+"""``faceforge swap``: a source person (or several, each with a reference) into an image, folder or video.
+
+Defaults and choices come from the option dataclasses and the registries, so they are declared once.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -11,16 +16,54 @@ from rich.console import Console
 
 from faceforge.cli.errors import reported_errors
 from faceforge.cli.progress import progress_bar
+from faceforge.compose import BLENDERS, COLOR_TRANSFERS, MASKS
+from faceforge.config import SwapConfig
+from faceforge.swappers.registry import SWAPPERS
 
-SourceArg = Annotated[
-    Path, typer.Argument(help="Photo of the person whose face is put in.", show_default=False)
-]
-TargetArg = Annotated[Path, typer.Argument(help="Image, folder of images, or video to swap faces in.")]
+_CONFIG = SwapConfig()
+_SELECTION, _COMPOSE, _VIDEO = _CONFIG.selection, _CONFIG.compose, _CONFIG.video
+
+
+def _choices(name: str, registry: Mapping[str, object]) -> type[Enum]:
+    """A string Enum of a registry's names, which Typer turns into a validated choice."""
+    return Enum(name, {key: key for key in sorted(registry)}, type=str)  # type: ignore[return-value]
+
+
+SwapperName = _choices("SwapperName", SWAPPERS)
+MaskName = _choices("MaskName", MASKS)
+ColorName = _choices("ColorName", COLOR_TRANSFERS)
+BlendName = _choices("BlendName", BLENDERS)
+_SWAPPER, _MASK = _SWAPPER, MaskName(_COMPOSE.mask)
+_COLOR, _BLEND = _COLOR, BlendName(_COMPOSE.blend)
+
+
+def selection_mode(all_faces: bool, face_index: int | None, has_references: bool) -> str:
+    chosen = [all_faces, face_index is not None, has_references]
+    if sum(chosen) > 1:
+        raise ValueError("Use only one of --all-faces, --face-index and --reference.")
+    if all_faces:
+        return "all"
+    if face_index is not None:
+        return "index"
+    return "reference" if has_references else "largest"
+
+
+def parse_mapping(items: list[str]) -> list[tuple[Path, Path]]:
+    """``SOURCE=REFERENCE`` pairs."""
+    pairs = []
+    for item in items:
+        src, sep, ref = item.partition("=")
+        if not sep or not src or not ref:
+            raise ValueError(f"--map takes SOURCE_PHOTO=REFERENCE_PHOTO, got '{item}'.")
+        pairs.append((Path(src), Path(ref)))
+    return pairs
 
 
 def swap(
-    source: SourceArg,
-    target: TargetArg,
+    source: Annotated[
+        Path, typer.Argument(help="Photo of the person whose face is put in.", show_default=False)
+    ],
+    target: Annotated[Path, typer.Argument(help="Image, folder of images, or video to swap faces in.")],
     output: Annotated[
         Path, typer.Option("--output", "-o", help="Output file (or folder, for a folder target).")
     ],
@@ -48,34 +91,36 @@ def swap(
     ] = None,
     threshold: Annotated[
         float, typer.Option(help="Identity distance under which a face counts as the reference person.")
-    ] = 0.6,
-    swapper: Annotated[str, typer.Option(help="Swapper: mesh (built in, no weights).")] = "mesh",
-    mask: Annotated[str, typer.Option(help="Face mask: landmarks or box.")] = "landmarks",
-    color: Annotated[str, typer.Option(help="Colour transfer: reinhard, histogram or none.")] = "reinhard",
-    blend: Annotated[
-        str, typer.Option(help="Blending: alpha (feathered) or poisson (seamless clone).")
-    ] = "alpha",
+    ] = _SELECTION.threshold,
+    swapper: Annotated[SwapperName, typer.Option(help="Swapper.")] = _SWAPPER,
+    mask: Annotated[MaskName, typer.Option(help="Face mask.")] = _MASK,
+    color: Annotated[ColorName, typer.Option(help="Colour transfer toward the target's skin.")] = _COLOR,
+    blend: Annotated[BlendName, typer.Option(help="Feathered alpha or Poisson seamless clone.")] = _BLEND,
     keep_mouth: Annotated[
         bool,
         typer.Option(
             "--keep-mouth/--no-keep-mouth", help="Keep the target's mouth interior (teeth, tongue)."
         ),
-    ] = True,
+    ] = _COMPOSE.keep_mouth,
     keep_eyes: Annotated[
         bool,
         typer.Option(
             "--keep-eyes/--no-keep-eyes", help="Keep the target's eyes, so gaze follows the target."
         ),
-    ] = False,
-    crf: Annotated[int, typer.Option(help="Video quality (x264/VP9 CRF; lower is better and larger).")] = 18,
-    preset: Annotated[str, typer.Option(help="x264 speed preset (ultrafast … veryslow).")] = "veryfast",
+    ] = _COMPOSE.keep_eyes,
+    crf: Annotated[
+        int, typer.Option(help="Video quality (x264/VP9 CRF; lower is better and larger).")
+    ] = _VIDEO.crf,
+    preset: Annotated[str, typer.Option(help="x264 speed preset (ultrafast … veryslow).")] = _VIDEO.preset,
     detect_every: Annotated[
         int, typer.Option(help="Run the face detector every N video frames; faces are tracked in between.")
-    ] = 10,
+    ] = _VIDEO.detect_every,
     smoothing: Annotated[
         bool, typer.Option("--smoothing/--no-smoothing", help="Smooth landmarks over time (video).")
-    ] = True,
-    watermark: Annotated[bool, typer.Option("--watermark", help="Add a visible 'synthetic' mark.")] = False,
+    ] = _CONFIG.tracking.smoothing.enabled,
+    watermark: Annotated[
+        bool, typer.Option("--watermark", help="Add a visible 'synthetic' mark.")
+    ] = _CONFIG.watermark,
     overwrite: Annotated[
         bool, typer.Option("--overwrite/--skip-existing", help="Folders: redo images already in the output.")
     ] = False,
@@ -83,46 +128,33 @@ def swap(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of unexpected errors.")] = False,
 ) -> None:
     """Swap a face into an image, a folder of images or a video. No training, no downloads."""
-    from faceforge.analysis.smoothing import SmoothingOptions
     from faceforge.api import swap_path
-    from faceforge.compose.compositor import ComposeOptions
-    from faceforge.config import SwapConfig, VideoOptions
     from faceforge.pipeline.image import FolderReport
-    from faceforge.pipeline.selection import SelectionOptions
     from faceforge.pipeline.video import VideoReport
 
     console = Console(stderr=True)
     with reported_errors(debug, console):
-        if sum([all_faces, face_index is not None, reference is not None]) > 1:
-            raise ValueError("Use only one of --all-faces, --face-index and --reference.")
-        people = [[source, *(more_sources or [])]]
-        references = [reference] if reference is not None else None
-        for item in mapping or []:
-            if references is None:
-                raise ValueError("--map needs --reference for the main source too.")
-            src, sep, ref = item.partition("=")
-            if not sep or not src or not ref:
-                raise ValueError(f"--map takes SOURCE_PHOTO=REFERENCE_PHOTO, got '{item}'.")
-            people.append([Path(src)])
-            references.append(Path(ref))
-        mode = (
-            "all"
-            if all_faces
-            else "index"
-            if face_index is not None
-            else "reference"
-            if references
-            else "largest"
-        )
-        base = SwapConfig()
-        config = SwapConfig(
-            swapper=swapper,
-            selection=SelectionOptions(mode=mode, face_index=face_index or 0, threshold=threshold),
-            compose=ComposeOptions(
-                mask=mask, color=color, blend=blend, keep_mouth=keep_mouth, keep_eyes=keep_eyes
+        pairs = parse_mapping(mapping or [])
+        if pairs and reference is None:
+            raise ValueError("--map needs --reference for the main source too.")
+        people = [[source, *(more_sources or [])], *([src] for src, _ in pairs)]
+        references = [reference, *(ref for _, ref in pairs)] if reference is not None else None
+        config = replace(
+            _CONFIG,
+            swapper=swapper.value,
+            selection=replace(
+                _SELECTION,
+                mode=selection_mode(all_faces, face_index, references is not None),
+                face_index=face_index or 0,
+                threshold=threshold,
             ),
-            tracking=replace(base.tracking, smoothing=replace(SmoothingOptions(), enabled=smoothing)),
-            video=VideoOptions(crf=crf, preset=preset, detect_every=detect_every),
+            compose=replace(
+                _COMPOSE, mask=mask, color=color, blend=blend, keep_mouth=keep_mouth, keep_eyes=keep_eyes
+            ),
+            tracking=replace(
+                _CONFIG.tracking, smoothing=replace(_CONFIG.tracking.smoothing, enabled=smoothing)
+            ),
+            video=replace(_VIDEO, crf=crf, preset=preset, detect_every=detect_every),
             watermark=watermark,
             overwrite=overwrite,
         )
