@@ -33,8 +33,8 @@ SwapperName = _choices("SwapperName", SWAPPERS)
 MaskName = _choices("MaskName", MASKS)
 ColorName = _choices("ColorName", COLOR_TRANSFERS)
 BlendName = _choices("BlendName", BLENDERS)
-_SWAPPER, _MASK = _SWAPPER, MaskName(_COMPOSE.mask)
-_COLOR, _BLEND = _COLOR, BlendName(_COMPOSE.blend)
+_SWAPPER, _MASK = SwapperName(_CONFIG.swapper), MaskName(_COMPOSE.mask)
+_COLOR, _BLEND = ColorName(_COMPOSE.color), BlendName(_COMPOSE.blend)
 
 
 def selection_mode(all_faces: bool, face_index: int | None, has_references: bool) -> str:
