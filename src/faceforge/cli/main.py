@@ -8,6 +8,7 @@ import typer
 
 from faceforge import __version__
 from faceforge.cli.demo import demo
+from faceforge.cli.native_logs import filter_native_stderr
 from faceforge.cli.swap import swap
 
 app = typer.Typer(
@@ -37,4 +38,5 @@ def main(
 
 
 def run() -> None:
+    filter_native_stderr()
     app()
