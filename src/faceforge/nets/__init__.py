@@ -1,0 +1,1 @@
+"""Torch modules. The only package in faceforge that imports torch; importing it alone does not."""
