@@ -10,12 +10,14 @@ Memory is bounded by the queue sizes and the batch, not by the video's length.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from faceforge.analysis.landmarks import FaceMeshFollower
 from faceforge.analysis.tracking import FaceTracker
 from faceforge.errors import NoFaceError
 from faceforge.geometry.boxes import box_iou, landmark_box
@@ -36,13 +38,22 @@ class VideoReport:
 
 
 class _FaceFollower:
-    """Per-frame faces with stable track ids: detector on key frames, landmark crops in between."""
+    """Per-frame faces with stable track ids: detector on key frames, landmark crops in between.
+
+    Followed faces are landmarked by FaceMesh in tracking mode, one graph per track (see
+    :class:`~faceforge.analysis.landmarks.FaceMeshFollower`); faces the detector finds are landmarked in
+    still mode. Call :meth:`close` when done.
+    """
 
     def __init__(self, session: SwapSession) -> None:
         self.session = session
         self.tracker = FaceTracker(session.config.tracking)
         self.detect_every = max(1, session.config.video.detect_every)
         self.cuts = SceneCutDetector()
+        self.meshes = FaceMeshFollower(session.analyser.options.landmarks)
+
+    def close(self) -> None:
+        self.meshes.close()
 
     def faces(self, frame: VideoFrame) -> list[Face]:
         analyser = self.session.analyser
@@ -51,15 +62,18 @@ class _FaceFollower:
         cut = self.cuts.is_cut(image)
         if cut:
             self.tracker.reset()
+            self.meshes.close()
         found: list[Face] = []
-        for _, box in self.tracker.predicted_boxes(frame.time):
-            points = analyser.landmarker.landmarks(image, box, margin)
+        for track_id, box in self.tracker.predicted_boxes(frame.time):
+            points = self.meshes.landmarks(track_id, image, box, margin)
             if points is not None and _plausible(landmark_box(points), box):
                 found.append(Face(box=landmark_box(points), score=1.0, landmarks=points))
         if cut or frame.index % self.detect_every == 0 or not found:
             known = np.stack([f.box for f in found]) if found else np.zeros((0, 4), np.float32)
             found += [f for f in analyser.faces(image, skip_boxes=known)]
-        return self.tracker.update(found, frame.time)
+        faces = self.tracker.update(found, frame.time)
+        self.meshes.retain(self.tracker.track_ids)
+        return faces
 
 
 def _plausible(found: np.ndarray, predicted: np.ndarray) -> bool:
@@ -154,7 +168,7 @@ def swap_video_file(
         preset=video.preset,
         tag=swap_tag(session.config.swapper),
     )
-    with writer:
+    with writer, closing(follower):
 
         def flush() -> None:
             images = session.engine.apply([f.image for f in batch_frames], batch_assignments)

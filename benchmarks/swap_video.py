@@ -1,0 +1,177 @@
+"""Frames per second of the default video swap, against a plain decode+encode floor, and peak memory.
+
+Prints one JSON line per figure on stdout:
+
+- ``fps`` of ``faceforge swap``'s defaults (mesh swapper, ``face_frontal_a.jpg`` as the source) on the
+  720p clip (``talking_audio.mp4``, 289 frames) and the 1080p clip (``short_1080p_1s.mp4`` looped 4x to
+  96 frames), timed from the first decoded frame to the closed output file (session setup excluded);
+- ``floor_fps``: the same video decoded and re-encoded with the same reader/writer classes and codec
+  settings (libx264, CRF 18, preset veryfast, audio copied) and nothing else, measured in the same run;
+- ``ratio_to_floor``: swap time / floor time;
+- ``peak_rss_mb_1x``, ``peak_rss_mb_5x`` and ``rss_ratio_5x_to_1x``: peak RSS of a fresh child process
+  swapping the 720p clip once, and looped five times (streaming must keep memory flat).
+
+Usage: ``python benchmarks/swap_video.py [--quick] [--repeat N] [--only fps|memory]``. ``--quick`` uses the
+first 96 frames of the 720p clip only and skips the 5x memory run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import av
+
+TESTDATA = Path(__file__).resolve().parents[1].parent / "shared" / "testdata"
+SOURCE = TESTDATA / "face_frontal_a.jpg"
+CLIP_720 = TESTDATA / "talking_audio.mp4"
+CLIP_1080 = TESTDATA / "short_1080p_1s.mp4"
+
+
+def emit(clip: str, metric: str, value: float, **extra: object) -> None:
+    record = {"benchmark": "swap_video", "clip": clip, "metric": metric, "value": round(value, 3), **extra}
+    print(json.dumps(record), flush=True)
+
+
+def loop_video(src: Path, dst: Path, times: int, max_frames: int | None = None) -> Path:
+    """``src``'s video and audio packets repeated ``times`` times, timestamps shifted (no re-encode)."""
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        streams = {
+            s.index: out.add_stream_from_template(s) for s in inp.streams if s.type in ("video", "audio")
+        }
+        video = inp.streams.video[0]
+        span: dict[int, int] = {}
+        packets = []
+        kept = 0
+        for packet in inp.demux(*[inp.streams[i] for i in streams]):
+            if packet.dts is None:
+                continue
+            if packet.stream.index == video.index:
+                if max_frames is not None and kept >= max_frames:
+                    continue
+                kept += 1
+            packets.append(packet)
+        for packet in packets:
+            dur = packet.duration or 0
+            end = (packet.pts if packet.pts is not None else packet.dts) + dur
+            span[packet.stream.index] = max(span.get(packet.stream.index, 0), end)
+        # One common period so video and audio stay in step: the longer stream's length, in seconds.
+        period = max(span[i] * inp.streams[i].time_base for i in span)
+        for loop in range(times):
+            for packet in packets:
+                index = packet.stream.index
+                shift = round(loop * period / inp.streams[index].time_base)
+                copy = av.Packet(bytes(packet))
+                copy.pts = None if packet.pts is None else packet.pts + shift
+                copy.dts = packet.dts + shift
+                copy.duration = packet.duration
+                copy.is_keyframe = packet.is_keyframe
+                copy.time_base = packet.time_base
+                copy.stream = streams[index]
+                out.mux(copy)
+    return dst
+
+
+def floor_run(clip: Path, output: Path) -> tuple[int, float]:
+    """Decode + encode only, with the same classes and settings as the swap pipeline."""
+    from faceforge.config import VideoOptions
+    from faceforge.media.video import VideoWriter, probe_video, read_frames
+
+    options = VideoOptions()
+    info = probe_video(clip)
+    start = time.perf_counter()
+    frames = 0
+    with VideoWriter(
+        output, info, source_path=clip, codec=options.codec, crf=options.crf, preset=options.preset
+    ) as w:
+        for frame in read_frames(clip):
+            w.write(frame)
+            frames += 1
+    return frames, time.perf_counter() - start
+
+
+def swap_run(clip: Path, output: Path) -> tuple[int, float]:
+    from faceforge.config import SwapConfig
+    from faceforge.pipeline.session import SwapSession
+    from faceforge.pipeline.video import swap_video_file
+
+    with SwapSession([[SOURCE]], SwapConfig()) as session:
+        start = time.perf_counter()
+        report = swap_video_file(session, clip, output)
+        elapsed = time.perf_counter() - start
+    return report.frames, elapsed
+
+
+def measure_fps(name: str, clip: Path, work: Path, repeat: int) -> None:
+    floors, swaps = [], []
+    frames = 0
+    for i in range(repeat):  # interleaved, best of each: the machine's noise hits both alike
+        frames, seconds = floor_run(clip, work / f"floor_{name}_{i}.mp4")
+        floors.append(seconds)
+        frames_swapped, seconds = swap_run(clip, work / f"swap_{name}_{i}.mp4")
+        assert frames_swapped == frames, (frames_swapped, frames)
+        swaps.append(seconds)
+    floor, swap = min(floors), min(swaps)
+    emit(name, "fps", frames / swap, frames=frames)
+    emit(name, "floor_fps", frames / floor, frames=frames)
+    emit(name, "ratio_to_floor", swap / floor, frames=frames)
+
+
+def child_peak_rss_mb(clip: Path, output: Path) -> float:
+    """Peak RSS (MiB) of a fresh interpreter that swaps ``clip``."""
+    code = (
+        "import sys, resource; sys.path.insert(0, sys.argv[3]);"
+        "from swap_video import swap_run; from pathlib import Path;"
+        "swap_run(Path(sys.argv[1]), Path(sys.argv[2]));"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(clip), str(output), str(Path(__file__).parent)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return int(done.stdout.strip().splitlines()[-1]) / 1024.0  # Linux reports KiB
+
+
+def measure_memory(clip_1x: Path, work: Path, quick: bool) -> None:
+    rss_1x = child_peak_rss_mb(clip_1x, work / "mem_1x.mp4")
+    emit("720p", "peak_rss_mb_1x", rss_1x)
+    if quick:
+        return
+    clip_5x = loop_video(CLIP_720, work / "talking_5x.mp4", 5)
+    rss_5x = child_peak_rss_mb(clip_5x, work / "mem_5x.mp4")
+    emit("720p", "peak_rss_mb_5x", rss_5x, frames=5 * 289)
+    emit("720p", "rss_ratio_5x_to_1x", rss_5x / rss_1x)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="96 frames of 720p only, no 5x memory run")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per figure (best is reported)")
+    parser.add_argument("--only", choices=("fps", "memory"), help="one kind of figure only")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="faceforge-bench-") as tmp:
+        work = Path(tmp)
+        clip_720 = loop_video(CLIP_720, work / "talking_96.mp4", 1, max_frames=96) if args.quick else CLIP_720
+        if args.only in (None, "fps"):
+            measure_fps("720p", clip_720, work, args.repeat)
+            if not args.quick:
+                clip_1080 = loop_video(CLIP_1080, work / "short_1080p_4x.mp4", 4)
+                measure_fps("1080p", clip_1080, work, args.repeat)
+        if args.only in (None, "memory"):
+            measure_memory(clip_720, work, args.quick)
+    print(
+        f"# resource check: parent peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB",
+        file=sys.stderr,
+    )
+
+
+if __name__ == "__main__":
+    main()
