@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from faceforge.analysis.detection import DetectionOptions, MediaPipeDetector
-from faceforge.analysis.identity import DlibIdentityEncoder, IdentityEncoder
+from faceforge.analysis.identity import IdentityEncoder, create_identity_encoder
 from faceforge.analysis.landmarks import FaceMeshLandmarker, LandmarkOptions
 from faceforge.geometry.boxes import box_iou, landmark_box
 from faceforge.types import Face
@@ -47,7 +47,7 @@ class FaceAnalyser:
     @property
     def identity(self) -> IdentityEncoder:
         if self._identity is None:
-            self._identity = DlibIdentityEncoder()
+            self._identity = create_identity_encoder()
         return self._identity
 
     def faces(self, image: np.ndarray, skip_boxes: np.ndarray | None = None) -> list[Face]:
