@@ -16,9 +16,8 @@ from faceforge.analysis.identity import (
 )
 from faceforge.errors import WeightsError
 
-STILLS = sorted(
-    p.name for p in (Path(__file__).resolve().parents[2].parent / "shared" / "testdata").glob("face_*")
-)
+TESTDATA = Path(__file__).resolve().parents[2].parent / "shared" / "testdata"
+STILLS = sorted(p.name for p in TESTDATA.glob("face_*"))
 
 
 @pytest.fixture(scope="module")
@@ -112,3 +111,24 @@ def test_a_broken_model_file_is_a_clear_error(tmp_path):
         TorchIdentityEncoder(broken)
     with pytest.raises(WeightsError, match="missing"):
         TorchIdentityEncoder(tmp_path / "nope.dat")
+
+
+def test_faces_compare_command(tmp_path):
+    from typer.testing import CliRunner
+
+    from faceforge.cli.main import app
+    from faceforge.errors import NoFaceError
+
+    photo = str(TESTDATA / "face_glasses_e.png")
+    result = CliRunner().invoke(app, ["faces", "compare", photo, photo, str(TESTDATA / "face_frontal_a.jpg")])
+    assert result.exit_code == 0, result.output
+    assert "same person below 0.6" in result.output
+    assert "same person" in result.output and "different people" in result.output
+    blank = tmp_path / "blank.png"
+    from PIL import Image
+
+    Image.new("RGB", (200, 200), (128, 128, 128)).save(blank)
+    result = CliRunner().invoke(app, ["faces", "compare", photo, str(blank)])
+    assert result.exit_code == NoFaceError.exit_code
+    result = CliRunner().invoke(app, ["faces", "compare", photo])
+    assert result.exit_code == 2

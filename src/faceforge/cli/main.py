@@ -8,6 +8,7 @@ import typer
 
 from faceforge import __version__
 from faceforge.cli.demo import demo
+from faceforge.cli.faces import app as faces_app
 from faceforge.cli.native_logs import filter_native_stderr
 from faceforge.cli.swap import swap
 
@@ -20,6 +21,7 @@ app = typer.Typer(
 )
 app.command()(swap)
 app.command()(demo)
+app.add_typer(faces_app)
 
 
 def _version(value: bool) -> None:
