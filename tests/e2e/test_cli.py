@@ -150,6 +150,26 @@ def test_face_index_swaps_only_that_face(testdata: Path, tmp_path: Path) -> None
     assert columns.min() > 400 and columns.max() < 800
 
 
+def test_map_swaps_two_people_into_their_reference_people(testdata: Path, tmp_path: Path) -> None:
+    """Main source -> the man in glasses (--reference), second source -> the woman (--map); the man on the
+    left is left alone. Face boxes in group_3faces.jpg (x): 499-675, 914-1055, 1423-1597."""
+    target = testdata / "group_3faces.jpg"
+    group = read_image(target)
+    woman = tmp_path / "woman.png"
+    Image.fromarray(group[306:583, 858:1111]).save(woman)  # her face with a margin
+    output = tmp_path / "two.png"
+    run = faceforge(
+        "swap", testdata / FRONTAL_A, target, "-o", output, "--reference", testdata / "face_glasses_e.png",
+        "--map", f"{testdata / FRONTAL_B}={woman}", "-q",
+    )  # fmt: skip
+    assert run.code == 0, run.stderr
+    assert "2 face(s) swapped" in run.stderr
+    changed = np.any(read_image(output) != group, axis=2)
+    columns = changed.any(axis=0)
+    assert not columns[:800].any()
+    assert columns[914:1055].any() and columns[1423:1597].any()
+
+
 @pytest.fixture(scope="module")
 def photo_folder(testdata: Path, tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("photos")
