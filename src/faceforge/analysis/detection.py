@@ -7,6 +7,7 @@ detections of all passes are merged with non-maximum suppression.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -97,11 +98,22 @@ class MediaPipeDetector:
         self._short.close()
         self._full.close()
 
-    def detect(self, image: np.ndarray) -> list[Detection]:
-        """All faces in an RGB image, best first."""
+    def tile_count(self, height: int, width: int) -> int:
+        """How many tiles :meth:`detect` scans in an image of this size (0: the whole image only)."""
+        return len(tile_grid(height, width, self.options.tile_size, self.options.tile_overlap))
+
+    def detect(self, image: np.ndarray, tiles: Iterable[int] | None = None) -> list[Detection]:
+        """All faces in an RGB image, best first.
+
+        ``tiles`` limits the tile pass to those tile indices (``None``: every tile), so that a caller
+        looking only for new faces, video frame after video frame, can spread the tiles over frames.
+        """
         height, width = image.shape[:2]
         found = self._run(self._full, image, 0, 0) + self._run(self._short, image, 0, 0)
-        for x0, y0, x1, y1 in tile_grid(height, width, self.options.tile_size, self.options.tile_overlap):
+        grid = tile_grid(height, width, self.options.tile_size, self.options.tile_overlap)
+        if tiles is not None:
+            grid = [grid[i] for i in sorted(set(tiles)) if 0 <= i < len(grid)]
+        for x0, y0, x1, y1 in grid:
             tile = np.ascontiguousarray(image[y0:y1, x0:x1])
             found += self._run(self._full, tile, x0, y0)
         found = [d for d in found if min(d.box[2] - d.box[0], d.box[3] - d.box[1]) >= self.options.min_face]

@@ -43,9 +43,12 @@ def rasterise_triangles(
     """Index map ``(H, W)`` int32: which triangle covers each pixel, -1 where none does."""
     order = np.argsort(-depth[triangles].mean(axis=1)) if depth is not None else np.arange(len(triangles))
     index_map = np.full(shape, -1, dtype=np.int32)
-    corners = np.round(dst[triangles] * 16).astype(np.int32)  # 4 fractional bits for sub-pixel edges
-    for t in order:
-        cv2.fillConvexPoly(index_map, corners[t], int(t), lineType=cv2.LINE_8, shift=4)
+    # 4 fractional bits for sub-pixel edges; corners already in drawing order, and positional arguments,
+    # keep the per-triangle Python overhead (the loop's real cost) small.
+    corners = np.round(dst[triangles[order]] * 16).astype(np.int32)
+    fill, line = cv2.fillConvexPoly, cv2.LINE_8
+    for t, poly in zip(order.tolist(), corners, strict=True):
+        fill(index_map, poly, t, line, 4)
     return index_map
 
 
@@ -63,14 +66,16 @@ def mesh_warp(
     a triangle covered the pixel).
     """
     index_map = rasterise_triangles(dst_points, triangles, out_shape, dst_depth)
-    ys, xs = np.nonzero(index_map >= 0)
-    affines = triangle_affines(src_points, dst_points, triangles).astype(np.float32)
-    a = affines[index_map[ys, xs]]
-    xf, yf = xs.astype(np.float32), ys.astype(np.float32)
-    map_x = np.full(out_shape, -1.0, dtype=np.float32)
-    map_y = np.full(out_shape, -1.0, dtype=np.float32)
-    map_x[ys, xs] = a[:, 0, 0] * xf + a[:, 0, 1] * yf + a[:, 0, 2]
-    map_y[ys, xs] = a[:, 1, 0] * xf + a[:, 1, 1] * yf + a[:, 1, 2]
+    # One row of affine coefficients per triangle plus a last row that sends uncovered pixels (index -1,
+    # which picks the last row) to (-1, -1): one gather gives every pixel its coefficients.
+    table = np.empty((len(triangles) + 1, 6), dtype=np.float32)
+    table[:-1] = triangle_affines(src_points, dst_points, triangles).reshape(-1, 6)
+    table[-1] = (0.0, 0.0, -1.0, 0.0, 0.0, -1.0)
+    coeffs = table.T[:, index_map]  # (6, H, W)
+    ys = np.arange(out_shape[0], dtype=np.float32)[:, None]
+    xs = np.arange(out_shape[1], dtype=np.float32)[None, :]
+    map_x = coeffs[0] * xs + coeffs[1] * ys + coeffs[2]
+    map_y = coeffs[3] * xs + coeffs[4] * ys + coeffs[5]
     warped = cv2.remap(source, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    coverage = np.where(index_map >= 0, 255, 0).astype(np.uint8)
+    coverage = (index_map >= 0).view(np.uint8) * np.uint8(255)
     return warped, coverage

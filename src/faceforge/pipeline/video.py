@@ -51,6 +51,7 @@ class _FaceFollower:
         self.detect_every = max(1, session.config.video.detect_every)
         self.cuts = SceneCutDetector()
         self.meshes = FaceMeshFollower(session.analyser.options.landmarks)
+        self._next_tile = 0
 
     def close(self) -> None:
         self.meshes.close()
@@ -68,12 +69,39 @@ class _FaceFollower:
             points = self.meshes.landmarks(track_id, image, box, margin)
             if points is not None and _plausible(landmark_box(points), box):
                 found.append(Face(box=landmark_box(points), score=1.0, landmarks=points))
-        if cut or frame.index % self.detect_every == 0 or not found:
+        if cut or not found:
             known = np.stack([f.box for f in found]) if found else np.zeros((0, 4), np.float32)
-            found += [f for f in analyser.faces(image, skip_boxes=known)]
+            found += analyser.faces(image, skip_boxes=known)
+        elif frame.index % self.detect_every == 0:
+            found += self._new_faces(image, found)
         faces = self.tracker.update(found, frame.time)
         self.meshes.retain(self.tracker.track_ids)
         return faces
+
+    def _new_faces(self, image: np.ndarray, followed: list[Face]) -> list[Face]:
+        """Faces that are not followed yet, on a key frame while others are: the whole-frame detector
+        passes every time, and one of the detector's tiles (for small faces), a different one on each
+        key frame, so that a new small face is found within a few key frames at a fraction of the cost
+        of a full scan (a scene cut, or a frame where every followed face was lost, still gets one)."""
+        analyser = self.session.analyser
+        height, width = image.shape[:2]
+        count = analyser.detector.tile_count(height, width)
+        tiles = [self._next_tile % count] if count else []
+        self._next_tile += 1
+        known = np.stack([f.box for f in followed])
+        margin = analyser.options.landmarks.detection_margin
+        new: list[Face] = []
+        for det in analyser.detector.detect(image, tiles=tiles):
+            if box_iou(det.box[None], known).max() > 0.2:
+                continue
+            points = analyser.landmarker.landmarks(image, det.box, margin)
+            if points is None:
+                continue
+            box = landmark_box(points)
+            if box_iou(box[None], np.concatenate([known, *[f.box[None] for f in new]])).max() > 0.5:
+                continue  # two detections (a tile's and the whole frame's) landed on one face
+            new.append(Face(box=box, score=det.score, landmarks=points))
+        return new
 
 
 def _plausible(found: np.ndarray, predicted: np.ndarray) -> bool:
