@@ -1,0 +1,517 @@
+"""Extraction: videos, photos and folders → aligned crops plus their rows in the faceset index.
+
+Resumable by construction. A video is cut into chunks of ``chunk`` sampled frames at fixed frame
+positions; everything that shapes a chunk's faces (the face follower's state, the identity batch) starts
+afresh at the chunk's first frame, and a chunk's faces are committed in the same transaction as the
+source's progress (``sources.next_frame``). Files are written before that commit under names fixed by
+(source, frame, face), so a kill at any moment leaves at worst some files of the uncommitted chunk,
+which the re-run writes again, bit for bit: the resumed faceset equals an uninterrupted one. Photos are
+batched several to a transaction (for batched identity embeddings) the same way.
+
+Video faces are followed between detector key frames the way the swap pipeline does it
+(:class:`~faceforge.analysis.tracking.FaceTracker` plus FaceMesh in tracking mode), with smoothing off
+(a faceset wants each frame's own landmarks) and no bridging (an extrapolated face is not a face).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from faceforge.analysis.analyser import FaceAnalyser
+from faceforge.analysis.landmarks import FaceMeshFollower
+from faceforge.analysis.smoothing import SmoothingOptions
+from faceforge.analysis.tracking import FaceTracker, TrackingOptions
+from faceforge.errors import InputError, NoFaceError
+from faceforge.facesets.measure import CropMeasures, measure_crop
+from faceforge.facesets.store import FACES_DIR, FaceRow, FacesetStore, SourceRow, face_key
+from faceforge.geometry.alignment import TEMPLATES, align_face
+from faceforge.geometry.boxes import box_iou, landmark_box
+from faceforge.media.atomic import TEMP_PREFIX
+from faceforge.media.images import is_image_path, read_image, write_image
+from faceforge.media.video import is_video_path, probe_video, read_frames
+from faceforge.types import AlignedFace, Face
+
+Progress = Callable[[int, int], None]
+IMAGE_FORMATS = ("jpg", "png")
+STAGES = ("decode", "analyse", "align", "identity", "write", "index")
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractOptions:
+    """``size``, ``template``, ``image_format`` are fixed for a whole faceset (a trainer needs one crop
+    geometry); the rest may differ per source. ``every``: take every Nth video frame. ``min_size``: least
+    face size in source pixels. ``min_sharpness``: see :mod:`faceforge.facesets.measure`. ``max_yaw`` /
+    ``max_pitch``: largest absolute head angles in degrees. ``reference_threshold``: identity distance
+    under which a face counts as the reference person. ``detect_every``: sampled frames between detector
+    key frames (faces are followed in between). ``chunk``: sampled frames per committed batch."""
+
+    size: int = 256
+    template: str = "full-face"
+    image_format: str = "jpg"
+    jpeg_quality: int = 95
+    every: int = 1
+    min_size: float = 0.0
+    min_sharpness: float = 0.0
+    max_yaw: float | None = None
+    max_pitch: float | None = None
+    reference_threshold: float = 0.6
+    detect_every: int = 10
+    chunk: int = 32
+
+    def validate(self) -> None:
+        if self.template not in TEMPLATES:
+            raise ValueError(f"Unknown template '{self.template}'; choose one of: {', '.join(TEMPLATES)}.")
+        if self.image_format not in IMAGE_FORMATS:
+            raise ValueError(f"--format must be one of {', '.join(IMAGE_FORMATS)}.")
+        if not 32 <= self.size <= 2048:
+            raise ValueError("--size must be between 32 and 2048 pixels.")
+        if self.every < 1 or self.detect_every < 1 or self.chunk < 1:
+            raise ValueError("--every, detect_every and chunk must be at least 1.")
+
+    def faceset_info(self, identity: str) -> dict[str, str]:
+        return {
+            "size": str(self.size),
+            "template": self.template,
+            "image_format": self.image_format,
+            "identity": identity,
+        }
+
+    def source_options(self, reference: str | None) -> dict[str, object]:
+        fields = asdict(self)
+        for key in ("size", "template", "image_format"):
+            fields.pop(key)
+        return {**fields, "reference": reference}
+
+
+@dataclass(slots=True)
+class ExtractReport:
+    faces_added: int = 0
+    frames_analysed: int = 0
+    sources_done: int = 0
+    sources_skipped: int = 0
+    rejected: Counter = field(default_factory=Counter)  # reason -> faces
+    seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
+
+    @contextmanager
+    def timed(self, stage: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] += time.perf_counter() - start
+
+
+@dataclass(slots=True)
+class _Candidate:
+    """A face that passed the cheap filters, waiting for its identity and its commit."""
+
+    frame: int
+    time: float | None
+    face_index: int
+    aligned: AlignedFace
+    measures: CropMeasures
+    chip: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    embedding: np.ndarray
+    threshold: float
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(np.round(self.embedding, 4).astype("<f4").tobytes()).hexdigest()[:16]
+
+
+def expand_inputs(inputs: Sequence[Path], exclude: Path | None = None) -> list[Path]:
+    """Images and videos named or found (recursively, sorted) in named folders; ``exclude`` is skipped."""
+    found: list[Path] = []
+    skip = exclude.resolve() if exclude is not None else None
+    for item in inputs:
+        item = Path(item)
+        if item.is_dir():
+            for path in sorted(item.rglob("*")):
+                inside = skip is not None and (path.resolve() == skip or skip in path.resolve().parents)
+                if path.is_file() and not inside and (is_image_path(path) or is_video_path(path)):
+                    found.append(path)
+        elif not item.exists():
+            raise InputError(f"Cannot read {item}: the file does not exist.")
+        elif is_image_path(item) or is_video_path(item):
+            found.append(item)
+        else:
+            raise InputError(f"Cannot read {item}: it is neither an image nor a video faceforge reads.")
+    unique = list(dict.fromkeys(p.resolve() for p in found))
+    if not unique:
+        raise InputError("No image or video was found in the given inputs.")
+    return unique
+
+
+def load_reference(analyser: FaceAnalyser, photos: Sequence[Path], threshold: float) -> Reference:
+    from faceforge.pipeline.sources import load_identity
+
+    identity = load_identity(analyser, list(photos), name="reference")
+    assert identity.embedding is not None
+    return Reference(identity.embedding.astype(np.float32), threshold)
+
+
+class _VideoFaces:
+    """Faces of sampled video frames: the detector on key frames, FaceMesh in tracking mode between them
+    (as the swap pipeline's follower does, through the same FaceTracker and FaceMeshFollower), or the
+    detector on every frame when ``follow`` is off (sparse sampling). :meth:`reset` forgets everything, so
+    a chunk's faces do not depend on the frames before it."""
+
+    def __init__(self, analyser: FaceAnalyser, detect_every: int, follow: bool) -> None:
+        self.analyser = analyser
+        self.detect_every = detect_every
+        self.follow = follow
+        self.meshes = FaceMeshFollower(analyser.options.landmarks)
+        self.tracker = FaceTracker(TrackingOptions(max_missed=0, smoothing=SmoothingOptions(enabled=False)))
+        self.count = 0
+        self.previous: np.ndarray | None = None
+
+    def close(self) -> None:
+        self.meshes.close()
+
+    def reset(self) -> None:
+        self.tracker.reset()
+        self.meshes.close()
+        self.count = 0
+        self.previous = None
+
+    def faces(self, image: np.ndarray, timestamp: float) -> list[Face]:
+        count, self.count = self.count, self.count + 1
+        if not self.follow:
+            return self.analyser.faces(image)
+        margin = self.analyser.options.landmarks.track_margin
+        if self._is_cut(image):
+            self.tracker.reset()
+            self.meshes.close()
+        found: list[Face] = []
+        for track_id, box in self.tracker.predicted_boxes(timestamp):
+            points = self.meshes.landmarks(track_id, image, box, margin)
+            if points is not None and _plausible(landmark_box(points), box):
+                found.append(Face(box=landmark_box(points), score=1.0, landmarks=points))
+        if not found:
+            found = self.analyser.faces(image)
+        elif count % self.detect_every == 0:
+            found += self._new_faces(image, found, count // self.detect_every)
+        tracked = self.tracker.update(found, timestamp)
+        self.meshes.retain(self.tracker.track_ids)
+        faces = [f for f in tracked if f.track_id not in self.tracker.bridged_ids]
+        return sorted(faces, key=lambda f: f.size, reverse=True)
+
+    def _is_cut(self, image: np.ndarray, threshold: float = 30.0) -> bool:
+        import cv2
+
+        thumb = cv2.resize(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), (64, 36), interpolation=cv2.INTER_AREA)
+        previous, self.previous = self.previous, thumb.astype(np.float32)
+        return previous is not None and float(np.abs(self.previous - previous).mean()) > threshold
+
+    def _new_faces(self, image: np.ndarray, followed: list[Face], key_frame: int) -> list[Face]:
+        """Faces not followed yet: the whole-frame detector plus one rotating tile per key frame."""
+        analyser = self.analyser
+        count = analyser.detector.tile_count(*image.shape[:2])
+        tiles = [key_frame % count] if count else []
+        known = np.stack([f.box for f in followed])
+        margin = analyser.options.landmarks.detection_margin
+        new: list[Face] = []
+        for det in analyser.detector.detect(image, tiles=tiles):
+            if box_iou(det.box[None], known).max() > 0.2:
+                continue
+            points = analyser.landmarker.landmarks(image, det.box, margin)
+            if points is None:
+                continue
+            box = landmark_box(points)
+            if box_iou(box[None], np.concatenate([known, *[f.box[None] for f in new]])).max() > 0.5:
+                continue
+            new.append(Face(box=box, score=det.score, landmarks=points))
+        return new
+
+
+def _plausible(found: np.ndarray, predicted: np.ndarray) -> bool:
+    ratio = (found[2] - found[0] + found[3] - found[1]) / max(
+        predicted[2] - predicted[0] + predicted[3] - predicted[1], 1
+    )
+    return 0.6 < ratio < 1.6 and box_iou(found[None], predicted[None])[0, 0] > 0.3
+
+
+class Extractor:
+    """Runs one extraction into an open faceset. Use :func:`extract_faceset` for the whole job."""
+
+    def __init__(
+        self,
+        store: FacesetStore,
+        analyser: FaceAnalyser,
+        options: ExtractOptions,
+        reference: Reference | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        self.store = store
+        self.analyser = analyser
+        self.options = options
+        self.reference = reference
+        self.progress = progress
+        self.template = TEMPLATES[options.template]
+        self.report = ExtractReport()
+        self.done_frames = 0
+        self.total_frames = 0
+        self._pending: list[tuple[SourceRow, list[tuple[np.ndarray, list[_Candidate]]], int, bool]] = []
+
+    # -- one face -----------------------------------------------------------------------------------
+
+    def _candidates(
+        self, image: np.ndarray, faces: list[Face], frame: int, timestamp: float | None
+    ) -> list[_Candidate]:
+        opts, out = self.options, []
+        for index, face in enumerate(faces[:100]):
+            if face.size < opts.min_size:
+                self.report.rejected["too small"] += 1
+                continue
+            aligned = align_face(image, face, self.template, opts.size)
+            measures = measure_crop(aligned)
+            if (opts.max_yaw is not None and abs(measures.yaw) > opts.max_yaw) or (
+                opts.max_pitch is not None and abs(measures.pitch) > opts.max_pitch
+            ):
+                self.report.rejected["pose"] += 1
+                continue
+            if measures.sharpness < opts.min_sharpness:
+                self.report.rejected["blurry"] += 1
+                continue
+            out.append(_Candidate(frame, timestamp, index, aligned, measures, np.empty(0)))
+        if out:
+            chips = self._chips(image, [c.aligned.face for c in out])
+            for candidate, chip in zip(out, chips, strict=True):
+                candidate.chip = chip
+        return out
+
+    def _chips(self, image: np.ndarray, faces: list[Face]) -> list[np.ndarray]:
+        return list(self.analyser.identity.chips(image, faces))  # type: ignore[attr-defined]
+
+    # -- batches ------------------------------------------------------------------------------------
+
+    def _flush(self) -> None:
+        """Embed, filter by reference, write the files and commit every pending batch in one transaction."""
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        candidates = [c for _, per_frame, _, _ in pending for _, cs in per_frame for c in cs]
+        with self.report.timed("identity"):
+            chips = np.stack([c.chip for c in candidates]) if candidates else None
+            vectors = (
+                self.analyser.identity.embed_chips(chips)  # type: ignore[attr-defined]
+                if chips is not None
+                else np.zeros((0, 128), np.float32)
+            )
+        embedding_of = {id(c): v for c, v in zip(candidates, vectors, strict=True)}
+        batches = []
+        for source, per_frame, next_frame, done in pending:
+            rows = []
+            for _, frame_candidates in per_frame:
+                for c in frame_candidates:
+                    embedding = embedding_of[id(c)]
+                    if self.reference is not None:
+                        distance = float(np.linalg.norm(embedding - self.reference.embedding))
+                        if distance >= self.reference.threshold:
+                            self.report.rejected["other person"] += 1
+                            continue
+                    rows.append(self._row(source, c, embedding))
+            with self.report.timed("write"):
+                for row, crop in rows:
+                    write_image(self.store.root / row.file, crop, tag=None, quality=self.options.jpeg_quality)
+            batches.append((source.id, [r for r, _ in rows], next_frame, done))
+            self.report.faces_added += len(rows)
+        with self.report.timed("index"):
+            self.store.commit_faces(batches)
+
+    def _row(self, source: SourceRow, c: _Candidate, embedding: np.ndarray) -> tuple[FaceRow, np.ndarray]:
+        key = face_key(source.id, c.frame, c.face_index)
+        face, m = c.aligned.face, c.measures
+        row = FaceRow(
+            key=key,
+            file=f"{FACES_DIR}/{key}.{self.options.image_format}",
+            source_id=source.id,
+            frame=c.frame,
+            face_index=c.face_index,
+            time=c.time,
+            box=face.box,
+            score=float(face.score),
+            face_size=float(face.size),
+            landmarks=face.landmarks,
+            matrix=c.aligned.matrix,
+            embedding=embedding,
+            mask=m.mask,
+            sharpness=m.sharpness,
+            yaw=m.yaw,
+            pitch=m.pitch,
+            roll=m.roll,
+            brightness=m.brightness,
+            colour_a=m.colour_a,
+            colour_b=m.colour_b,
+        )
+        return row, c.aligned.image
+
+    def _tick(self, frames: int = 1) -> None:
+        self.done_frames += frames
+        if self.progress is not None:
+            self.progress(self.done_frames, self.total_frames)
+
+    # -- sources ------------------------------------------------------------------------------------
+
+    def video(self, path: Path, source: SourceRow) -> None:
+        opts = self.options
+        span = opts.every * opts.chunk  # frames per chunk
+        start = source.next_frame
+        frames = read_frames(path)
+        faces = _VideoFaces(self.analyser, opts.detect_every, follow=opts.every <= 2)
+        per_frame: list[tuple[np.ndarray, list[_Candidate]]] = []
+        chunk_start = start
+        last = start - 1
+        try:
+            while True:
+                with self.report.timed("decode"):
+                    frame = next(frames, None)
+                if frame is None:
+                    break
+                last = frame.index
+                if frame.index < start:
+                    self._tick()
+                    continue
+                if frame.index >= chunk_start + span:  # a chunk boundary: commit, then start afresh
+                    self._pending.append((source, per_frame, chunk_start + span, False))
+                    self._flush()
+                    per_frame, chunk_start = [], frame.index - frame.index % span
+                    faces.reset()
+                if frame.index % opts.every == 0:
+                    with self.report.timed("analyse"):
+                        found = faces.faces(frame.image, frame.time)
+                    with self.report.timed("align"):
+                        per_frame.append(
+                            (frame.image, self._candidates(frame.image, found, frame.index, frame.time))
+                        )
+                    self.report.frames_analysed += 1
+                self._tick()
+        finally:
+            frames.close()
+            faces.close()
+        self._pending.append((source, per_frame, max(last + 1, start), True))
+        self._flush()
+
+    def image(self, path: Path, source: SourceRow) -> None:
+        with self.report.timed("decode"):
+            image = read_image(path)
+        with self.report.timed("analyse"):
+            found = self.analyser.faces(image)
+        with self.report.timed("align"):
+            candidates = self._candidates(image, found, 0, None)
+        self.report.frames_analysed += 1
+        self._pending.append((source, [(image, candidates)], 1, True))
+        if (
+            sum(len(c) for _, pf, _, _ in self._pending for _, c in pf) >= self.options.chunk
+            or len(self._pending) >= self.options.chunk
+        ):
+            self._flush()
+        self._tick()
+
+    def run(self, inputs: list[Path]) -> ExtractReport:
+        reference = self.reference.digest if self.reference is not None else None
+        wanted = self.options.source_options(reference)
+        plan: list[tuple[Path, SourceRow]] = []
+        for path in inputs:
+            kind = "video" if is_video_path(path) else "image"
+            stat = path.stat()
+            source = self.store.source(str(path))
+            if source is None:
+                frame_count = probe_video(path).frame_count if kind == "video" else 1
+                source = self.store.add_source(
+                    path=str(path),
+                    name=path.name,
+                    kind=kind,
+                    size_bytes=stat.st_size,
+                    mtime_ns=stat.st_mtime_ns,
+                    frame_count=frame_count,
+                    options=wanted,
+                )
+            elif (source.size_bytes, source.mtime_ns) != (stat.st_size, stat.st_mtime_ns):
+                raise InputError(
+                    f"{path} has changed since its faces were extracted into this faceset; "
+                    "remove its faces first (faces remove --source) or extract into a new faceset."
+                )
+            elif source.options != json.loads(json.dumps(wanted, sort_keys=True)):
+                changed = sorted(k for k in wanted if source.options.get(k) != wanted[k])
+                raise InputError(
+                    f"{path} was extracted into this faceset with other options ({', '.join(changed)}); "
+                    "run again with the same options, or remove its faces first (faces remove --source)."
+                )
+            if source.done:
+                self.report.sources_skipped += 1
+                continue
+            plan.append((path, source))
+        self.total_frames = sum(s.frame_count or 1 for _, s in plan)
+        for path, source in plan:
+            if source.kind == "video":
+                self._flush()
+                self.video(path, source)
+            else:
+                self.image(path, source)
+            self.report.sources_done += 1
+        self._flush()
+        return self.report
+
+
+def remove_stale_temporaries(store: FacesetStore) -> None:
+    """Half-written crops of a killed run (atomic writes' temporary names) are never part of a faceset."""
+    for temp in (store.root / FACES_DIR).rglob(f"{TEMP_PREFIX}*"):
+        temp.unlink(missing_ok=True)
+
+
+def extract_faceset(
+    inputs: Sequence[Path],
+    faceset: Path,
+    options: ExtractOptions | None = None,
+    analyser: FaceAnalyser | None = None,
+    reference_photos: Sequence[Path] = (),
+    progress: Progress | None = None,
+) -> ExtractReport:
+    """Extract every face (or the reference person's) of ``inputs`` into the faceset at ``faceset``,
+    creating it if needed, resuming where a previous run of the same command stopped."""
+    options = options or ExtractOptions()
+    options.validate()
+    files = expand_inputs(inputs, exclude=Path(faceset))
+    own = analyser is None
+    analyser = analyser or FaceAnalyser()
+    try:
+        identity_name = getattr(analyser.identity, "name", "unknown")
+        info = options.faceset_info(identity_name)
+        with FacesetStore.open(Path(faceset), create=True, info=info) as store:
+            stored = store.info
+            clash = [k for k in info if stored.get(k) != info[k]]
+            if clash:
+                were = ", ".join(f"{k}={stored.get(k)}" for k in clash)
+                raise InputError(
+                    f"The faceset {faceset} was made with {were}; extract into it with the same settings "
+                    "or into a new faceset."
+                )
+            remove_stale_temporaries(store)
+            reference = None
+            if reference_photos:
+                reference = load_reference(analyser, reference_photos, options.reference_threshold)
+            extractor = Extractor(store, analyser, options, reference, progress)
+            report = extractor.run(files)
+            if report.faces_added == 0 and store.count() == 0 and report.sources_done:
+                raise NoFaceError(
+                    "No face was extracted: none found, or none passed the size, pose, sharpness or "
+                    "reference filters."
+                )
+            return report
+    finally:
+        if own:
+            analyser.close()
