@@ -4,10 +4,11 @@ Prints one JSON line per figure on stdout:
 
 - ``fps`` of ``faceforge swap``'s defaults (mesh swapper, ``face_frontal_a.jpg`` as the source) on the
   720p clip (``talking_audio.mp4``, 289 frames) and the 1080p clip (``short_1080p_1s.mp4`` looped 4x to
-  96 frames), timed from the first decoded frame to the closed output file (session setup excluded);
+  96 frames), timed over ``swap_video_file`` (open, swap, encode, close; session setup excluded);
 - ``floor_fps``: the same video decoded and re-encoded with the same reader/writer classes and codec
   settings (libx264, CRF 18, preset veryfast, audio copied) and nothing else, measured in the same run;
-- ``ratio_to_floor``: swap time / floor time;
+- ``ratio_to_floor``: swap time / floor time; ``cpu_ms_per_frame`` and ``floor_cpu_ms_per_frame``: CPU time
+  of all threads per frame (a figure a busy machine disturbs less than wall time);
 - ``peak_rss_mb_1x``, ``peak_rss_mb_5x`` and ``rss_ratio_5x_to_1x``: peak RSS of a fresh child process
   swapping the 720p clip once, and looped five times (streaming must keep memory flat).
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -78,14 +80,20 @@ def loop_video(src: Path, dst: Path, times: int, max_frames: int | None = None) 
     return dst
 
 
-def floor_run(clip: Path, output: Path) -> tuple[int, float]:
+def cpu_seconds() -> float:
+    """CPU time of this process, all threads (less sensitive than wall time to a busy machine)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def floor_run(clip: Path, output: Path) -> tuple[int, float, float]:
     """Decode + encode only, with the same classes and settings as the swap pipeline."""
     from faceforge.config import VideoOptions
     from faceforge.media.video import VideoWriter, probe_video, read_frames
 
     options = VideoOptions()
     info = probe_video(clip)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), cpu_seconds()
     frames = 0
     with VideoWriter(
         output, info, source_path=clip, codec=options.codec, crf=options.crf, preset=options.preset
@@ -93,34 +101,36 @@ def floor_run(clip: Path, output: Path) -> tuple[int, float]:
         for frame in read_frames(clip):
             w.write(frame)
             frames += 1
-    return frames, time.perf_counter() - start
+    return frames, time.perf_counter() - start, cpu_seconds() - cpu
 
 
-def swap_run(clip: Path, output: Path) -> tuple[int, float]:
+def swap_run(clip: Path, output: Path) -> tuple[int, float, float]:
     from faceforge.config import SwapConfig
     from faceforge.pipeline.session import SwapSession
     from faceforge.pipeline.video import swap_video_file
 
     with SwapSession([[SOURCE]], SwapConfig()) as session:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), cpu_seconds()
         report = swap_video_file(session, clip, output)
-        elapsed = time.perf_counter() - start
-    return report.frames, elapsed
+        elapsed, cpu = time.perf_counter() - start, cpu_seconds() - cpu
+    return report.frames, elapsed, cpu
 
 
 def measure_fps(name: str, clip: Path, work: Path, repeat: int) -> None:
     floors, swaps = [], []
     frames = 0
     for i in range(repeat):  # interleaved, best of each: the machine's noise hits both alike
-        frames, seconds = floor_run(clip, work / f"floor_{name}_{i}.mp4")
-        floors.append(seconds)
-        frames_swapped, seconds = swap_run(clip, work / f"swap_{name}_{i}.mp4")
+        frames, seconds, cpu = floor_run(clip, work / f"floor_{name}_{i}.mp4")
+        floors.append((seconds, cpu))
+        frames_swapped, seconds, cpu = swap_run(clip, work / f"swap_{name}_{i}.mp4")
         assert frames_swapped == frames, (frames_swapped, frames)
-        swaps.append(seconds)
-    floor, swap = min(floors), min(swaps)
+        swaps.append((seconds, cpu))
+    (floor, floor_cpu), (swap, swap_cpu) = min(floors), min(swaps)
     emit(name, "fps", frames / swap, frames=frames)
     emit(name, "floor_fps", frames / floor, frames=frames)
     emit(name, "ratio_to_floor", swap / floor, frames=frames)
+    emit(name, "cpu_ms_per_frame", 1000 * swap_cpu / frames, frames=frames)
+    emit(name, "floor_cpu_ms_per_frame", 1000 * floor_cpu / frames, frames=frames)
 
 
 def child_peak_rss_mb(clip: Path, output: Path) -> float:
@@ -157,6 +167,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="runs per figure (best is reported)")
     parser.add_argument("--only", choices=("fps", "memory"), help="one kind of figure only")
     args = parser.parse_args()
+    emit("-", "load_avg_1min_at_start", os.getloadavg()[0], cores=os.cpu_count())
     with tempfile.TemporaryDirectory(prefix="faceforge-bench-") as tmp:
         work = Path(tmp)
         clip_720 = loop_video(CLIP_720, work / "talking_96.mp4", 1, max_frames=96) if args.quick else CLIP_720
@@ -167,10 +178,7 @@ def main() -> None:
                 measure_fps("1080p", clip_1080, work, args.repeat)
         if args.only in (None, "memory"):
             measure_memory(clip_720, work, args.quick)
-    print(
-        f"# resource check: parent peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB",
-        file=sys.stderr,
-    )
+    emit("-", "load_avg_1min_at_end", os.getloadavg()[0], cores=os.cpu_count())
 
 
 if __name__ == "__main__":

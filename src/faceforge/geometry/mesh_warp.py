@@ -68,14 +68,18 @@ def mesh_warp(
     index_map = rasterise_triangles(dst_points, triangles, out_shape, dst_depth)
     # One row of affine coefficients per triangle plus a last row that sends uncovered pixels (index -1,
     # which picks the last row) to (-1, -1): one gather gives every pixel its coefficients.
-    table = np.empty((len(triangles) + 1, 6), dtype=np.float32)
-    table[:-1] = triangle_affines(src_points, dst_points, triangles).reshape(-1, 6)
-    table[-1] = (0.0, 0.0, -1.0, 0.0, 0.0, -1.0)
-    coeffs = table.T[:, index_map]  # (6, H, W)
+    table = np.empty((6, len(triangles) + 1), dtype=np.float32)
+    table[:, :-1] = triangle_affines(src_points, dst_points, triangles).reshape(-1, 6).T
+    table[:, -1] = (0.0, 0.0, -1.0, 0.0, 0.0, -1.0)
+    a00, a01, a02, a10, a11, a12 = (np.take(row, index_map) for row in table)
     ys = np.arange(out_shape[0], dtype=np.float32)[:, None]
     xs = np.arange(out_shape[1], dtype=np.float32)[None, :]
-    map_x = coeffs[0] * xs + coeffs[1] * ys + coeffs[2]
-    map_y = coeffs[3] * xs + coeffs[4] * ys + coeffs[5]
+    map_x = a00 * xs
+    map_x += a01 * ys
+    map_x += a02
+    map_y = a10 * xs
+    map_y += a11 * ys
+    map_y += a12
     warped = cv2.remap(source, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     coverage = (index_map >= 0).view(np.uint8) * np.uint8(255)
     return warped, coverage

@@ -9,10 +9,13 @@ Memory is bounded by the queue sizes and the batch, not by the video's length.
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -22,6 +25,7 @@ from faceforge.analysis.tracking import FaceTracker
 from faceforge.errors import NoFaceError
 from faceforge.geometry.boxes import box_iou, landmark_box
 from faceforge.media.video import VideoFrame, VideoWriter, probe_video, read_frames
+from faceforge.pipeline.engine import SwapEngine
 from faceforge.pipeline.provenance import swap_tag
 from faceforge.pipeline.selection import Assignment
 from faceforge.pipeline.session import SwapSession
@@ -197,26 +201,82 @@ def swap_video_file(
         tag=swap_tag(session.config.swapper),
     )
     with writer, closing(follower):
-
-        def flush() -> None:
-            images = session.engine.apply([f.image for f in batch_frames], batch_assignments)
-            for frame, image in zip(batch_frames, images, strict=True):
-                writer.write(replace(frame, image=image))
-            batch_frames.clear()
-            batch_assignments.clear()
-
-        for frame in read_frames(target):
-            assignments = selection.select(frame, follower.faces(frame))
-            batch_frames.append(frame)
-            batch_assignments.append(assignments)
-            frames += 1
-            frames_swapped += bool(assignments)
-            faces_swapped += len(assignments)
-            if len(batch_frames) >= video.batch_size:
-                flush()
-            if progress is not None:
-                progress(frames, info.frame_count)
-        flush()
+        worker = _SwapWriter(session.engine, writer)
+        try:
+            for frame in read_frames(target):
+                assignments = selection.select(frame, follower.faces(frame))
+                batch_frames.append(frame)
+                batch_assignments.append(assignments)
+                frames += 1
+                frames_swapped += bool(assignments)
+                faces_swapped += len(assignments)
+                if len(batch_frames) >= video.batch_size:
+                    worker.submit(batch_frames, batch_assignments)
+                    batch_frames, batch_assignments = [], []
+                if progress is not None:
+                    progress(frames, info.frame_count)
+            if batch_frames:
+                worker.submit(batch_frames, batch_assignments)
+            worker.finish()
+        finally:
+            worker.stop()
         if frames_swapped == 0:
             raise NoFaceError(f"No face to swap was found in any frame of {target}.")
     return VideoReport(frames=frames, frames_swapped=frames_swapped, faces_swapped=faces_swapped)
+
+
+_DONE = object()
+
+
+class _SwapWriter:
+    """Swaps, composes and queues for encoding, batch after batch, in a thread of its own.
+
+    The caller's thread analyses frame N+1 (mostly waiting on MediaPipe's graphs, which release the
+    GIL) while this one swaps and composes frame N. At most ``queue_size`` batches wait, so memory stays
+    bounded; batches are written in the order submitted. An error here is raised in the caller's thread
+    at its next :meth:`submit` or at :meth:`finish`.
+    """
+
+    def __init__(self, engine: SwapEngine, writer: VideoWriter, queue_size: int = 1) -> None:
+        self.engine = engine
+        self.writer = writer
+        self.jobs: queue.Queue[Any] = queue.Queue(maxsize=max(1, queue_size))
+        self.error: BaseException | None = None
+        self.cancelled = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="faceforge-swap", daemon=True)
+        self.thread.start()
+
+    def submit(self, frames: list[VideoFrame], assignments: list[list[Assignment]]) -> None:
+        if self.error is not None:
+            raise self.error
+        self.jobs.put((frames, assignments))
+
+    def finish(self) -> None:
+        """Wait until every submitted batch is written to the writer; raise the thread's error if any."""
+        if self.thread.is_alive():
+            self.jobs.put(_DONE)
+            self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def stop(self) -> None:
+        """Drop what is still queued and end the thread (after an error in the caller); idempotent."""
+        if self.thread.is_alive():
+            self.cancelled.set()
+            self.jobs.put(_DONE)
+            self.thread.join()
+
+    def _run(self) -> None:
+        while True:
+            job = self.jobs.get()
+            if job is _DONE:
+                return
+            if self.error is not None or self.cancelled.is_set():
+                continue  # keep draining so the caller never blocks on a full queue
+            frames, assignments = job
+            try:
+                images = self.engine.apply([f.image for f in frames], assignments)
+                for frame, image in zip(frames, images, strict=True):
+                    self.writer.write(replace(frame, image=image))
+            except BaseException as exc:  # handed to the caller's thread
+                self.error = exc

@@ -78,13 +78,14 @@ class MeshSwapper:
         results = []
         size = (self.crop_size, self.crop_size)
         for target in targets:
-            view = _closest_view(views, head_pose(target.face.landmarks))
+            view = views[0] if len(views) == 1 else _closest_view(views, head_pose(target.face.landmarks))
             dst = with_outer_ring(target.landmarks, self.options.margin_ring)
             depth = np.concatenate(
                 [target.landmarks[:MESH_POINTS, 2], np.full(len(_OVAL), target.landmarks[:, 2].max())]
             )
             warped, coverage = mesh_warp(view.crop, view.points, dst, view.triangles, size, depth)
-            image = np.where(coverage[..., None] > 0, warped, target.image)
+            image = target.image.copy()
+            np.copyto(image, warped, where=coverage[..., None] > 0)
             mask = cv2.GaussianBlur(coverage, (0, 0), sigmaX=2.0).astype(np.float32) / 255.0
             results.append(SwapResult(image=image, mask=mask))
         return results
