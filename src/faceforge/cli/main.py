@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from faceforge import __version__
+from faceforge.cli import evaluate as evaluate_command
 from faceforge.cli.demo import demo
 from faceforge.cli.faces import app as faces_app
 from faceforge.cli.native_logs import filter_native_stderr
@@ -21,6 +22,7 @@ app = typer.Typer(
 )
 app.command()(swap)
 app.command()(demo)
+app.command(**evaluate_command.COMMAND_SETTINGS)(evaluate_command.evaluate)
 app.add_typer(faces_app)
 
 

@@ -1,0 +1,124 @@
+"""``faceforge evaluate``: run swapper configurations on the same pairs and write a quality report.
+
+Configurations are given as ordered groups, ``--swapper NAME [--option KEY=VALUE]... [--name LABEL]``,
+repeated; Click does not keep the order between different options, so these three are read from the
+command's extra arguments (see ``COMMAND_SETTINGS``) and grouped by
+:func:`faceforge.evaluation.configs.parse_configurations`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from faceforge.cli.errors import reported_errors
+from faceforge.cli.progress import progress_bar
+
+
+def _options_help() -> str:
+    from faceforge.evaluation.configs import option_fields, type_name
+
+    keys = ", ".join(
+        f"{key} ({type_name(kind)}, default {default})" for key, kind, default in option_fields()
+    )
+    return (
+        "Configurations: --swapper NAME [--option KEY=VALUE]... [--name LABEL], repeated once per "
+        "configuration (none: the default mesh swapper). Option keys: " + keys + "."
+    )
+
+
+#: How ``main.py`` registers the command: ``app.command(**COMMAND_SETTINGS)(evaluate)``.
+COMMAND_SETTINGS: dict[str, object] = {
+    "context_settings": {"allow_extra_args": True, "ignore_unknown_options": True},
+    "epilog": _options_help(),
+}
+
+_SUMMARY_KEYS = ("id_source", "id_top1", "pose", "expression", "gaze", "bg_psnr", "failed_frames", "fps")
+
+
+def evaluate(
+    ctx: typer.Context,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Report folder to create.")],
+    pairs: Annotated[
+        Path | None, typer.Option("--pairs", help="CSV file with 'source' and 'target' columns.")
+    ] = None,
+    sources: Annotated[
+        Path | None, typer.Option("--sources", help="Folder of source photos (with --targets).")
+    ] = None,
+    targets: Annotated[
+        Path | None,
+        typer.Option(
+            "--targets",
+            help="Folder of target images and videos: every source is swapped into every target that "
+            "shows a different person.",
+        ),
+    ] = None,
+    identity_every: Annotated[
+        int, typer.Option(help="Videos: measure identity and background on every N-th frame.")
+    ] = 10,
+    worst: Annotated[int, typer.Option(help="Worst pairs shown per configuration in the report.")] = 4,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing report folder.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of unexpected errors.")] = False,
+) -> None:
+    """Measure swap quality and speed (identity, pose, expression, gaze, background, video stability)
+    of one or more swapper configurations on the same source/target pairs; writes report.html,
+    metrics.json, metrics.csv and the outputs to the report folder."""
+    console = Console(stderr=True)
+    with reported_errors(debug, console):
+        from faceforge.evaluation.configs import parse_configurations
+        from faceforge.evaluation.report import summary_rows
+        from faceforge.evaluation.runner import METRIC_BY_KEY, pairs_from_folders, read_pairs_csv
+        from faceforge.evaluation.runner import evaluate as run_evaluation
+
+        configurations = parse_configurations(list(ctx.args))
+        if pairs is not None and (sources is not None or targets is not None):
+            raise ValueError("Give either --pairs or --sources with --targets, not both.")
+        if pairs is not None:
+            chosen = read_pairs_csv(pairs)
+        elif sources is not None and targets is not None:
+            chosen = pairs_from_folders(sources, targets)
+        else:
+            raise ValueError(
+                "Give the pairs to evaluate: --pairs PAIRS.csv, or --sources DIR with --targets DIR."
+            )
+        if identity_every < 1:
+            raise ValueError("--identity-every must be at least 1.")
+        if worst < 0:
+            raise ValueError("--worst cannot be negative.")
+        console.print(
+            f"evaluating {len(configurations)} configuration(s) on {len(chosen)} pair(s) into {output}",
+            highlight=False,
+        )
+        with progress_bar("evaluating", "steps", not quiet) as progress:
+            result = run_evaluation(
+                chosen,
+                configurations,
+                output,
+                identity_every=identity_every,
+                worst=worst,
+                skip_same_person=pairs is None,
+                overwrite=overwrite,
+                progress=progress,
+            )
+        table = Table(title="Evaluation summary (means over pairs)")
+        table.add_column("configuration", overflow="fold")
+        for key in _SUMMARY_KEYS:
+            metric = METRIC_BY_KEY[key]
+            arrow = "↓" if metric.better == "lower" else "↑"
+            table.add_column(f"{metric.label} {arrow}", justify="right")
+        for row in summary_rows(result, _SUMMARY_KEYS):
+            table.add_row(*row)
+        Console().print(table)
+        for pair, reason in result.skipped:
+            console.print(f"skipped {pair.name}: {reason}", highlight=False)
+        failures = sum(r.aggregate["pairs_failed"] + r.aggregate["pairs_error"] for r in result.results)
+        if failures:
+            console.print(f"{failures:.0f} pair run(s) failed or could not be measured; see the report.")
+        console.print(f"wrote {output / 'report.html'}", highlight=False)
