@@ -1,4 +1,4 @@
-"""The faceset index and curation on synthetic rows (no models): schema, errors, clean, remove, group, sort."""
+"""The faceset index and curation on synthetic rows (no models): schema, errors, clean, group, sort."""
 
 from __future__ import annotations
 
