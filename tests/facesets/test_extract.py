@@ -22,6 +22,7 @@ from faceforge.facesets.store import FacesetStore
 
 FACEFORGE = Path(sys.executable).parent / "faceforge"
 CLIP = "talking_audio_3s.mp4"  # 90 frames, one face throughout
+CHUNK = 32  # frames per commit: small, so that a kill lands between commits of this short clip
 
 
 def _cli(*args: object, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -43,9 +44,9 @@ def _snapshot(root: Path) -> tuple[list[tuple], dict[str, bytes]]:
 
 @pytest.fixture(scope="module")
 def clip_faceset(tmp_path_factory, testdata: Path, analyser) -> Path:
-    """The test clip extracted uninterrupted, with the same options as the CLI defaults."""
+    """The test clip extracted uninterrupted, with the options the CLI runs below use."""
     root = tmp_path_factory.mktemp("clip") / "set"
-    report = extract_faceset([testdata / CLIP], root, ExtractOptions(), analyser)
+    report = extract_faceset([testdata / CLIP], root, ExtractOptions(chunk=CHUNK), analyser)
     assert report.faces_added == 90
     return root
 
@@ -58,6 +59,13 @@ def test_clip_gives_one_aligned_face_per_frame(clip_faceset: Path) -> None:
         assert store.path_of(face).is_file() and face.file == f"faces/{face.key}.jpg"
         assert face.landmarks.shape == (478, 3) and face.mask.shape == (36, 2)
         assert face.embedding is not None and face.embedding.shape == (128,)
+        # a followed face's identity comes from an earlier frame of its track, in its own chunk, at most 7
+        # frames back (a new track, as at each chunk's start, computes its own)
+        for f in faces:
+            assert f.identity_frame is not None and 0 <= f.frame - f.identity_frame < 8
+            assert f.identity_frame // CHUNK == f.frame // CHUNK
+        assert faces[CHUNK].identity_frame == CHUNK
+        assert len({f.identity_frame for f in faces}) < 90 / 3
         # one person: every embedding close to the mean, and a mostly frontal head
         vectors = np.stack([f.embedding for f in faces])
         assert np.linalg.norm(vectors - vectors.mean(axis=0), axis=1).max() < 0.6
@@ -71,7 +79,17 @@ def test_killed_extract_resumes_to_the_same_faceset(
 ) -> None:
     root = tmp_path / "killed"
     env = {**os.environ, "OMP_NUM_THREADS": "2"}
-    args = [str(FACEFORGE), "faces", "extract", str(testdata / CLIP), "-o", str(root), "-q"]
+    args = [
+        str(FACEFORGE),
+        "faces",
+        "extract",
+        str(testdata / CLIP),
+        "-o",
+        str(root),
+        "-q",
+        "--chunk",
+        str(CHUNK),
+    ]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     progress = 0
     try:
@@ -94,14 +112,14 @@ def test_killed_extract_resumes_to_the_same_faceset(
     with FacesetStore.open(root) as store:
         (source,) = store.sources()
         assert not source.done and store.count() == source.next_frame < 90
-    rerun = _cli("faces", "extract", testdata / CLIP, "-o", root, "-q")
+    rerun = _cli("faces", "extract", testdata / CLIP, "-o", root, "-q", "--chunk", CHUNK)
     assert rerun.returncode == 0, rerun.stderr
     assert not list((root / "faces").rglob(".faceforge-tmp-*"))
     rows, files = _snapshot(root)
     want_rows, want_files = _snapshot(clip_faceset)
     assert len(rows) == 90 and rows == want_rows
     assert files == want_files
-    again = _cli("faces", "extract", testdata / CLIP, "-o", root, "-q")  # all done: nothing added
+    again = _cli("faces", "extract", testdata / CLIP, "-o", root, "-q", "--chunk", CHUNK)  # nothing to add
     assert again.returncode == 0 and "0 faces added" in again.stderr and "1 already done" in again.stderr
 
 

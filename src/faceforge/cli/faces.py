@@ -121,6 +121,13 @@ def extract(
         float, typer.Option(help="Identity distance under which a face is the reference person.")
     ] = 0.6,
     image_format: Annotated[str, typer.Option("--format", help="Crop file format: jpg or png.")] = "jpg",
+    identity_every: Annotated[
+        int,
+        typer.Option(help="A followed video face's identity is computed every N frames (1: every face)."),
+    ] = 8,
+    chunk: Annotated[
+        int, typer.Option(help="Video frames analysed per committed batch (at most this much is redone).")
+    ] = 128,
     identity: Annotated[IdentityName, typer.Option(help="Identity backend.")] = _DEFAULT_IDENTITY,
     quiet: Quiet = False,
     debug: Debug = False,
@@ -146,6 +153,8 @@ def extract(
             max_yaw=max_yaw,
             max_pitch=max_pitch,
             reference_threshold=reference_threshold,
+            identity_every=identity_every,
+            chunk=chunk,
         )
         options.validate()
         with (

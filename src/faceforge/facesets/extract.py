@@ -52,7 +52,10 @@ class ExtractOptions:
     face size in source pixels. ``min_sharpness``: see :mod:`faceforge.facesets.measure`. ``max_yaw`` /
     ``max_pitch``: largest absolute head angles in degrees. ``reference_threshold``: identity distance
     under which a face counts as the reference person. ``detect_every``: sampled frames between detector
-    key frames (faces are followed in between). ``chunk``: sampled frames per committed batch."""
+    key frames (faces are followed in between). ``chunk``: sampled frames per committed batch.
+    ``identity_every``: a followed face's identity is computed on its first frame in each chunk and then on
+    every Nth sampled frame; the frames between carry that embedding (``identity_frame`` says which frame
+    it came from). The tracker guarantees they show the same face; 1 embeds every face."""
 
     size: int = 256
     template: str = "full-face"
@@ -65,7 +68,8 @@ class ExtractOptions:
     max_pitch: float | None = None
     reference_threshold: float = 0.6
     detect_every: int = 10
-    chunk: int = 32
+    chunk: int = 128
+    identity_every: int = 8
 
     def validate(self) -> None:
         if self.template not in TEMPLATES:
@@ -74,8 +78,8 @@ class ExtractOptions:
             raise ValueError(f"--format must be one of {', '.join(IMAGE_FORMATS)}.")
         if not 32 <= self.size <= 2048:
             raise ValueError("--size must be between 32 and 2048 pixels.")
-        if self.every < 1 or self.detect_every < 1 or self.chunk < 1:
-            raise ValueError("--every, detect_every and chunk must be at least 1.")
+        if min(self.every, self.detect_every, self.chunk, self.identity_every) < 1:
+            raise ValueError("--every, --identity-every, detect_every and chunk must be at least 1.")
 
     def faceset_info(self, identity: str) -> dict[str, str]:
         return {
@@ -119,7 +123,8 @@ class _Candidate:
     face_index: int
     aligned: AlignedFace
     measures: CropMeasures
-    chip: np.ndarray
+    chip: np.ndarray | None = None  # dlib chip, for faces whose identity is computed
+    same_as: _Candidate | None = None  # an earlier face of the same track whose identity this one shares
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,8 +274,15 @@ class Extractor:
     # -- one face -----------------------------------------------------------------------------------
 
     def _candidates(
-        self, image: np.ndarray, faces: list[Face], frame: int, timestamp: float | None
+        self,
+        image: np.ndarray,
+        faces: list[Face],
+        frame: int,
+        timestamp: float | None,
+        tracks: dict[int, tuple[_Candidate, int]] | None = None,
     ) -> list[_Candidate]:
+        """Faces that pass the size, pose and sharpness filters, aligned and measured. ``tracks`` (track id
+        -> last embedded face, sampled frames since) decides which followed faces share an identity."""
         opts, out = self.options, []
         for index, face in enumerate(faces[:100]):
             if face.size < opts.min_size:
@@ -286,10 +298,20 @@ class Extractor:
             if measures.sharpness < opts.min_sharpness:
                 self.report.rejected["blurry"] += 1
                 continue
-            out.append(_Candidate(frame, timestamp, index, aligned, measures, np.empty(0)))
-        if out:
-            chips = self._chips(image, [c.aligned.face for c in out])
-            for candidate, chip in zip(out, chips, strict=True):
+            candidate = _Candidate(frame, timestamp, index, aligned, measures)
+            track = face.track_id
+            if tracks is not None and track is not None:
+                last = tracks.get(track)
+                if last is not None and last[1] < opts.identity_every:
+                    candidate.same_as = last[0]
+                    tracks[track] = (last[0], last[1] + 1)
+                else:
+                    tracks[track] = (candidate, 1)
+            out.append(candidate)
+        own = [c for c in out if c.same_as is None]
+        if own:
+            chips = self._chips(image, [c.aligned.face for c in own])
+            for candidate, chip in zip(own, chips, strict=True):
                 candidate.chip = chip
         return out
 
@@ -303,7 +325,9 @@ class Extractor:
         if not self._pending:
             return
         pending, self._pending = self._pending, []
-        candidates = [c for _, per_frame, _, _ in pending for _, cs in per_frame for c in cs]
+        candidates = [
+            c for _, per_frame, _, _ in pending for _, cs in per_frame for c in cs if c.chip is not None
+        ]
         with self.report.timed("identity"):
             chips = np.stack([c.chip for c in candidates]) if candidates else None
             vectors = (
@@ -317,13 +341,14 @@ class Extractor:
             rows = []
             for _, frame_candidates in per_frame:
                 for c in frame_candidates:
-                    embedding = embedding_of[id(c)]
+                    owner = c.same_as or c
+                    embedding = embedding_of[id(owner)]
                     if self.reference is not None:
                         distance = float(np.linalg.norm(embedding - self.reference.embedding))
                         if distance >= self.reference.threshold:
                             self.report.rejected["other person"] += 1
                             continue
-                    rows.append(self._row(source, c, embedding))
+                    rows.append(self._row(source, c, embedding, owner.frame))
             with self.report.timed("write"):
                 for row, crop in rows:
                     write_image(self.store.root / row.file, crop, tag=None, quality=self.options.jpeg_quality)
@@ -332,7 +357,9 @@ class Extractor:
         with self.report.timed("index"):
             self.store.commit_faces(batches)
 
-    def _row(self, source: SourceRow, c: _Candidate, embedding: np.ndarray) -> tuple[FaceRow, np.ndarray]:
+    def _row(
+        self, source: SourceRow, c: _Candidate, embedding: np.ndarray, identity_frame: int
+    ) -> tuple[FaceRow, np.ndarray]:
         key = face_key(source.id, c.frame, c.face_index)
         face, m = c.aligned.face, c.measures
         row = FaceRow(
@@ -348,6 +375,7 @@ class Extractor:
             landmarks=face.landmarks,
             matrix=c.aligned.matrix,
             embedding=embedding,
+            identity_frame=identity_frame,
             mask=m.mask,
             sharpness=m.sharpness,
             yaw=m.yaw,
@@ -373,6 +401,7 @@ class Extractor:
         frames = read_frames(path)
         faces = _VideoFaces(self.analyser, opts.detect_every, follow=opts.every <= 2)
         per_frame: list[tuple[np.ndarray, list[_Candidate]]] = []
+        tracks: dict[int, tuple[_Candidate, int]] = {}
         chunk_start = start
         last = start - 1
         try:
@@ -389,14 +418,14 @@ class Extractor:
                     self._pending.append((source, per_frame, chunk_start + span, False))
                     self._flush()
                     per_frame, chunk_start = [], frame.index - frame.index % span
+                    tracks = {}
                     faces.reset()
                 if frame.index % opts.every == 0:
                     with self.report.timed("analyse"):
                         found = faces.faces(frame.image, frame.time)
                     with self.report.timed("align"):
-                        per_frame.append(
-                            (frame.image, self._candidates(frame.image, found, frame.index, frame.time))
-                        )
+                        candidates = self._candidates(frame.image, found, frame.index, frame.time, tracks)
+                        per_frame.append((frame.image, candidates))
                     self.report.frames_analysed += 1
                 self._tick()
         finally:

@@ -70,6 +70,7 @@ CREATE TABLE faces (
     landmarks BLOB NOT NULL,
     matrix BLOB NOT NULL,
     embedding BLOB,
+    identity_frame INTEGER,
     mask BLOB NOT NULL,
     sharpness REAL NOT NULL,
     yaw REAL NOT NULL, pitch REAL NOT NULL, roll REAL NOT NULL,
@@ -105,7 +106,7 @@ SCHEMA_VERSION = max(MIGRATIONS)
 
 _FACE_COLUMNS = (
     "key, file, source_id, frame, face_index, time, x0, y0, x1, y1, score, face_size, landmarks, matrix, "
-    "embedding, mask, sharpness, yaw, pitch, roll, brightness, colour_a, colour_b, group_id"
+    "embedding, identity_frame, mask, sharpness, yaw, pitch, roll, brightness, colour_a, colour_b, group_id"
 )
 
 
@@ -143,6 +144,7 @@ class FaceRow:
     brightness: float
     colour_a: float
     colour_b: float
+    identity_frame: int | None = None  # the frame (same source, same track) the embedding was computed on
     group_id: int | None = None
     id: int | None = None
 
@@ -160,6 +162,7 @@ class FaceRow:
             f32(self.landmarks),
             f64(self.matrix),
             f32(self.embedding),
+            self.identity_frame,
             f32(self.mask),
             self.sharpness,
             self.yaw,
@@ -187,6 +190,7 @@ class FaceRow:
             landmarks=np.frombuffer(row["landmarks"], dtype="<f4").reshape(-1, 3),
             matrix=np.frombuffer(row["matrix"], dtype="<f8").reshape(2, 3),
             embedding=None if row["embedding"] is None else np.frombuffer(row["embedding"], dtype="<f4"),
+            identity_frame=row["identity_frame"],
             mask=np.frombuffer(row["mask"], dtype="<f4").reshape(-1, 2),
             sharpness=row["sharpness"],
             yaw=row["yaw"],
