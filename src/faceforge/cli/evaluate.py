@@ -37,7 +37,16 @@ COMMAND_SETTINGS: dict[str, object] = {
     "epilog": _options_help(),
 }
 
-_SUMMARY_KEYS = ("id_source", "id_top1", "pose", "expression", "gaze", "bg_psnr", "failed_frames", "fps")
+_SUMMARY = {  # metric key -> short column title for an 80-column terminal
+    "id_source": "ID→src",
+    "id_top1": "top-1",
+    "pose": "pose°",
+    "expression": "expr.",
+    "gaze": "gaze",
+    "bg_psnr": "bg dB",
+    "failed_frames": "failed",
+    "fps": "fps",
+}
 
 
 def evaluate(
@@ -107,13 +116,12 @@ def evaluate(
                 overwrite=overwrite,
                 progress=progress,
             )
-        table = Table(title="Evaluation summary (means over pairs)")
-        table.add_column("configuration", overflow="fold")
-        for key in _SUMMARY_KEYS:
-            metric = METRIC_BY_KEY[key]
-            arrow = "↓" if metric.better == "lower" else "↑"
-            table.add_column(f"{metric.label} {arrow}", justify="right")
-        for row in summary_rows(result, _SUMMARY_KEYS):
+        table = Table(title="Evaluation summary (means over pairs; details in report.html)")
+        table.add_column("configuration", overflow="fold", min_width=18)
+        for key, title in _SUMMARY.items():
+            arrow = "↓" if METRIC_BY_KEY[key].better == "lower" else "↑"
+            table.add_column(f"{title}{arrow}", justify="right", no_wrap=True)
+        for row in summary_rows(result, list(_SUMMARY)):
             table.add_row(*row)
         Console().print(table)
         for pair, reason in result.skipped:

@@ -11,6 +11,7 @@ import html
 import io
 import json
 import math
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -206,7 +207,8 @@ def _plot(result: EvaluationResult, metric: Metric) -> str:
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "faceforge"}):
         figure.savefig(buffer, format="svg")
     svg = buffer.getvalue()
-    return svg[svg.index("<svg") :]
+    svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg[svg.index("<svg") :], flags=re.DOTALL)
+    return re.sub(r'\s+xmlns:(dc|cc|rdf)="[^"]*"', "", svg)
 
 
 def _worst(result: EvaluationResult, count: int) -> str:

@@ -866,6 +866,9 @@ class Evaluator:
         if face_frames and failed == face_frames:
             row["status"] = "failed"
             row["note"] = "no frame of the output has a swapped face where the target's is"
+        elif sampled and reverted == sampled:
+            row["status"] = "failed"
+            row["note"] = "every sampled output face is closer to the target's identity than the source's"
         thumbs: dict[str, str] = {}
         if source.main is not None:
             thumbs["source"] = _thumbnail(source.image, source.main.box)
