@@ -269,7 +269,8 @@ class Extractor:
         self.report = ExtractReport()
         self.done_frames = 0
         self.total_frames = 0
-        self._pending: list[tuple[SourceRow, list[tuple[np.ndarray, list[_Candidate]]], int, bool]] = []
+        # (source, its candidates, next_frame, done) per batch; frames themselves are never kept
+        self._pending: list[tuple[SourceRow, list[_Candidate], int, bool]] = []
 
     # -- one face -----------------------------------------------------------------------------------
 
@@ -325,9 +326,7 @@ class Extractor:
         if not self._pending:
             return
         pending, self._pending = self._pending, []
-        candidates = [
-            c for _, per_frame, _, _ in pending for _, cs in per_frame for c in cs if c.chip is not None
-        ]
+        candidates = [c for _, batch, _, _ in pending for c in batch if c.chip is not None]
         with self.report.timed("identity"):
             chips = np.stack([c.chip for c in candidates]) if candidates else None
             vectors = (
@@ -337,18 +336,17 @@ class Extractor:
             )
         embedding_of = {id(c): v for c, v in zip(candidates, vectors, strict=True)}
         batches = []
-        for source, per_frame, next_frame, done in pending:
+        for source, batch, next_frame, done in pending:
             rows = []
-            for _, frame_candidates in per_frame:
-                for c in frame_candidates:
-                    owner = c.same_as or c
-                    embedding = embedding_of[id(owner)]
-                    if self.reference is not None:
-                        distance = float(np.linalg.norm(embedding - self.reference.embedding))
-                        if distance >= self.reference.threshold:
-                            self.report.rejected["other person"] += 1
-                            continue
-                    rows.append(self._row(source, c, embedding, owner.frame))
+            for c in batch:
+                owner = c.same_as or c
+                embedding = embedding_of[id(owner)]
+                if self.reference is not None:
+                    distance = float(np.linalg.norm(embedding - self.reference.embedding))
+                    if distance >= self.reference.threshold:
+                        self.report.rejected["other person"] += 1
+                        continue
+                rows.append(self._row(source, c, embedding, owner.frame))
             with self.report.timed("write"):
                 for row, crop in rows:
                     write_image(self.store.root / row.file, crop, tag=None, quality=self.options.jpeg_quality)
@@ -400,7 +398,7 @@ class Extractor:
         start = source.next_frame
         frames = read_frames(path)
         faces = _VideoFaces(self.analyser, opts.detect_every, follow=opts.every <= 2)
-        per_frame: list[tuple[np.ndarray, list[_Candidate]]] = []
+        batch: list[_Candidate] = []
         tracks: dict[int, tuple[_Candidate, int]] = {}
         chunk_start = start
         last = start - 1
@@ -415,9 +413,9 @@ class Extractor:
                     self._tick()
                     continue
                 if frame.index >= chunk_start + span:  # a chunk boundary: commit, then start afresh
-                    self._pending.append((source, per_frame, chunk_start + span, False))
+                    self._pending.append((source, batch, chunk_start + span, False))
                     self._flush()
-                    per_frame, chunk_start = [], frame.index - frame.index % span
+                    batch, chunk_start = [], frame.index - frame.index % span
                     tracks = {}
                     faces.reset()
                 if frame.index % opts.every == 0:
@@ -425,13 +423,13 @@ class Extractor:
                         found = faces.faces(frame.image, frame.time)
                     with self.report.timed("align"):
                         candidates = self._candidates(frame.image, found, frame.index, frame.time, tracks)
-                        per_frame.append((frame.image, candidates))
+                        batch.extend(candidates)
                     self.report.frames_analysed += 1
                 self._tick()
         finally:
             frames.close()
             faces.close()
-        self._pending.append((source, per_frame, max(last + 1, start), True))
+        self._pending.append((source, batch, max(last + 1, start), True))
         self._flush()
 
     def image(self, path: Path, source: SourceRow) -> None:
@@ -442,9 +440,9 @@ class Extractor:
         with self.report.timed("align"):
             candidates = self._candidates(image, found, 0, None)
         self.report.frames_analysed += 1
-        self._pending.append((source, [(image, candidates)], 1, True))
+        self._pending.append((source, candidates, 1, True))
         if (
-            sum(len(c) for _, pf, _, _ in self._pending for _, c in pf) >= self.options.chunk
+            sum(len(c) for _, c, _, _ in self._pending) >= self.options.chunk
             or len(self._pending) >= self.options.chunk
         ):
             self._flush()
