@@ -77,6 +77,7 @@ def remove_faces(store: FacesetStore, faces: Sequence[FaceRow], progress: Progre
             db.execute("DELETE FROM faces WHERE id = ?", (face.id,))
         if progress is not None:
             progress(done, len(faces))
+    _remove_empty_folders(store.root / FACES_DIR)
     return len(faces)
 
 
