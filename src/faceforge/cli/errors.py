@@ -2,40 +2,63 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import FrameType
 
 from rich.console import Console
 
 from faceforge.errors import FaceforgeError
 
 INTERRUPTED = 130
+TERMINATED = 143
 BAD_OPTION = 2
 INTERNAL = 70
+
+
+class Terminated(BaseException):
+    """SIGTERM, turned into an exception so that ``with`` blocks unwind and discard partial outputs."""
+
+
+def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    raise Terminated
+
+
+def handle_sigterm() -> None:
+    """Make SIGTERM unwind like Ctrl-C does (the default action kills the process on the spot)."""
+    signal.signal(signal.SIGTERM, _raise_terminated)
 
 
 @contextmanager
 def reported_errors(debug: bool = False, console: Console | None = None) -> Iterator[None]:
     """Turn expected failures into a message and an exit code; unexpected ones too, unless debugging."""
     err = console or Console(stderr=True)
+
+    def say(message: str) -> None:
+        # soft_wrap: a sentence holding a long path stays on one line in logs, whatever the width.
+        err.print(message, highlight=False, soft_wrap=True)
+
     try:
         yield
     except FaceforgeError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        say(f"[bold red]error:[/] {exc}")
         sys.exit(exc.exit_code)
     except ValueError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        say(f"[bold red]error:[/] {exc}")
         sys.exit(BAD_OPTION)
     except KeyboardInterrupt:
-        err.print("[bold red]interrupted:[/] no partial output was left behind.")
+        say("[bold red]interrupted.[/] Files being written were discarded; finished ones are kept.")
         sys.exit(INTERRUPTED)
+    except Terminated:
+        say("[bold red]terminated.[/] Files being written were discarded; finished ones are kept.")
+        sys.exit(TERMINATED)
     except Exception as exc:
         if debug:
             raise
-        err.print(
+        say(
             f"[bold red]internal error:[/] {type(exc).__name__}: {exc}. "
-            "This is a bug in faceforge; run again with --debug for the traceback and report it.",
-            highlight=False,
+            "This is a bug in faceforge; run again with --debug for the traceback and report it."
         )
         sys.exit(INTERNAL)

@@ -9,6 +9,7 @@ import typer
 from faceforge import __version__
 from faceforge.cli import evaluate as evaluate_command
 from faceforge.cli.demo import demo
+from faceforge.cli.errors import handle_sigterm
 from faceforge.cli.faces import app as faces_app
 from faceforge.cli.native_logs import filter_native_stderr
 from faceforge.cli.swap import swap
@@ -43,4 +44,5 @@ def main(
 
 def run() -> None:
     filter_native_stderr()
+    handle_sigterm()
     app()

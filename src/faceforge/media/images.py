@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +62,11 @@ def read_image(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     if not path.is_file():
         raise InputError(f"Cannot read {path}: it is a folder, not an image file.")
     try:
-        with Image.open(path) as image:
+        with warnings.catch_warnings():
+            # Pillow warns (on stderr) between its two bomb limits; we check our own limit instead.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(path)
+        with image:
             width, height = image.size
             if width * height > max_pixels:
                 raise InputError(
@@ -93,4 +98,4 @@ def write_image(path: Path, rgb: np.ndarray, tag: dict[str, Any] | None = None, 
         try:
             image.save(temp, format=pil_format, **options)
         except OSError as exc:
-            raise OutputError(f"Cannot write {path}: {exc}.") from exc
+            raise OutputError(f"Cannot write {path}: {exc.strerror or type(exc).__name__}.") from exc

@@ -34,7 +34,10 @@ class FolderReport:
 def folder_images(folder: Path) -> list[Path]:
     if not folder.is_dir():
         raise InputError(f"{folder} is not a folder.")
-    return sorted(p for p in folder.iterdir() if p.is_file() and is_image_path(p))
+    # Hidden files are skipped: they include temporary outputs a killed run may have left behind.
+    return sorted(
+        p for p in folder.iterdir() if p.is_file() and is_image_path(p) and not p.name.startswith(".")
+    )
 
 
 def swap_folder(
