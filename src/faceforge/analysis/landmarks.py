@@ -86,6 +86,7 @@ class FaceMeshFollower:
     def __init__(self, options: LandmarkOptions | None = None) -> None:
         self.options = options or LandmarkOptions()
         self._meshes: dict[int, object] = {}
+        self._idle: list[object] = []  # graphs reset for reuse: as many as faces were ever followed at once
 
     def __enter__(self) -> FaceMeshFollower:
         return self
@@ -95,17 +96,28 @@ class FaceMeshFollower:
 
     def close(self) -> None:
         self.retain(())
+        for mesh in self._idle:
+            mesh.close()  # type: ignore[attr-defined]
+        self._idle.clear()
 
     def retain(self, keys: Iterable[int]) -> None:
-        """Close the graphs of every face whose key is not in ``keys``."""
+        """Stop following every face whose key is not in ``keys``; their graphs are kept for the next
+        new face, so a long video does not build graph after graph (MediaPipe does not give back all
+        of a closed or reset graph's memory: ~10 MB each). A graph forgets its face by being shown an
+        empty crop: with no face found, its next call starts from its own detector again."""
         keep = set(keys)
         for key in [k for k in self._meshes if k not in keep]:
-            self._meshes.pop(key).close()  # type: ignore[attr-defined]
+            mesh = self._meshes.pop(key)
+            size = self.options.crop_size
+            mesh.process(np.zeros((size, size, 3), dtype=np.uint8))  # type: ignore[attr-defined]
+            self._idle.append(mesh)
 
     def landmarks(self, key: int, image: np.ndarray, box: np.ndarray, margin: float) -> np.ndarray | None:
         """Landmarks ``(478, 3)`` in frame pixels of followed face ``key``, looked for inside ``box``; None
         when FaceMesh loses it (its graph then runs its detector again on the next call)."""
         mesh = self._meshes.get(key)
+        if mesh is None and self._idle:
+            mesh = self._meshes[key] = self._idle.pop()
         if mesh is None:
             from mediapipe.python.solutions import face_mesh
 

@@ -67,7 +67,7 @@ class _FaceFollower:
         cut = self.cuts.is_cut(image)
         if cut:
             self.tracker.reset()
-            self.meshes.close()
+            self.meshes.retain(())
         found: list[Face] = []
         for track_id, box in self.tracker.predicted_boxes(frame.time):
             points = self.meshes.landmarks(track_id, image, box, margin)
