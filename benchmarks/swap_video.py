@@ -9,7 +9,7 @@ Prints one JSON line per figure on stdout:
   settings (libx264, CRF 18, preset veryfast, audio copied) and nothing else, measured in the same run;
 - ``ratio_to_floor``: swap time / floor time; ``cpu_ms_per_frame`` and ``floor_cpu_ms_per_frame``: CPU time
   of all threads per frame (a figure a busy machine disturbs less than wall time);
-- ``peak_rss_mb_1x``, ``peak_rss_mb_5x`` and ``rss_ratio_5x_to_1x``: peak RSS of a fresh child process
+- ``peak_rss_mb_1x``, ``peak_rss_mb_5x`` and ``rss_ratio_5x_to_1x``: peak RSS (VmHWM) of a fresh child process
   swapping the 720p clip once, and looped five times (streaming must keep memory flat).
 
 Usage: ``python benchmarks/swap_video.py [--quick] [--repeat N] [--only fps|memory]``. ``--quick`` uses the
@@ -135,11 +135,14 @@ def measure_fps(name: str, clip: Path, work: Path, repeat: int) -> None:
 
 def child_peak_rss_mb(clip: Path, output: Path) -> float:
     """Peak RSS (MiB) of a fresh interpreter that swaps ``clip``."""
+    # The child's own high-water mark (VmHWM, KiB). Not ru_maxrss: on Linux a child's ru_maxrss starts from
+    # the parent's peak at fork time, so a parent that has already swapped reports its own peak for both.
     code = (
         "import sys, resource; sys.path.insert(0, sys.argv[3]);"
         "from swap_video import swap_run; from pathlib import Path;"
         "swap_run(Path(sys.argv[1]), Path(sys.argv[2]));"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+        "hwm = [l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')];"
+        "print(hwm[0] if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
     )
     done = subprocess.run(
         [sys.executable, "-c", code, str(clip), str(output), str(Path(__file__).parent)],
