@@ -27,14 +27,13 @@ from pathlib import Path
 import numpy as np
 
 from faceforge.analysis.analyser import FaceAnalyser
-from faceforge.analysis.landmarks import FaceMeshFollower
+from faceforge.analysis.following import FaceFollower
 from faceforge.analysis.smoothing import SmoothingOptions
-from faceforge.analysis.tracking import FaceTracker, TrackingOptions
+from faceforge.analysis.tracking import TrackingOptions
 from faceforge.errors import InputError, NoFaceError
 from faceforge.facesets.measure import CropMeasures, measure_crop
 from faceforge.facesets.store import FACES_DIR, FaceRow, FacesetStore, SourceRow, face_key
 from faceforge.geometry.alignment import TEMPLATES, align_face
-from faceforge.geometry.boxes import box_iou, landmark_box
 from faceforge.media.atomic import TEMP_PREFIX
 from faceforge.media.images import is_image_path, read_image, write_image
 from faceforge.media.video import is_video_path, probe_video, read_frames
@@ -169,84 +168,30 @@ def load_reference(analyser: FaceAnalyser, photos: Sequence[Path], threshold: fl
 
 
 class _VideoFaces:
-    """Faces of sampled video frames: the detector on key frames, FaceMesh in tracking mode between them
-    (as the swap pipeline's follower does, through the same FaceTracker and FaceMeshFollower), or the
-    detector on every frame when ``follow`` is off (sparse sampling). :meth:`reset` forgets everything, so
-    a chunk's faces do not depend on the frames before it."""
+    """Faces of sampled video frames, followed between detector key frames like the swap pipeline does
+    (:class:`~faceforge.analysis.following.FaceFollower`) but without smoothing or gap bridging: a
+    faceset stores only faces that were really seen. With ``follow`` off (sparse sampling) every frame
+    gets a full detection. :meth:`reset` forgets everything, so a chunk's faces do not depend on the
+    frames before it."""
 
     def __init__(self, analyser: FaceAnalyser, detect_every: int, follow: bool) -> None:
         self.analyser = analyser
-        self.detect_every = detect_every
         self.follow = follow
-        self.meshes = FaceMeshFollower(analyser.options.landmarks)
-        self.tracker = FaceTracker(TrackingOptions(max_missed=0, smoothing=SmoothingOptions(enabled=False)))
-        self.count = 0
-        self.previous: np.ndarray | None = None
+        tracking = TrackingOptions(max_missed=0, smoothing=SmoothingOptions(enabled=False))
+        self.follower = FaceFollower(analyser, tracking, detect_every)
 
     def close(self) -> None:
-        self.meshes.close()
+        self.follower.close()
 
     def reset(self) -> None:
-        self.tracker.reset()
-        self.meshes.close()
-        self.count = 0
-        self.previous = None
+        self.follower.reset()
 
     def faces(self, image: np.ndarray, timestamp: float) -> list[Face]:
-        count, self.count = self.count, self.count + 1
         if not self.follow:
             return self.analyser.faces(image)
-        margin = self.analyser.options.landmarks.track_margin
-        if self._is_cut(image):
-            self.tracker.reset()
-            self.meshes.close()
-        found: list[Face] = []
-        for track_id, box in self.tracker.predicted_boxes(timestamp):
-            points = self.meshes.landmarks(track_id, image, box, margin)
-            if points is not None and _plausible(landmark_box(points), box):
-                found.append(Face(box=landmark_box(points), score=1.0, landmarks=points))
-        if not found:
-            found = self.analyser.faces(image)
-        elif count % self.detect_every == 0:
-            found += self._new_faces(image, found, count // self.detect_every)
-        tracked = self.tracker.update(found, timestamp)
-        self.meshes.retain(self.tracker.track_ids)
-        faces = [f for f in tracked if f.track_id not in self.tracker.bridged_ids]
-        return sorted(faces, key=lambda f: f.size, reverse=True)
-
-    def _is_cut(self, image: np.ndarray, threshold: float = 30.0) -> bool:
-        import cv2
-
-        thumb = cv2.resize(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), (64, 36), interpolation=cv2.INTER_AREA)
-        previous, self.previous = self.previous, thumb.astype(np.float32)
-        return previous is not None and float(np.abs(self.previous - previous).mean()) > threshold
-
-    def _new_faces(self, image: np.ndarray, followed: list[Face], key_frame: int) -> list[Face]:
-        """Faces not followed yet: the whole-frame detector plus one rotating tile per key frame."""
-        analyser = self.analyser
-        count = analyser.detector.tile_count(*image.shape[:2])
-        tiles = [key_frame % count] if count else []
-        known = np.stack([f.box for f in followed])
-        margin = analyser.options.landmarks.detection_margin
-        new: list[Face] = []
-        for det in analyser.detector.detect(image, tiles=tiles):
-            if box_iou(det.box[None], known).max() > 0.2:
-                continue
-            points = analyser.landmarker.landmarks(image, det.box, margin)
-            if points is None:
-                continue
-            box = landmark_box(points)
-            if box_iou(box[None], np.concatenate([known, *[f.box[None] for f in new]])).max() > 0.5:
-                continue
-            new.append(Face(box=box, score=det.score, landmarks=points))
-        return new
-
-
-def _plausible(found: np.ndarray, predicted: np.ndarray) -> bool:
-    ratio = (found[2] - found[0] + found[3] - found[1]) / max(
-        predicted[2] - predicted[0] + predicted[3] - predicted[1], 1
-    )
-    return 0.6 < ratio < 1.6 and box_iou(found[None], predicted[None])[0, 0] > 0.3
+        tracked = self.follower.faces(image, timestamp)
+        seen = [f for f in tracked if f.track_id not in self.follower.bridged_ids]
+        return sorted(seen, key=lambda f: f.size, reverse=True)
 
 
 class Extractor:

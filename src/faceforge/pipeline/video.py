@@ -17,13 +17,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import cv2
-import numpy as np
-
-from faceforge.analysis.landmarks import FaceMeshFollower
-from faceforge.analysis.tracking import FaceTracker
+from faceforge.analysis.following import FaceFollower
 from faceforge.errors import NoFaceError
-from faceforge.geometry.boxes import box_iou, landmark_box
 from faceforge.media.video import VideoFrame, VideoWriter, probe_video, read_frames
 from faceforge.pipeline.engine import SwapEngine
 from faceforge.pipeline.provenance import swap_tag
@@ -39,100 +34,6 @@ class VideoReport:
     frames: int
     frames_swapped: int
     faces_swapped: int
-
-
-class _FaceFollower:
-    """Per-frame faces with stable track ids: detector on key frames, landmark crops in between.
-
-    Followed faces are landmarked by FaceMesh in tracking mode, one graph per track (see
-    :class:`~faceforge.analysis.landmarks.FaceMeshFollower`); faces the detector finds are landmarked in
-    still mode. Call :meth:`close` when done.
-    """
-
-    def __init__(self, session: SwapSession) -> None:
-        self.session = session
-        self.tracker = FaceTracker(session.config.tracking)
-        self.detect_every = max(1, session.config.video.detect_every)
-        self.cuts = SceneCutDetector()
-        self.meshes = FaceMeshFollower(session.analyser.options.landmarks)
-        self._next_tile = 0
-
-    def close(self) -> None:
-        self.meshes.close()
-
-    def faces(self, frame: VideoFrame) -> list[Face]:
-        analyser = self.session.analyser
-        margin = analyser.options.landmarks.track_margin
-        image = frame.image
-        cut = self.cuts.is_cut(image)
-        if cut:
-            self.tracker.reset()
-            self.meshes.retain(())
-        found: list[Face] = []
-        for track_id, box in self.tracker.predicted_boxes(frame.time):
-            points = self.meshes.landmarks(track_id, image, box, margin)
-            if points is not None and _plausible(landmark_box(points), box):
-                found.append(Face(box=landmark_box(points), score=1.0, landmarks=points))
-        if cut or not found:
-            known = np.stack([f.box for f in found]) if found else np.zeros((0, 4), np.float32)
-            found += analyser.faces(image, skip_boxes=known)
-        elif frame.index % self.detect_every == 0:
-            found += self._new_faces(image, found)
-        faces = self.tracker.update(found, frame.time)
-        self.meshes.retain(self.tracker.track_ids)
-        return faces
-
-    def _new_faces(self, image: np.ndarray, followed: list[Face]) -> list[Face]:
-        """Faces that are not followed yet, on a key frame while others are: the whole-frame detector
-        passes every time, and one of the detector's tiles (for small faces), a different one on each
-        key frame, so that a new small face is found within a few key frames at a fraction of the cost
-        of a full scan (a scene cut, or a frame where every followed face was lost, still gets one)."""
-        analyser = self.session.analyser
-        height, width = image.shape[:2]
-        count = analyser.detector.tile_count(height, width)
-        tiles = [self._next_tile % count] if count else []
-        self._next_tile += 1
-        known = np.stack([f.box for f in followed])
-        margin = analyser.options.landmarks.detection_margin
-        new: list[Face] = []
-        for det in analyser.detector.detect(image, tiles=tiles):
-            if box_iou(det.box[None], known).max() > 0.2:
-                continue
-            points = analyser.landmarker.landmarks(image, det.box, margin)
-            if points is None:
-                continue
-            box = landmark_box(points)
-            if box_iou(box[None], np.concatenate([known, *[f.box[None] for f in new]])).max() > 0.5:
-                continue  # two detections (a tile's and the whole frame's) landed on one face
-            new.append(Face(box=box, score=det.score, landmarks=points))
-        return new
-
-
-def _plausible(found: np.ndarray, predicted: np.ndarray) -> bool:
-    """A followed face must stay about the size and place predicted; otherwise FaceMesh has locked onto
-    something else in the crop (another face, or a face-like texture after the person left)."""
-    ratio = (found[2] - found[0] + found[3] - found[1]) / max(
-        predicted[2] - predicted[0] + predicted[3] - predicted[1], 1
-    )
-    return 0.6 < ratio < 1.6 and box_iou(found[None], predicted[None])[0, 0] > 0.3
-
-
-class SceneCutDetector:
-    """Flags frames that start a new shot: the mean absolute difference of tiny grey thumbnails of
-    consecutive frames jumps. Tracks must not survive a cut, or the old face is swapped at its old place."""
-
-    def __init__(self, threshold: float = 30.0) -> None:
-        self.threshold = threshold
-        self._previous: np.ndarray | None = None
-
-    def is_cut(self, image: np.ndarray) -> bool:
-        # Every s-th pixel (still at least 4x4 samples per thumbnail pixel) instead of the whole frame:
-        # a quarter of the cost at 1080p, scores within 0.3 of the full-area thumbnail's on the test clips.
-        step = max(1, min(image.shape[0] // 144, image.shape[1] // 256))
-        sampled = np.ascontiguousarray(image[::step, ::step])
-        thumb = cv2.resize(cv2.cvtColor(sampled, cv2.COLOR_RGB2GRAY), (64, 36), interpolation=cv2.INTER_AREA)
-        previous, self._previous = self._previous, thumb.astype(np.float32)
-        return previous is not None and float(np.abs(self._previous - previous).mean()) > self.threshold
 
 
 class _TrackSelector:
@@ -189,7 +90,7 @@ def swap_video_file(
     """Swap faces through a whole video into ``output`` (same frame count, timestamps and audio)."""
     info = probe_video(target)
     video = session.config.video
-    follower = _FaceFollower(session)
+    follower = FaceFollower(session.analyser, session.config.tracking, session.config.video.detect_every)
     selection = _TrackSelector(session)
     batch_frames: list[VideoFrame] = []
     batch_assignments: list[list[Assignment]] = []
@@ -208,7 +109,7 @@ def swap_video_file(
         worker = _SwapWriter(session.engine, writer)
         try:
             for frame in read_frames(target):
-                assignments = selection.select(frame, follower.faces(frame))
+                assignments = selection.select(frame, follower.faces(frame.image, frame.time))
                 batch_frames.append(frame)
                 batch_assignments.append(assignments)
                 frames += 1
