@@ -23,14 +23,14 @@ def test_evaluate_command_writes_a_report(tmp_path: Path, testdata: Path) -> Non
     result = _invoke(
         "--pairs", str(pairs), "-o", str(out), "-q",
         "--swapper", "mesh", "--name", "plain",
-        "--swapper", "mesh", "--option", "compose.color=histogram", "--option", "compose.keep_eyes=true",
+        "--swapper", "mesh", "--option", "compose.color=histogram", "--option", "compose.keep_mouth=false",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "plain" in result.output and "wrote" in result.output
     data = json.loads((out / "metrics.json").read_text())
     names = [c["name"] for c in data["configurations"]]
-    assert names == ["plain", "mesh compose.color=histogram compose.keep_eyes=true"]
-    assert data["configurations"][1]["options"] == {"compose.color": "histogram", "compose.keep_eyes": "true"}
+    assert names == ["plain", "mesh compose.color=histogram compose.keep_mouth=false"]
+    assert data["configurations"][1]["options"] == {"compose.color": "histogram", "compose.keep_mouth": "false"}
     assert all(c["aggregate"]["id_top1"] == 1.0 for c in data["configurations"])
     assert (out / "report.html").stat().st_size > 10_000
     again = _invoke("--pairs", str(pairs), "-o", str(out), "-q")

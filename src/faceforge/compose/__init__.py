@@ -3,7 +3,7 @@
 from faceforge.compose.blend import BLENDERS, Blender, alpha_blend, poisson_blend
 from faceforge.compose.color import COLOR_TRANSFERS, ColorTransfer, histogram, reinhard
 from faceforge.compose.compositor import ComposeOptions, compose
-from faceforge.compose.masks import MASKS, Masker, box_mask, combine_masks, face_mask, face_size
+from faceforge.compose.masks import MASKS, Masker, box_mask, combine_masks, face_mask, face_size, skin_mask
 from faceforge.compose.paste import paste_back, roi_of
 
 __all__ = [
@@ -25,4 +25,5 @@ __all__ = [
     "poisson_blend",
     "reinhard",
     "roi_of",
+    "skin_mask",
 ]

@@ -19,9 +19,12 @@ _MAX_GAIN = 4.0
 
 
 class ColorTransfer(Protocol):
-    """A named colour transfer the CLI can pick with ``--color NAME``."""
+    """A named colour transfer the CLI can pick with ``--color NAME``. ``mask`` is where the result is
+    written; ``stats`` (default: the mask) is where the statistics of both images are taken."""
 
-    def __call__(self, src: np.ndarray, ref: np.ndarray, mask: np.ndarray) -> np.ndarray: ...
+    def __call__(
+        self, src: np.ndarray, ref: np.ndarray, mask: np.ndarray, stats: np.ndarray | None = None
+    ) -> np.ndarray: ...
 
 
 def _support(src: np.ndarray, ref: np.ndarray, mask: np.ndarray) -> tuple[slice, slice] | None:
@@ -32,6 +35,15 @@ def _support(src: np.ndarray, ref: np.ndarray, mask: np.ndarray) -> tuple[slice,
         return None
     x, y, w, h = cv2.boundingRect((mask > 0).astype(np.uint8))
     return slice(y, y + h), slice(x, x + w)
+
+
+def _inside(mask: np.ndarray, stats: np.ndarray | None, box: tuple[slice, slice]) -> np.ndarray:
+    """The pixels the statistics come from: ``stats`` when it holds enough of them, else the mask."""
+    if stats is not None:
+        inside = (stats[box] > 0.5).astype(np.uint8)
+        if np.count_nonzero(inside) >= MIN_PIXELS:
+            return inside
+    return (mask[box] > 0.5).astype(np.uint8)
 
 
 def _write(src: np.ndarray, box: tuple[slice, slice], moved: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -55,12 +67,14 @@ def _stats(lab: np.ndarray, inside: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return mean.ravel(), std.ravel()
 
 
-def reinhard(src: np.ndarray, ref: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def reinhard(
+    src: np.ndarray, ref: np.ndarray, mask: np.ndarray, stats: np.ndarray | None = None
+) -> np.ndarray:
     """Match the per-channel mean and standard deviation of ``src`` to ``ref`` in CIE L*a*b*."""
     box = _support(src, ref, mask)
     if box is None:
         return src.copy()
-    inside = (mask[box] > 0.5).astype(np.uint8)
+    inside = _inside(mask, stats, box)
     src_lab, ref_lab = _to_lab(src[box]), _to_lab(ref[box])
     src_mean, src_std = _stats(src_lab, inside)
     ref_mean, ref_std = _stats(ref_lab, inside)
@@ -88,12 +102,14 @@ def _histograms(lab: np.ndarray, inside: np.ndarray) -> list[np.ndarray]:
     return [cv2.calcHist([lab], [c], inside, [256], [0, 256]).ravel() for c in range(3)]
 
 
-def histogram(src: np.ndarray, ref: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def histogram(
+    src: np.ndarray, ref: np.ndarray, mask: np.ndarray, stats: np.ndarray | None = None
+) -> np.ndarray:
     """Per-channel CDF matching of ``src`` to ``ref`` in 8-bit L*a*b*, on 256-bin histograms."""
     box = _support(src, ref, mask)
     if box is None:
         return src.copy()
-    inside = (mask[box] > 0.5).astype(np.uint8)
+    inside = _inside(mask, stats, box)
     src_lab = cv2.cvtColor(np.ascontiguousarray(src[box]), cv2.COLOR_RGB2LAB)
     ref_lab = cv2.cvtColor(np.ascontiguousarray(ref[box]), cv2.COLOR_RGB2LAB)
     pairs = zip(_histograms(src_lab, inside), _histograms(ref_lab, inside), strict=True)
@@ -102,7 +118,7 @@ def histogram(src: np.ndarray, ref: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return _write(src, box, cv2.cvtColor(matched, cv2.COLOR_LAB2RGB), mask)
 
 
-def none(src: np.ndarray, ref: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def none(src: np.ndarray, ref: np.ndarray, mask: np.ndarray, stats: np.ndarray | None = None) -> np.ndarray:
     """No colour transfer."""
     return src.copy()
 

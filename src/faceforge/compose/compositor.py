@@ -8,7 +8,7 @@ import numpy as np
 
 from faceforge.compose.blend import BLENDERS
 from faceforge.compose.color import COLOR_TRANSFERS
-from faceforge.compose.masks import DEFAULT_ERODE, DEFAULT_FEATHER, MASKS, combine_masks
+from faceforge.compose.masks import DEFAULT_ERODE, DEFAULT_FEATHER, MASKS, combine_masks, skin_mask
 from faceforge.compose.paste import paste_back
 from faceforge.types import AlignedFace
 
@@ -76,5 +76,8 @@ def compose(
         if swapper_mask.shape[:2] != size:
             raise ValueError(f"swapper mask {swapper_mask.shape} does not match the crop size {size}")
         mask = combine_masks(mask, swapper_mask)
-    colored = COLOR_TRANSFERS[options.color](swapped_crop, target.image, mask)
+    # Skin tone statistics from bare skin only: eye whites, brows and lips would skew them (a dark face's
+    # eye whites turned grey when a light target's skin was matched over the whole mask).
+    skin = skin_mask(target.landmarks, size)
+    colored = COLOR_TRANSFERS[options.color](swapped_crop, target.image, mask, skin)
     return paste_back(frame, colored, mask, target.matrix, blend=BLENDERS[options.blend])

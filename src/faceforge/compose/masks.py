@@ -214,6 +214,25 @@ def box_mask(
     )
 
 
+def skin_mask(landmarks: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Bare skin of the face, ``uint8`` {0, 255}: the face oval without eyes, brows and lips (each grown a
+    little). Colour statistics taken here describe skin tone, not eye whites, brows or lipstick."""
+    height, width = int(shape[0]), int(shape[1])
+    points = _points(landmarks)
+    skin = np.zeros((height, width), np.uint8)
+    _fill(skin, [points[_OVAL]], (0, 0))
+    features = np.zeros_like(skin)
+    _fill(
+        features,
+        [points[eye] for eye in _EYES] + [points[brow] for brow in _BROWS] + [points[_MOUTH_OUTER]],
+        (0, 0),
+    )
+    grow = max(round(_CUT_DILATE * 2 * face_size(landmarks)), 1)
+    features = cv2.dilate(features, _disc(grow))
+    skin[features > 0] = 0
+    return skin
+
+
 def combine_masks(*masks: np.ndarray) -> np.ndarray:
     """Element-wise minimum: a pixel is kept only where every mask keeps it."""
     if not masks:
