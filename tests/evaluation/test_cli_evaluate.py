@@ -30,7 +30,8 @@ def test_evaluate_command_writes_a_report(tmp_path: Path, testdata: Path) -> Non
     data = json.loads((out / "metrics.json").read_text())
     names = [c["name"] for c in data["configurations"]]
     assert names == ["plain", "mesh compose.color=histogram compose.keep_mouth=false"]
-    assert data["configurations"][1]["options"] == {"compose.color": "histogram", "compose.keep_mouth": "false"}
+    options = data["configurations"][1]["options"]
+    assert options == {"compose.color": "histogram", "compose.keep_mouth": "false"}
     assert all(c["aggregate"]["id_top1"] == 1.0 for c in data["configurations"])
     assert (out / "report.html").stat().st_size > 10_000
     again = _invoke("--pairs", str(pairs), "-o", str(out), "-q")

@@ -10,6 +10,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from media_probes import audio_span, frame_times
 
 import faceforge.media.video as video_module
 from faceforge.errors import InputError, OutputError, UnsupportedFormatError
@@ -29,23 +30,6 @@ FAST = {"preset": "ultrafast"}
 
 def _media_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name in ("faceforge-decode", "faceforge-encode")]
-
-
-def _video_times(path: Path) -> list[Fraction]:
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        return [frame.pts * stream.time_base for frame in container.decode(stream)]
-
-
-def _audio_summary(path: Path) -> tuple[str, float] | None:
-    """Audio codec and the end time of its last packet (its duration when it starts at zero)."""
-    with av.open(str(path)) as container:
-        if not container.streams.audio:
-            return None
-        stream = container.streams.audio[0]
-        packets = [p for p in container.demux(stream) if p.dts is not None]
-        end = max((p.pts + p.duration) * p.time_base for p in packets)
-        return stream.codec_context.codec.canonical_name, float(end)
 
 
 def _info(width: int, height: int, fps: int = 25, time_base: Fraction = Fraction(1, 25)) -> VideoInfo:
@@ -131,7 +115,7 @@ def test_read_frames(testdata: Path) -> None:
     assert [f.index for f in frames] == list(range(66))
     assert all(f.image.shape == (560, 464, 3) and f.image.dtype == np.uint8 for f in frames)
     assert all(f.time_base == frames[0].time_base for f in frames)
-    assert [f.pts * f.time_base for f in frames] == _video_times(testdata / "short_noaudio_small.mp4")
+    assert [f.pts * f.time_base for f in frames] == frame_times(testdata / "short_noaudio_small.mp4")
     assert not _media_threads()
 
 
@@ -193,10 +177,10 @@ def test_mp4_round_trip_keeps_frames_timestamps_audio_and_tag(testdata: Path, tm
     _round_trip(source, out, tag=tag)
     before, after = probe_video(source), probe_video(out)
     assert after.frame_count == before.frame_count == 90
-    assert _video_times(out) == _video_times(source)
+    assert frame_times(out) == frame_times(source)
     assert abs(after.duration - before.duration) <= 1 / float(before.fps)
-    codec, end = _audio_summary(out)
-    source_codec, source_end = _audio_summary(source)
+    codec, end = audio_span(out)
+    source_codec, source_end = audio_span(source)
     assert codec == source_codec == "aac"
     assert abs(end - source_end) < 0.05
     assert read_tag(out) == tag
@@ -216,7 +200,7 @@ def test_mkv_round_trip(testdata: Path, tmp_path: Path) -> None:
     assert info.audio_codec == "aac"
     assert read_tag(out) == tag
     # Matroska stores milliseconds and shifts all streams so the AAC priming is not negative.
-    source_times, times = _video_times(source), _video_times(out)
+    source_times, times = frame_times(source), frame_times(out)
     offset = times[0] - source_times[0]
     assert 0 <= offset <= Fraction(1, 30)
     assert all(abs(t - offset - s) <= Fraction(1, 1000) for s, t in zip(source_times, times, strict=True))
@@ -233,7 +217,7 @@ def test_webm_transcodes_audio_to_opus(testdata: Path, tmp_path: Path) -> None:
     result = probe_video(out)
     assert (result.codec, result.audio_codec, result.frame_count) == ("vp9", "opus", 90)
     assert result.sample_rate == 48000
-    assert abs(_audio_summary(out)[1] - _audio_summary(audio_source)[1]) < 0.05
+    assert abs(audio_span(out)[1] - audio_span(audio_source)[1]) < 0.05
     assert read_tag(out) == tag
 
 
@@ -248,7 +232,7 @@ def test_mp3_audio_in_mp4_is_copied_and_cut_to_the_video(testdata: Path, tmp_pat
             if frame.index == 29:
                 break
     frames.close()
-    codec, end = _audio_summary(out)
+    codec, end = audio_span(out)
     assert codec == "mp3"
     assert probe_video(out).frame_count == 30
     # audio kept up to the end of the last frame (MP3 packets are 1152 samples, 26 ms at 44.1 kHz)
@@ -267,11 +251,11 @@ def test_variable_frame_rate_keeps_exact_pts(tmp_path: Path) -> None:
             frame.pts = pts
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
-    source_times = _video_times(source)
+    source_times = frame_times(source)
     assert source_times == [Fraction(s, 1000) for s in stamps]
     out = tmp_path / "out.mp4"
     _round_trip(source, out)
-    assert _video_times(out) == source_times
+    assert frame_times(out) == source_times
 
 
 def test_odd_size_is_padded_to_even(tmp_path: Path) -> None:
@@ -281,7 +265,7 @@ def test_odd_size_is_padded_to_even(tmp_path: Path) -> None:
             writer.write(_pattern(index, 21, 33))
     info = probe_video(out)
     assert (info.width, info.height, info.frame_count) == (34, 22, 5)
-    assert _video_times(out) == [Fraction(i, 25) for i in range(5)]  # bare arrays get pts at info.fps
+    assert frame_times(out) == [Fraction(i, 25) for i in range(5)]  # bare arrays get pts at info.fps
     first = next(iter(read_frames(out)))
     assert np.abs(first.image[:21, :33].astype(int) - _pattern(0, 21, 33)).mean() < 3
     np.testing.assert_allclose(first.image[21, :33].astype(int), first.image[20, :33].astype(int), atol=6)

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import tracemalloc
 from dataclasses import dataclass
-from fractions import Fraction
 from itertools import pairwise
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
+from media_probes import audio_span, frame_times
 
 from faceforge.analysis.analyser import FaceAnalyser
 from faceforge.api import swap_video
@@ -40,23 +40,6 @@ MIN_IDENTITY_SIZE = 100
 def analyser() -> FaceAnalyser:
     with FaceAnalyser() as measuring:
         yield measuring
-
-
-def frame_times(path: Path) -> list[Fraction]:
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        return [frame.pts * stream.time_base for frame in container.decode(stream)]
-
-
-def audio_span(path: Path) -> tuple[str, float] | None:
-    """Audio codec and the end time of the last audio packet (its duration, as it starts at zero)."""
-    with av.open(str(path)) as container:
-        if not container.streams.audio:
-            return None
-        stream = container.streams.audio[0]
-        packets = [p for p in container.demux(stream) if p.dts is not None]
-        end = max((p.pts + p.duration) * p.time_base for p in packets)
-        return stream.codec_context.codec.canonical_name, float(end)
 
 
 def largest(analyser: FaceAnalyser, image: np.ndarray) -> Face | None:
