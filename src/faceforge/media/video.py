@@ -112,9 +112,30 @@ def _fraction(value: Fraction | None) -> Fraction | None:
     return Fraction(value) if value else None
 
 
+def quarter_turns(rotation: float) -> int:
+    """Counter-clockwise quarter turns (``np.rot90``'s ``k``) that make a frame upright, from FFmpeg's
+    display-matrix rotation in degrees (phone videos store sideways pixels plus such a matrix)."""
+    return round(rotation / 90) % 4
+
+
+def _display_turns(path: Path) -> int:
+    """Quarter turns of the first frame; the display matrix holds for the whole stream."""
+    with _open_input(path) as container:
+        try:
+            frame = next(container.decode(container.streams.video[0]), None)
+        except av.FFmpegError:
+            return 0  # undecodable data is reported by the reader, with the frame where it happens
+        return quarter_turns(frame.rotation) if frame is not None else 0
+
+
 def probe_video(path: Path) -> VideoInfo:
-    """Read a video's properties from its headers (counting packets only when the header has no count)."""
+    """Read a video's properties from its headers (counting packets only when the header has no count).
+
+    Width and height are those of the upright picture: a video stored sideways with a display rotation
+    reports its displayed size, which is what :func:`read_frames` yields.
+    """
     path = Path(path)
+    turned = _display_turns(path) % 2 == 1
     with _open_input(path) as container:
         stream = container.streams.video[0]
         context = stream.codec_context
@@ -138,8 +159,8 @@ def probe_video(path: Path) -> VideoInfo:
             raise InputError(f"Cannot read {path}: its video stream holds no frames.")
         audio = container.streams.audio[0] if container.streams.audio else None
         return VideoInfo(
-            width=context.width,
-            height=context.height,
+            width=context.height if turned else context.width,
+            height=context.width if turned else context.height,
             fps=fps,
             time_base=time_base,
             frame_count=frame_count,
@@ -186,8 +207,12 @@ def _decode_into(
             pts = frame.pts
             if pts is None:  # some containers (raw streams, AVI) leave pts unset: continue the cadence
                 pts = 0 if last_pts is None else last_pts + step
-            # Reformat to the stream's size, so a mid-stream resolution change cannot break the caller.
+            # Reformat to the stream's size, so a mid-stream resolution change cannot break the caller,
+            # then turn upright as the display matrix says (players do; faces are found only upright).
             image = frame.to_ndarray(format="rgb24", width=width, height=height)
+            turns = quarter_turns(frame.rotation)
+            if turns:
+                image = np.ascontiguousarray(np.rot90(image, k=turns))
             if not _put(out, VideoFrame(index, pts, time_base, image), stop):
                 return
             last_pts = pts
