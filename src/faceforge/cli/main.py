@@ -12,6 +12,7 @@ from faceforge.cli.demo import demo
 from faceforge.cli.errors import handle_sigterm
 from faceforge.cli.faces import app as faces_app
 from faceforge.cli.native_logs import filter_native_stderr
+from faceforge.cli.provenance import provenance
 from faceforge.cli.swap import swap
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ app.command()(swap)
 app.command()(demo)
 app.command(**evaluate_command.COMMAND_SETTINGS)(evaluate_command.evaluate)
 app.add_typer(faces_app)
+app.command()(provenance)
 
 
 def _version(value: bool) -> None:
