@@ -34,10 +34,10 @@ def test_each_architecture_builds_with_the_right_outputs(arch):
     for side in ("a", "b"):
         rgb, mask = model(x, side)
         assert rgb.shape == (2, 3, config.output_size, config.output_size)
-        assert rgb.dtype == torch.float32 and 0.0 <= rgb.min() and rgb.max() <= 1.0
+        assert rgb.dtype == torch.float32 and rgb.min() >= 0.0 and rgb.max() <= 1.0
         if config.learn_mask:
             assert mask is not None and mask.shape == (2, 1, config.output_size, config.output_size)
-            assert 0.0 <= mask.min() and mask.max() <= 1.0
+            assert mask.min() >= 0.0 and mask.max() <= 1.0
         else:
             assert mask is None
     assert not torch.equal(model(x, "a")[0], model(x, "b")[0])

@@ -31,7 +31,7 @@ DEFAULT_COVERAGE = 0.8
 WARP_NEIGHBOURS = 10  # warp to landmarks picks one of the closest faces (by landmark shape) of the other set
 EYE_GROW = 0.04  # eye regions grown by this fraction of the face size (lids, lashes)
 MOUTH_GROW = 0.03
-WEIGHT_GROW = 0.02  # the loss region: the face oval grown a little so its edge is learned too
+WEIGHT_GROW = 0.04  # the loss region: the face mask grown (not eroded) so its edge is learned too
 _SHIFT = 4
 
 
@@ -155,7 +155,7 @@ class FacesetDataset(Dataset):
             "input": _image(model_input),
             "target": _image(target),
             "mask": _plane(face_mask(points, shape)),
-            "weight": _plane(face_mask(points, shape, erode=-WEIGHT_GROW, feather=WEIGHT_GROW)),
+            "weight": _plane(face_mask(points, shape, erode=-WEIGHT_GROW)),
             "eyes": _plane(
                 _region_map(points, [regions.LEFT_EYE, regions.RIGHT_EYE], EYE_GROW, self.output_size)
             ),
@@ -173,10 +173,6 @@ class EpochSampler(DistributedSampler):
         indices = list(super().__iter__())
         self.epoch += 1
         return iter([epoch * size + i for i in indices])
-
-
-def _worker_init(_: int) -> None:
-    cv2.setNumThreads(1)  # each worker is one thread; OpenCV's own pool would oversubscribe the cores
 
 
 def make_loader(
@@ -203,6 +199,5 @@ def make_loader(
         drop_last=True,
         persistent_workers=workers > 0,
         pin_memory=torch.cuda.is_available(),
-        worker_init_fn=_worker_init if workers > 0 else None,
         prefetch_factor=2 if workers > 0 else None,
     )
