@@ -35,6 +35,16 @@ WEIGHT_GROW = 0.04  # the loss region: the face mask grown (not eroded) so its e
 _SHIFT = 4
 
 
+def coverage_geometry(input_size: int, output_size: int, coverage: float) -> tuple[int, int, int]:
+    """``(side, offset, work)``: the stored crop is resized to ``side`` px, and its centred square of
+    ``work = max(input_size, output_size)`` px at ``offset`` (a whole pixel) is what the model sees; so
+    ``work / side`` is the coverage, within half a pixel. The swapper uses the same numbers to convert."""
+    work = max(input_size, output_size)
+    side = round(work / coverage)
+    side += (side - work) % 2
+    return side, (side - work) // 2, work
+
+
 def _crop_landmarks(store: FacesetStore) -> tuple[list[Path], np.ndarray, int]:
     """Crop paths, landmarks ``(N, 478, 2)`` as fractions of the crop side, and the crop size."""
     size = int(store.info.get("size", 256))
@@ -129,15 +139,11 @@ class FacesetDataset(Dataset):
         i = int(index) % len(self.files)
         rng = np.random.default_rng((self.seed, int(index)))
         image = self._read(i)
-        work = max(self.input_size, self.output_size)
-        # Resize so the coverage square is about ``work`` px, keeping the crop offset a whole pixel.
-        side = round(work / self.coverage)
-        side += (side - work) % 2
+        side, offset, _ = coverage_geometry(self.input_size, self.output_size, self.coverage)
         image = cv2.resize(
             image, (side, side), interpolation=cv2.INTER_AREA if side < image.shape[0] else cv2.INTER_LINEAR
         )
-        offset = (side - work) / 2.0
-        region = np.array([[1.0, 0.0, -offset], [0.0, 1.0, -offset]])
+        region = np.array([[1.0, 0.0, -offset], [0.0, 1.0, -offset]], dtype=np.float64)
         to_pixels = lambda fractions: fractions * side - 0.5  # noqa: E731
         other = self._warp_target(i, rng)
         model_input, target, points = augment(
