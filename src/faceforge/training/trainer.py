@@ -110,6 +110,17 @@ def build_model(config: AutoencoderConfig, seed: int) -> SwapAutoencoder:
         return build_autoencoder(config)
 
 
+def _safe_workers(loader: DataLoader) -> DataLoader:
+    """Start the loader's workers from a clean server process (forkserver) where the platform has one:
+    forking a process that already runs other native thread pools (MediaPipe, OpenMP) can deadlock the
+    child."""
+    import multiprocessing
+
+    if loader.num_workers > 0 and "forkserver" in multiprocessing.get_all_start_methods():
+        loader.multiprocessing_context = "forkserver"
+    return loader
+
+
 class BatchStream:
     """Endless batches from a loader made by :func:`make_loader`, with a resumable position.
 
@@ -134,15 +145,17 @@ class BatchStream:
         # Resume mid-epoch: the rest of this epoch's indices, without loading the ones already used.
         indices = list(iter(sampler))[self.batch * self.loader.batch_size :]  # type: ignore[operator]
         loader = self.loader
-        partial = DataLoader(
-            loader.dataset,
-            batch_size=loader.batch_size,
-            sampler=indices,
-            num_workers=loader.num_workers,
-            collate_fn=loader.collate_fn,
-            pin_memory=loader.pin_memory,
-            drop_last=loader.drop_last,
-            worker_init_fn=loader.worker_init_fn,
+        partial = _safe_workers(
+            DataLoader(
+                loader.dataset,
+                batch_size=loader.batch_size,
+                sampler=indices,
+                num_workers=loader.num_workers,
+                collate_fn=loader.collate_fn,
+                pin_memory=loader.pin_memory,
+                drop_last=loader.drop_last,
+                worker_init_fn=loader.worker_init_fn,
+            )
         )
         return iter(partial)
 
@@ -258,15 +271,13 @@ class Trainer:
                 faceset_b, *sizes, opts, config.seed + 1, warp_towards=faceset_a if warp else None
             ),
         }
+        ctx = self.ctx
         self.streams = {
             side: BatchStream(
-                make_loader(
-                    dataset,
-                    config.batch_size,
-                    config.workers,
-                    config.seed + i,
-                    self.ctx.rank,
-                    self.ctx.world_size,
+                _safe_workers(
+                    make_loader(
+                        dataset, config.batch_size, config.workers, config.seed + i, ctx.rank, ctx.world_size
+                    )
                 ),
                 **data_state[side],
             )
