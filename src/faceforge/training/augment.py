@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from scipy.interpolate import griddata
+from scipy.spatial import Delaunay
 
 from faceforge.compose import landmark_regions as regions
 
@@ -108,6 +108,12 @@ def _interpolation(size: int, nodes: int) -> np.ndarray:
     return weights
 
 
+def _spread(weights: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """``weights @ grid @ weights.T`` as float32, with einsum: these products are tiny, and numpy's BLAS
+    threads spin for tens of milliseconds on them when the cores are busy (as in loader workers)."""
+    return np.einsum("il,jl->ij", np.einsum("ik,kl->il", weights, grid), weights).astype(np.float32)
+
+
 def random_warp(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """faceswap's random warp: a jittered 5x5 control grid, interpolated bilinearly, applied by remap."""
     size = image.shape[0]
@@ -117,8 +123,7 @@ def random_warp(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         0.0, WARP_STD * size, (5, 5)
     )
     weights = _interpolation(size, WARP_GRID)
-    map_x = (weights @ grid_x @ weights.T).astype(np.float32)
-    map_y = (weights @ grid_y @ weights.T).astype(np.float32)
+    map_x, map_y = _spread(weights, grid_x), _spread(weights, grid_y)
     return cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
 
 
@@ -132,14 +137,19 @@ def landmark_warp(image: np.ndarray, source: np.ndarray, destination: np.ndarray
     src = np.concatenate([source[:, :2], anchors])
     step = 4  # the map is interpolated on a 4-px lattice and resized up: smooth anyway, 16x fewer queries
     coarse = np.arange(0, size + step - 1, step, dtype=np.float64)
-    gx, gy = np.meshgrid(coarse, coarse)
-    mapped = griddata(dst, src, (gx, gy), method="linear")
-    mapped = np.where(np.isnan(mapped), np.stack([gx, gy], axis=-1), mapped).astype(np.float32)
-    span = (len(coarse) - 1) * step
-    dense = cv2.resize(mapped, (span + 1, span + 1), interpolation=cv2.INTER_LINEAR)[:size, :size]
-    return cv2.remap(
-        image, dense[..., 0].copy(), dense[..., 1].copy(), cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101
-    )
+    query = np.stack(np.meshgrid(coarse, coarse), axis=-1).reshape(-1, 2)
+    # Barycentric interpolation over the triangulation, by hand: scipy's LinearNDInterpolator evaluates
+    # this lattice ~1000x slower than find_simplex plus the affine maps below.
+    triangles = Delaunay(dst)
+    simplex = triangles.find_simplex(query)
+    affine = triangles.transform[simplex]
+    partial = np.einsum("mij,mj->mi", affine[:, :2], query - affine[:, 2])
+    weights = np.concatenate([partial, 1.0 - partial.sum(axis=1, keepdims=True)], axis=1)
+    mapped = np.einsum("mk,mkd->md", weights, src[triangles.simplices[simplex]])
+    mapped = np.where((simplex < 0)[:, None], query, mapped).reshape(len(coarse), len(coarse), 2)
+    lattice = _interpolation((len(coarse) - 1) * step + 1, len(coarse))[:size]  # node k at pixel k * step
+    map_x, map_y = _spread(lattice, mapped[..., 0]), _spread(lattice, mapped[..., 1])
+    return cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
 
 
 def _resize(image: np.ndarray, size: int) -> np.ndarray:
