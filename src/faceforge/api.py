@@ -15,6 +15,7 @@ from faceforge.pipeline.image import FolderReport, Progress, swap_folder, swap_i
 from faceforge.pipeline.provenance import swap_tag
 from faceforge.pipeline.session import Photo, SwapSession
 from faceforge.pipeline.video import VideoReport, swap_video_file
+from faceforge.swappers.base import Swapper
 
 Sources = Photo | Sequence[Photo]
 
@@ -63,16 +64,18 @@ def swap_path(
     config: SwapConfig | None = None,
     references: Sequence[Photo] | None = None,
     progress: Progress | None = None,
+    swapper: Swapper | None = None,
 ) -> int | VideoReport | FolderReport:
     """Swap into an image file, a folder of images or a video, chosen by what ``target`` is.
 
     ``sources`` holds the photos of each source person; ``references`` one photo per source of the
-    person it replaces.
+    person it replaces. ``swapper``: a ready swapper instead of ``config.swapper``; a trained model
+    (:class:`~faceforge.swappers.autoencoder.AutoencoderSwapper`) takes ``sources=[]``.
     """
     target, output = Path(target), Path(output)
     kind = target_kind(target)
     check_output(kind, output)
-    with SwapSession(sources, config, references) as session:
+    with SwapSession(sources, config, references, swapper) as session:
         if kind == "folder":
             return swap_folder(session, target, output, progress)
         if kind == "video":

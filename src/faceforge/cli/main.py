@@ -14,6 +14,7 @@ from faceforge.cli.faces import app as faces_app
 from faceforge.cli.native_logs import filter_native_stderr
 from faceforge.cli.provenance import provenance
 from faceforge.cli.swap import swap
+from faceforge.cli.train import CONVERT_HELP, train
 
 app = typer.Typer(
     name="faceforge",
@@ -23,6 +24,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command()(swap)
+app.command()(train)
+app.command("convert", help=CONVERT_HELP)(swap)
 app.command()(demo)
 app.command(**evaluate_command.COMMAND_SETTINGS)(evaluate_command.evaluate)
 app.add_typer(faces_app)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from enum import Enum
+from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -59,14 +59,32 @@ def parse_mapping(items: list[str]) -> list[tuple[Path, Path]]:
     return pairs
 
 
+class Direction(StrEnum):
+    a2b = "a2b"
+    b2a = "b2a"
+
+
+class Checkpoint(StrEnum):
+    latest = "latest"
+    best = "best"
+    snapshot = "snapshot"
+
+
 def swap(
-    source: Annotated[
-        Path, typer.Argument(help="Photo of the person whose face is put in.", show_default=False)
-    ],
-    target: Annotated[Path, typer.Argument(help="Image, folder of images, or video to swap faces in.")],
+    ctx: typer.Context,
     output: Annotated[
         Path, typer.Option("--output", "-o", help="Output file (or folder, for a folder target).")
     ],
+    source: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Photo of the person whose face is put in (none with --model).", show_default=False
+        ),
+    ] = None,
+    target: Annotated[
+        Path | None,
+        typer.Argument(help="Image, folder of images, or video to swap faces in.", show_default=False),
+    ] = None,
     more_sources: Annotated[
         list[Path] | None,
         typer.Option("--source", "-s", help="More photos of the same source person (identity is averaged)."),
@@ -93,6 +111,26 @@ def swap(
         float, typer.Option(help="Identity distance under which a face counts as the reference person.")
     ] = _SELECTION.threshold,
     swapper: Annotated[SwapperName, typer.Option(help="Swapper.")] = _SWAPPER,
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            "--model", help="A model folder from `faceforge train`: swap with it (no source photo needed)."
+        ),
+    ] = None,
+    direction: Annotated[
+        Direction, typer.Option(help="With --model: a2b puts B's face on A, b2a the reverse.")
+    ] = Direction.a2b,
+    checkpoint: Annotated[
+        Checkpoint,
+        typer.Option(help="With --model: the latest save, the best-loss one or the last snapshot."),
+    ] = Checkpoint.latest,
+    learned_mask: Annotated[
+        bool,
+        typer.Option(
+            "--learned-mask/--no-learned-mask",
+            help="With --model: narrow the mask with the model's learned mask, when it has one.",
+        ),
+    ] = True,
     mask: Annotated[MaskName, typer.Option(help="Face mask.")] = _MASK,
     color: Annotated[ColorName, typer.Option(help="Colour transfer toward the target's skin.")] = _COLOR,
     blend: Annotated[BlendName, typer.Option(help="Feathered alpha or Poisson seamless clone.")] = _BLEND,
@@ -137,7 +175,21 @@ def swap(
         pairs = parse_mapping(mapping or [])
         if pairs and reference is None:
             raise ValueError("--map needs --reference for the main source too.")
-        people = [[source, *(more_sources or [])], *([src] for src, _ in pairs)]
+        model_swapper = None
+        if ctx.info_name == "convert" and model is None:
+            raise ValueError("faceforge convert needs --model MODEL_DIR (a folder from faceforge train).")
+        if model is not None:
+            if target is not None or more_sources or pairs:
+                raise ValueError("With --model give only the target: the face put in is the model's own.")
+            from faceforge.swappers.autoencoder import AutoencoderSwapper
+
+            source, target = None, source
+            model_swapper = AutoencoderSwapper(
+                model, direction.value, checkpoint=checkpoint.value, learned_mask=learned_mask
+            )
+        if target is None:
+            raise ValueError("Give a source photo and a target (or --model MODEL_DIR and a target).")
+        people = [[source, *(more_sources or [])], *([src] for src, _ in pairs)] if source is not None else []
         references = [reference, *(ref for _, ref in pairs)] if reference is not None else None
         config = replace(
             _CONFIG,
@@ -159,7 +211,7 @@ def swap(
             overwrite=overwrite,
         )
         with progress_bar("swapping", "frames" if target.is_file() else "images", not quiet) as progress:
-            result = swap_path(people, target, output, config, references, progress)
+            result = swap_path(people, target, output, config, references, progress, model_swapper)
         if isinstance(result, VideoReport):
             console.print(
                 f"wrote {output}: {result.frames} frames, a face swapped in {result.frames_swapped} of them."

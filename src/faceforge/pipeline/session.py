@@ -14,6 +14,7 @@ from faceforge.media.images import read_image
 from faceforge.pipeline.engine import SwapEngine
 from faceforge.pipeline.selection import Assignment, FaceSelector
 from faceforge.pipeline.sources import load_identity, main_face
+from faceforge.swappers.base import Swapper
 from faceforge.swappers.registry import create_swapper
 from faceforge.types import Face, SourceIdentity
 
@@ -25,7 +26,8 @@ class SwapSession:
 
     ``sources`` holds one list of photos per source person. ``references`` (optional) holds one photo
     per source of the person in the targets that this source replaces; giving references switches
-    selection to reference mode.
+    selection to reference mode. ``swapper`` (optional) is a ready swapper instance (a trained model)
+    used instead of ``config.swapper``; one whose ``needs_source`` is false takes no source photos.
     """
 
     def __init__(
@@ -33,16 +35,25 @@ class SwapSession:
         sources: Sequence[Sequence[Photo]],
         config: SwapConfig | None = None,
         references: Sequence[Photo] | None = None,
+        swapper: Swapper | None = None,
     ) -> None:
         self.config = config or SwapConfig()
-        if not sources:
+        if swapper is not None:
+            self.config = replace(self.config, swapper=swapper.name)
+        sourceless = swapper is not None and not getattr(swapper, "needs_source", True)
+        if sourceless and sources:
+            raise ValueError(
+                f"The {swapper.name} swapper puts in its own trained face; give no source photo."
+            )
+        if not sources and not sourceless:
             raise ValueError("At least one source person is needed.")
-        if references is not None and len(references) != len(sources):
+        people = max(1, len(sources))
+        if references is not None and len(references) != people:
             raise ValueError("Give exactly one reference photo per source person.")
         selection = self.config.selection
         if references is None and selection.mode == "reference":
             raise ValueError("Reference selection needs a reference photo.")
-        if references is None and len(sources) > 1:
+        if references is None and people > 1:
             raise ValueError(
                 "Several source people need one reference photo each, to know who replaces whom."
             )
@@ -61,8 +72,11 @@ class SwapSession:
                     assert face.embedding is not None
                     reference_vectors.append(face.embedding)
             self.selector = FaceSelector(selection, reference_vectors, self.analyser.identity.distance)
-            self.swapper = create_swapper(self.config.swapper)
-            prepared = [self.swapper.prepare_source(identity) for identity in self.identities]
+            self.swapper = swapper if swapper is not None else create_swapper(self.config.swapper)
+            if sourceless:
+                prepared = [self.swapper.prepare_source(None)]  # type: ignore[arg-type]
+            else:
+                prepared = [self.swapper.prepare_source(identity) for identity in self.identities]
             self.engine = SwapEngine(self.swapper, prepared, self.config.compose, self.config.watermark)
         except BaseException:
             self.analyser.close()

@@ -7,8 +7,17 @@ from collections.abc import Callable
 from faceforge.swappers.base import Swapper
 from faceforge.swappers.mesh import MeshSwapper
 
+
+def _autoencoder(**options: object) -> Swapper:
+    """A trained pair model (imported on use: it needs torch). Needs ``model_dir``: --model MODEL_DIR."""
+    from faceforge.swappers.autoencoder import AutoencoderSwapper
+
+    return AutoencoderSwapper(**options)  # type: ignore[arg-type]
+
+
 SWAPPERS: dict[str, Callable[[], Swapper]] = {
     "mesh": MeshSwapper,
+    "autoencoder": _autoencoder,
 }
 
 

@@ -95,7 +95,7 @@ def wrap(module: torch.nn.Module, ctx: DistContext, device: torch.device) -> tor
     if not ctx.distributed:
         return module
     ids = [device.index] if device.type == "cuda" else None
-    return DistributedDataParallel(module, device_ids=ids, broadcast_buffers=False)
+    return DistributedDataParallel(module, device_ids=ids)
 
 
 def mean_over_ranks(values: torch.Tensor, ctx: DistContext) -> torch.Tensor:

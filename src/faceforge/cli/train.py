@@ -1,0 +1,257 @@
+"""``faceforge train``: train a pair model (shared encoder, one decoder per person) on two facesets.
+
+Run it again on the same MODEL_DIR to resume exactly where it stopped; run-level options given again
+(iterations, intervals, learning rate, clipping, workers, AMP) apply to the resumed run, while the model
+layout, loss, augmentation, batch and seed are fixed by the folder. Multi-GPU: start it under
+``torchrun --nproc-per-node=N -m faceforge train ...``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from faceforge.cli.errors import INTERRUPTED, TERMINATED, reported_errors
+
+CONVERT_HELP = (
+    "Convert an image, a folder of images or a video with a trained model (same as `swap --model`): "
+    "faces of A become B (or B become A with --direction b2a), with the usual mask, colour and blend "
+    "options; video audio is kept."
+)
+
+Arch = StrEnum("Arch", {k: k for k in ("lightweight", "original", "iae", "dfaker", "custom")})  # type: ignore[misc]
+Optimiser = StrEnum("Optimiser", {k: k for k in ("adam", "adamw", "radam", "lion")})  # type: ignore[misc]
+Amp = StrEnum("Amp", {k: k for k in ("auto", "off", "fp16", "bf16")})  # type: ignore[misc]
+Schedule = StrEnum("Schedule", {k: k for k in ("constant", "cosine")})  # type: ignore[misc]
+
+_RUN_OPTIONS = {  # CLI name -> TrainConfig field a resumed run may change
+    "iterations": "iterations",
+    "save_every": "save_every",
+    "snapshot_every": "snapshot_every",
+    "keep_snapshots": "keep_snapshots",
+    "preview_every": "preview_every",
+    "log_every": "log_every",
+    "workers": "workers",
+    "amp": "amp",
+    "compile_model": "compile",
+}
+_OPTIMISER_RUN_OPTIONS = {"lr": "lr", "clip": "clip", "warmup": "warmup", "weight_decay": "weight_decay"}
+
+
+def parse_terms(text: str) -> tuple[tuple[str, float], ...]:
+    """``ssim:1,l1:1`` -> ``(("ssim", 1.0), ("l1", 1.0))`` (a missing weight is 1)."""
+    terms = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, _, weight = item.partition(":")
+        try:
+            terms.append((name.strip(), float(weight) if weight else 1.0))
+        except ValueError:
+            raise ValueError(f"--loss takes NAME:WEIGHT items separated by commas, got '{item}'.") from None
+    return tuple(terms)
+
+
+def train(
+    ctx: typer.Context,
+    faceset_a: Annotated[Path, typer.Argument(help="Faceset of person A (the face to be replaced).")],
+    faceset_b: Annotated[Path, typer.Argument(help="Faceset of person B (the face put in).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Model folder (created, or resumed).")],
+    arch: Annotated[Arch, typer.Option(help="Architecture; see docs/training.md.")] = Arch.original,  # type: ignore[attr-defined]
+    width_scale: Annotated[
+        float, typer.Option(help="Multiply encoder/decoder widths and dense size (0.25: weak hardware).")
+    ] = 1.0,
+    input_size: Annotated[
+        int | None, typer.Option(help="Model input size (px) [default: the arch's].")
+    ] = None,
+    output_size: Annotated[
+        int | None, typer.Option(help="Model output size (px) [default: the arch's].")
+    ] = None,
+    encoder_width: Annotated[int | None, typer.Option(help="Encoder width [default: the arch's].")] = None,
+    decoder_width: Annotated[int | None, typer.Option(help="Decoder width [default: the arch's].")] = None,
+    dense: Annotated[int | None, typer.Option(help="Bottleneck size [default: the arch's].")] = None,
+    learn_mask: Annotated[
+        bool | None,
+        typer.Option("--learn-mask/--no-learn-mask", help="Learn a face mask [default: the arch's]."),
+    ] = None,
+    init: Annotated[str | None, typer.Option(help="Weight initialiser (he, icnr, conv-aware, ...).")] = None,
+    loss: Annotated[
+        str, typer.Option(help="Loss terms NAME:WEIGHT (ssim, ms-ssim, l1, mse).")
+    ] = "ssim:1,l1:1",
+    mask_weighting: Annotated[
+        bool, typer.Option("--mask-weighting/--no-mask-weighting", help="Count the loss inside the face.")
+    ] = True,
+    eye_multiplier: Annotated[float, typer.Option(help="Loss emphasis on the eyes.")] = 3.0,
+    mouth_multiplier: Annotated[float, typer.Option(help="Loss emphasis on the mouth.")] = 2.0,
+    mask_loss: Annotated[float, typer.Option(help="Weight of the learned-mask loss.")] = 1.0,
+    warp_to_landmarks: Annotated[
+        float,
+        typer.Option(help="Probability of warping to the other person's landmarks instead of the grid."),
+    ] = 0.0,
+    flip: Annotated[float, typer.Option(help="Probability of a horizontal flip.")] = 0.5,
+    optimizer: Annotated[Optimiser, typer.Option(help="Optimiser.")] = Optimiser.adam,  # type: ignore[attr-defined]
+    lr: Annotated[float, typer.Option(help="Learning rate.")] = 5e-5,
+    beta1: Annotated[float, typer.Option(help="First moment decay.")] = 0.5,
+    beta2: Annotated[float, typer.Option(help="Second moment decay.")] = 0.999,
+    eps: Annotated[float, typer.Option(help="Epsilon (Adam family).")] = 1e-7,
+    weight_decay: Annotated[float, typer.Option(help="Weight decay.")] = 0.0,
+    warmup: Annotated[int, typer.Option(help="Warm-up iterations (linear).")] = 0,
+    clip: Annotated[float, typer.Option(help="Clip the gradient norm to this (0: off).")] = 0.0,
+    schedule: Annotated[
+        Schedule, typer.Option(help="Learning-rate schedule after warm-up.")
+    ] = Schedule.constant,  # type: ignore[attr-defined]
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", "-b", help="Faces of each person per batch.")
+    ] = 16,
+    iterations: Annotated[
+        int, typer.Option("--iterations", "-n", help="Train until this iteration.")
+    ] = 100_000,
+    save_every: Annotated[int, typer.Option(help="Save every N iterations.")] = 250,
+    snapshot_every: Annotated[int, typer.Option(help="Keep a snapshot every N iterations (0: off).")] = 5_000,
+    keep_snapshots: Annotated[int, typer.Option(help="Snapshots kept.")] = 3,
+    preview_every: Annotated[int, typer.Option(help="Preview grid every N iterations (0: off).")] = 250,
+    log_every: Annotated[int, typer.Option(help="Console line every N iterations.")] = 10,
+    amp: Annotated[Amp, typer.Option(help="Mixed precision (auto: on for CUDA, off on CPU).")] = Amp.auto,  # type: ignore[attr-defined]
+    seed: Annotated[int, typer.Option(help="Seed of initialisation, data order and augmentation.")] = 0,
+    workers: Annotated[int, typer.Option(help="Background data-loading processes.")] = 2,
+    compile_model: Annotated[
+        bool, typer.Option("--compile/--no-compile", help="torch.compile the model.")
+    ] = False,
+    device: Annotated[
+        str | None, typer.Option(help="cpu, cuda, cuda:1 [default: CUDA when present].")
+    ] = None,
+    rollback: Annotated[
+        bool, typer.Option("--rollback", help="Resume from the last snapshot (after a NaN stop).")
+    ] = False,
+    tensorboard: Annotated[bool, typer.Option("--tensorboard/--no-tensorboard", help="Write logs/.")] = True,
+    inject_nan_at: Annotated[int | None, typer.Option(hidden=True)] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No console lines.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of unexpected errors.")] = False,
+) -> None:
+    """Train a personal swap model on facesets A and B (resumes when MODEL_DIR holds one)."""
+    console = Console(stderr=True)
+    with reported_errors(debug, console):
+        from faceforge.errors import InputError
+        from faceforge.nets.autoencoders import ARCHITECTURES, AutoencoderConfig, scaled
+        from faceforge.training.augment import AugmentOptions
+        from faceforge.training.checkpoint import CheckpointStore
+        from faceforge.training.config import TrainConfig
+        from faceforge.training.distributed import device_for, init_distributed, shutdown
+        from faceforge.training.losses import LossConfig
+        from faceforge.training.optim import OptimiserConfig
+        from faceforge.training.trainer import Trainer, TrainHooks
+
+        for path in (faceset_a, faceset_b):
+            if not path.is_dir():
+                raise InputError(f"The faceset {path} does not exist.")
+        model = ARCHITECTURES[arch.value]
+        if width_scale != 1.0:
+            model = scaled(model, width_scale)
+        overrides = {
+            "input_size": input_size, "output_size": output_size, "encoder_width": encoder_width,
+            "decoder_width": decoder_width, "dense": dense, "learn_mask": learn_mask, "init": init,
+        }  # fmt: skip
+        model = AutoencoderConfig.from_dict(
+            {**model.to_dict(), **{k: v for k, v in overrides.items() if v is not None}}
+        )
+        config = TrainConfig(
+            model=model,
+            loss=LossConfig(parse_terms(loss), mask_weighting, eye_multiplier, mouth_multiplier, mask_loss),
+            augment=dataclasses.replace(AugmentOptions(), flip=flip, warp_to_landmarks=warp_to_landmarks),
+            optimiser=OptimiserConfig(
+                optimizer.value, lr, (beta1, beta2), eps, weight_decay, warmup, clip, schedule.value
+            ),
+            batch_size=batch_size, iterations=iterations, save_every=save_every,
+            snapshot_every=snapshot_every, keep_snapshots=keep_snapshots, preview_every=preview_every,
+            log_every=log_every, amp=amp.value, seed=seed, workers=workers, compile=compile_model,
+        )  # fmt: skip
+        store = CheckpointStore(output)
+        if store.has_checkpoint() and store.read_index().latest is not None:
+            config = _resumed(ctx, TrainConfig.from_dict(store.read_config()), config)
+        elif rollback:
+            raise InputError(f"{output} holds no checkpoint to roll back.")
+
+        hooks = TrainHooks()
+        if inject_nan_at is not None:
+            import torch
+
+            hooks.loss = lambda it, value: value * torch.nan if it == inject_nan_at else value
+        dist_ctx = init_distributed()
+        try:
+            out = Console() if dist_ctx.is_main and not quiet else None
+            with Trainer(
+                config, faceset_a, faceset_b, output, device=device_for(dist_ctx, device), ctx=dist_ctx,
+                rollback=rollback, console=out, tensorboard=tensorboard, hooks=hooks,
+            ) as trainer:  # fmt: skip
+                report = trainer.run()
+        finally:
+            shutdown(dist_ctx)
+        if dist_ctx.is_main:
+            console.print(
+                f"iteration {report.iteration}: saved in {output} "
+                f"({report.examples_per_s:.1f} examples/s over this run).",
+                highlight=False,
+                soft_wrap=True,
+            )
+        if report.interrupted:
+            sys.exit(TERMINATED if report.interrupted == "SIGTERM" else INTERRUPTED)
+
+
+def _resumed(ctx: typer.Context, stored: Any, given: Any) -> Any:
+    """The stored configuration with the run-level options given on this command line; other options
+    given with a different value than stored are refused."""
+
+    def explicit(name: str) -> bool:
+        source = ctx.get_parameter_source(name)
+        return getattr(source, "name", "") in ("COMMANDLINE", "ENVIRONMENT")
+
+    changes = {field: getattr(given, field) for name, field in _RUN_OPTIONS.items() if explicit(name)}
+    opt_changes = {
+        field: getattr(given.optimiser, field)
+        for name, field in _OPTIMISER_RUN_OPTIONS.items()
+        if explicit(name)
+    }
+    if opt_changes:
+        changes["optimiser"] = dataclasses.replace(stored.optimiser, **opt_changes)
+    fixed = set(ctx.params) - set(_RUN_OPTIONS) - set(_OPTIMISER_RUN_OPTIONS)
+    fixed -= {
+        "faceset_a",
+        "faceset_b",
+        "output",
+        "device",
+        "rollback",
+        "tensorboard",
+        "inject_nan_at",
+        "quiet",
+        "debug",
+    }
+    candidate = dataclasses.replace(stored, **changes)
+    for name in sorted(fixed):
+        if explicit(name) and _differs(name, candidate, given):
+            raise ValueError(
+                f"--{name.replace('_', '-')} differs from the settings this model folder was trained with; "
+                "a resumed run keeps them (train into a new folder to change them)."
+            )
+    return stored.resumed_with(changes)
+
+
+def _differs(name: str, stored: Any, given: Any) -> bool:
+    if name in ("arch", "width_scale", "input_size", "output_size", "encoder_width", "decoder_width", "dense",
+                "learn_mask", "init"):  # fmt: skip
+        return stored.model != given.model
+    if name in ("loss", "mask_weighting", "eye_multiplier", "mouth_multiplier", "mask_loss"):
+        return stored.loss != given.loss
+    if name in ("warp_to_landmarks", "flip"):
+        return stored.augment != given.augment
+    if name in ("optimizer", "beta1", "beta2", "eps", "schedule"):
+        return (
+            dataclasses.replace(
+                stored.optimiser, **{k: getattr(given.optimiser, k) for k in _OPTIMISER_RUN_OPTIONS}
+            )
+            != given.optimiser
+        )
+    return getattr(stored, name, None) != getattr(given, name, None)
