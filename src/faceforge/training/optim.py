@@ -98,7 +98,7 @@ def lr_factor(iteration: int, config: OptimiserConfig, total: int) -> float:
     if config.warmup and iteration < config.warmup:
         return (iteration + 1) / config.warmup
     if config.schedule == "cosine" and total > config.warmup:
-        progress = min(1.0, (iteration - config.warmup) / max(1, total - config.warmup))
+        progress = min(1.0, (iteration - config.warmup) / max(1, total - 1 - config.warmup))
         low = config.min_lr_ratio
         return low + (1.0 - low) * 0.5 * (1.0 + math.cos(math.pi * progress))
     return 1.0
