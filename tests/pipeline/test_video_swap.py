@@ -254,7 +254,9 @@ def test_memory_does_not_grow_with_video_length(silent: TracedRun, silent_three_
         f"\ntracemalloc peak: 66 frames {silent.peak / 1e6:.1f} MB, 198 frames "
         f"{silent_three_times.peak / 1e6:.1f} MB (one frame {frame_bytes / 1e6:.2f} MB)"
     )
-    assert silent_three_times.peak <= 1.3 * silent.peak
+    # Three times the frames may not add more than the queues' worth (decode queue, batch, worker queue:
+    # how full they get depends on which thread runs ahead on a busy machine), nowhere near 132 frames.
+    assert silent_three_times.peak - silent.peak < 16 * frame_bytes
     # Far below holding the clip: the queues and batch hold some 20 frames at most.
     assert silent.peak < 0.5 * 66 * frame_bytes
     assert silent_three_times.peak < 0.2 * 198 * frame_bytes
