@@ -22,7 +22,7 @@ from faceforge.errors import InputError, WeightsError
 from faceforge.geometry.alignment import TEMPLATES, Template
 from faceforge.nets.autoencoders import AutoencoderConfig, SwapAutoencoder
 from faceforge.training.checkpoint import CheckpointStore, load_weights, weights_metadata
-from faceforge.training.data import DEFAULT_COVERAGE
+from faceforge.training.data import DEFAULT_COVERAGE, coverage_geometry
 from faceforge.types import AlignedFace, SourceIdentity, SwapResult
 
 DIRECTIONS = {"a2b": "b", "b2a": "a"}  # direction -> the decoder (side) that paints the new face
@@ -30,11 +30,8 @@ DIRECTIONS = {"a2b": "b", "b2a": "a"}  # direction -> the decoder (side) that pa
 
 def model_geometry(config: AutoencoderConfig, coverage: float = DEFAULT_COVERAGE) -> tuple[int, int, int]:
     """``(crop_size, offset, work)``: the aligned crop side, and the covered square's offset and side in it,
-    computed as :class:`~faceforge.training.data.FacesetDataset` does for the same model."""
-    work = max(config.input_size, config.output_size)
-    side = round(work / coverage)
-    side += (side - work) % 2
-    return side, (side - work) // 2, work
+    exactly as :class:`~faceforge.training.data.FacesetDataset` cropped for the same model."""
+    return coverage_geometry(config.input_size, config.output_size, coverage)
 
 
 class AutoencoderSwapper:
