@@ -35,4 +35,4 @@ class SwapConfig:
     tracking: TrackingOptions = field(default_factory=TrackingOptions)  # landmark smoothing and gap bridging
     video: VideoOptions = field(default_factory=VideoOptions)
     watermark: bool = False
-    overwrite: bool = True
+    overwrite: bool = False  # folders: images already in the output are skipped, so a rerun resumes

@@ -161,7 +161,7 @@ def swap(
     ] = _CONFIG.watermark,
     overwrite: Annotated[
         bool, typer.Option("--overwrite/--skip-existing", help="Folders: redo images already in the output.")
-    ] = False,
+    ] = _CONFIG.overwrite,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of unexpected errors.")] = False,
 ) -> None:
