@@ -41,7 +41,7 @@ class SwapEngine:
             for i, (frame, chosen) in enumerate(zip(frames, assignments, strict=True))
             for a in chosen
         ]
-        outputs = [frame for frame in frames]
+        outputs = list(frames)
         for source in sorted({c[2] for c in crops}):
             group = [c for c in crops if c[2] == source]
             results = self.swapper.swap([c[1] for c in group], self.prepared[source])
