@@ -42,7 +42,7 @@ class _TrackSelector:
     def __init__(self, session: SwapSession) -> None:
         self.session = session
         self.reverify_every = max(1, session.config.video.reverify_every)
-        self._decisions: dict[int, tuple[int, int | None]] = {}  # track id -> (frame decided, source)
+        self._decisions: dict[int | None, tuple[int, int | None]] = {}  # track id -> (frame decided, source)
         self._largest: int | None = None
 
     def select(self, frame: VideoFrame, faces: list[Face]) -> list[Assignment]:
@@ -75,13 +75,13 @@ class _TrackSelector:
         if due:
             for face in self.session.analyser.embed(frame.image, due):
                 match = self.session.selector.match(face)
-                self._decisions[face.track_id] = (frame.index, match.source if match else None)  # type: ignore[index]
-        chosen = []
-        for face in faces:
-            source = self._decisions.get(face.track_id, (0, None))[1]  # type: ignore[arg-type]
-            if source is not None:
-                chosen.append(Assignment(face, source))
-        return chosen
+                self._decisions[face.track_id] = (frame.index, match.source if match else None)
+        sources = [self._decisions.get(face.track_id, (0, None))[1] for face in faces]
+        return [
+            Assignment(face, source)
+            for face, source in zip(faces, sources, strict=True)
+            if source is not None
+        ]
 
 
 def swap_video_file(
