@@ -7,6 +7,7 @@ a ``SwapConfig`` and pass it down; nothing reads options from global state.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from faceforge.analysis.analyser import AnalysisOptions
 from faceforge.analysis.tracking import TrackingOptions
@@ -27,6 +28,23 @@ class VideoOptions:
 
 
 @dataclass(frozen=True, slots=True)
+class NeuralOptions:
+    """Weights and runtime of the neural swappers (ghost, onnx). Each weights value is a name from
+    ``faceforge weights list`` or a file path."""
+
+    weights: str | None = None  # the swapper's own network (generator .pth/.safetensors or .onnx)
+    identity_weights: str | None = None  # the identity network that embeds the source face
+    converter_weights: str | None = None  # an embedding converter some ONNX swappers need (crossface)
+    backend: Literal["torch", "onnx"] = "torch"  # ghost: run the generator in PyTorch or onnxruntime
+    device: str = "auto"  # "auto" picks CUDA when there is one; or "cpu", "cuda", "cuda:1"
+    precision: Literal["auto", "fp32", "fp16"] = "auto"  # auto: fp16 on CUDA, fp32 on CPU
+
+    def __post_init__(self) -> None:
+        if self.device != "auto" and self.device != "cpu" and not self.device.startswith("cuda"):
+            raise ValueError(f"device takes auto, cpu or cuda[:N], not '{self.device}'.")
+
+
+@dataclass(frozen=True, slots=True)
 class SwapConfig:
     swapper: str = "mesh"
     selection: SelectionOptions = field(default_factory=SelectionOptions)
@@ -34,5 +52,6 @@ class SwapConfig:
     analysis: AnalysisOptions = field(default_factory=AnalysisOptions)
     tracking: TrackingOptions = field(default_factory=TrackingOptions)  # landmark smoothing and gap bridging
     video: VideoOptions = field(default_factory=VideoOptions)
+    neural: NeuralOptions = field(default_factory=NeuralOptions)  # --swapper ghost / onnx
     watermark: bool = False
     overwrite: bool = False  # folders: images already in the output are skipped, so a rerun resumes

@@ -72,7 +72,7 @@ class BrokenSwapper(MeshSwapper):
 def run(tmp_path_factory, analyser):
     folder = tmp_path_factory.mktemp("evaluation") / "report"
     with pytest.MonkeyPatch.context() as patch:
-        patch.setitem(SWAPPERS, "broken", BrokenSwapper)
+        patch.setitem(SWAPPERS, "broken", lambda options: BrokenSwapper())
         configurations = parse_configurations(
             ["--swapper", "mesh", "--name", "mesh (default)", "--swapper", "broken"]
         )

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from enum import Enum, StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, get_args, get_type_hints
 
 import typer
 from rich.console import Console
@@ -17,11 +17,11 @@ from rich.console import Console
 from faceforge.cli.errors import reported_errors
 from faceforge.cli.progress import progress_bar
 from faceforge.compose import BLENDERS, COLOR_TRANSFERS, MASKS
-from faceforge.config import SwapConfig
+from faceforge.config import NeuralOptions, SwapConfig
 from faceforge.swappers.registry import SWAPPERS
 
 _CONFIG = SwapConfig()
-_SELECTION, _COMPOSE, _VIDEO = _CONFIG.selection, _CONFIG.compose, _CONFIG.video
+_SELECTION, _COMPOSE, _VIDEO, _NEURAL = _CONFIG.selection, _CONFIG.compose, _CONFIG.video, _CONFIG.neural
 
 
 def _choices(name: str, registry: Mapping[str, object]) -> type[Enum]:
@@ -33,7 +33,11 @@ SwapperName = _choices("SwapperName", SWAPPERS)
 MaskName = _choices("MaskName", MASKS)
 ColorName = _choices("ColorName", COLOR_TRANSFERS)
 BlendName = _choices("BlendName", BLENDERS)
+_NEURAL_HINTS = get_type_hints(NeuralOptions)
+BackendName = _choices("BackendName", dict.fromkeys(get_args(_NEURAL_HINTS["backend"])))
+PrecisionName = _choices("PrecisionName", dict.fromkeys(get_args(_NEURAL_HINTS["precision"])))
 _SWAPPER, _MASK = SwapperName(_CONFIG.swapper), MaskName(_COMPOSE.mask)
+_BACKEND, _PRECISION = BackendName(_NEURAL.backend), PrecisionName(_NEURAL.precision)
 _COLOR, _BLEND = ColorName(_COMPOSE.color), BlendName(_COMPOSE.blend)
 
 
@@ -111,6 +115,25 @@ def swap(
         float, typer.Option(help="Identity distance under which a face counts as the reference person.")
     ] = _SELECTION.threshold,
     swapper: Annotated[SwapperName, typer.Option(help="Swapper.")] = _SWAPPER,
+    weights: Annotated[
+        str | None,
+        typer.Option(help="ghost/onnx: the swapper network, a `faceforge weights list` name or a file."),
+    ] = _NEURAL.weights,
+    identity_weights: Annotated[
+        str | None,
+        typer.Option(help="ghost/onnx: the identity network (ArcFace) that embeds the source, name or file."),
+    ] = _NEURAL.identity_weights,
+    converter_weights: Annotated[
+        str | None,
+        typer.Option(help="onnx simswap/ghost models: the embedding converter (crossface), name or file."),
+    ] = _NEURAL.converter_weights,
+    backend: Annotated[
+        BackendName, typer.Option(help="ghost: run the generator in PyTorch or in onnxruntime.")
+    ] = _BACKEND,
+    device: Annotated[str, typer.Option(help="ghost/onnx: auto, cpu, cuda or cuda:N.")] = _NEURAL.device,
+    precision: Annotated[
+        PrecisionName, typer.Option(help="ghost/onnx: auto is fp16 on CUDA and fp32 on CPU.")
+    ] = _PRECISION,
     model: Annotated[
         Path | None,
         typer.Option(
@@ -207,6 +230,14 @@ def swap(
                 _CONFIG.tracking, smoothing=replace(_CONFIG.tracking.smoothing, enabled=smoothing)
             ),
             video=replace(_VIDEO, crf=crf, preset=preset, detect_every=detect_every),
+            neural=NeuralOptions(
+                weights=weights,
+                identity_weights=identity_weights,
+                converter_weights=converter_weights,
+                backend=backend.value,
+                device=device,
+                precision=precision.value,
+            ),
             watermark=watermark,
             overwrite=overwrite,
         )

@@ -72,7 +72,9 @@ class SwapSession:
                     assert face.embedding is not None
                     reference_vectors.append(face.embedding)
             self.selector = FaceSelector(selection, reference_vectors, self.analyser.identity.distance)
-            self.swapper = swapper if swapper is not None else create_swapper(self.config.swapper)
+            self.swapper = (
+                swapper if swapper is not None else create_swapper(self.config.swapper, self.config.neural)
+            )
             if sourceless:
                 prepared = [self.swapper.prepare_source(None)]  # type: ignore[arg-type]
             else:

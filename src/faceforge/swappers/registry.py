@@ -4,26 +4,30 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from faceforge.config import NeuralOptions
 from faceforge.swappers.base import Swapper
 from faceforge.swappers.mesh import MeshSwapper
 
 
-def _autoencoder(**options: object) -> Swapper:
-    """A trained pair model (imported on use: it needs torch). Needs ``model_dir``: --model MODEL_DIR."""
-    from faceforge.swappers.autoencoder import AutoencoderSwapper
-
-    return AutoencoderSwapper(**options)  # type: ignore[arg-type]
+def _mesh(options: NeuralOptions) -> Swapper:
+    return MeshSwapper()
 
 
-SWAPPERS: dict[str, Callable[[], Swapper]] = {
-    "mesh": MeshSwapper,
+def _autoencoder(options: NeuralOptions) -> Swapper:
+    """A trained pair model. It needs its model folder, so the CLI builds it from --model MODEL_DIR."""
+    raise ValueError("The autoencoder swapper needs a trained model: use --model MODEL_DIR.")
+
+
+# Each factory takes the run's NeuralOptions (weights, device, precision); heavy modules import on use.
+SWAPPERS: dict[str, Callable[[NeuralOptions], Swapper]] = {
+    "mesh": _mesh,
     "autoencoder": _autoencoder,
 }
 
 
-def create_swapper(name: str) -> Swapper:
+def create_swapper(name: str, options: NeuralOptions | None = None) -> Swapper:
     try:
         factory = SWAPPERS[name]
     except KeyError:
         raise ValueError(f"Unknown swapper '{name}'; choose one of: {', '.join(sorted(SWAPPERS))}.") from None
-    return factory()
+    return factory(options if options is not None else NeuralOptions())
