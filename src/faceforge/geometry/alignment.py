@@ -14,7 +14,7 @@ from faceforge.types import AlignedFace, Face
 FIVE_POINT_MESH = ((33, 133), (263, 362), (1,), (61,), (291,))
 
 # ArcFace's 112-px template (subject's right eye, left eye, nose tip, right mouth corner, left mouth corner),
-# normalised to the unit square.
+# normalised to the unit square: InsightFace's ``arcface_dst``, facefusion's "arcface_112_v2".
 ARCFACE_POINTS = (
     np.array(
         [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]],
@@ -22,6 +22,17 @@ ARCFACE_POINTS = (
     )
     / 112.0
 )
+# InsightFace 0.2.1's frontal multi-pose template in the same order (facefusion's "arcface_112_v1"): the crop
+# SimSwap and GHOST ONNX models are fed, scaled to 256.
+ARCFACE_112_V1_POINTS = (
+    np.array(
+        [[39.730, 51.138], [72.270, 51.138], [56.000, 68.493], [42.463, 87.010], [69.537, 87.010]],
+        dtype=np.float64,
+    )
+    / 112.0
+)
+# ``arcface_dst`` moved 8 px right inside a 128 crop (InsightFace's estimate_norm at 128): inswapper's crop.
+ARCFACE_128_POINTS = (ARCFACE_POINTS * 112.0 + np.array([8.0, 0.0])) / 128.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +51,13 @@ def _zoomed(points: np.ndarray, zoom: float, shift_y: float = 0.0) -> np.ndarray
     return (points - 0.5) * zoom + 0.5 + np.array([0.0, shift_y])
 
 
+_ARCFACE_112_V2 = Template("arcface_112_v2", ARCFACE_POINTS)
+
 TEMPLATES: dict[str, Template] = {
-    "arcface": Template("arcface", ARCFACE_POINTS),
+    "arcface": _ARCFACE_112_V2,  # the short name facesets record; the same template as arcface_112_v2
+    "arcface_112_v1": Template("arcface_112_v1", ARCFACE_112_V1_POINTS),
+    "arcface_112_v2": _ARCFACE_112_V2,
+    "arcface_128": Template("arcface_128", ARCFACE_128_POINTS),
     # The whole head outline plus a margin: what mesh and autoencoder swappers need.
     "full-face": Template("full-face", _zoomed(ARCFACE_POINTS, 0.62, -0.02)),
 }
