@@ -1,0 +1,108 @@
+"""The weights cache folder and its manifest.
+
+Layout::
+
+    CACHE_DIR/
+      manifest.json              one record per cached name: file, sha256, size, source, when
+      inswapper-128/inswapper_128.onnx
+      my-ghost/G_finetuned.pth   a file added with ``faceforge weights add FILE --as my-ghost``
+
+Each name has its own folder and the file keeps its upstream (or added) file name, so formats are still
+told apart by suffix. ``manifest.json`` is replaced atomically on every change; the sha256 it records is
+the one later checks compare against when the catalog pins none (trust on first use).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from faceforge.errors import WeightsError
+from faceforge.media.atomic import atomic_output
+
+MANIFEST_FILE = "manifest.json"
+MANIFEST_FORMAT = "faceforge-weights"
+MANIFEST_VERSION = 1
+_HASH_CHUNK = 1 << 20
+
+
+def default_cache_dir() -> Path:
+    """$FACEFORGE_WEIGHTS_DIR, else $XDG_CACHE_HOME/faceforge/weights, else ~/.cache/faceforge/weights."""
+    explicit = os.environ.get("FACEFORGE_WEIGHTS_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "faceforge" / "weights"
+
+
+@dataclass(frozen=True, slots=True)
+class CachedFile:
+    """What the manifest records about one cached name."""
+
+    file: str  # relative to the cache folder, with forward slashes
+    sha256: str
+    size: int
+    source: str  # the URL it was downloaded from, or "added from PATH"
+    when: str  # ISO 8601, UTC
+
+    def path(self, cache_dir: Path) -> Path:
+        return cache_dir / self.file
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def sha256_file(path: Path, progress: Callable[[int], None] | None = None) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks; ``progress`` receives the bytes read so far."""
+    digest = hashlib.sha256()
+    done = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_HASH_CHUNK):
+            digest.update(chunk)
+            done += len(chunk)
+            if progress is not None:
+                progress(done)
+    return digest.hexdigest()
+
+
+def read_manifest(cache_dir: Path) -> dict[str, CachedFile]:
+    """The cached names and their records; empty when the cache has no manifest yet."""
+    path = cache_dir / MANIFEST_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise WeightsError(f"The weights manifest {path} is not readable JSON ({exc}).") from None
+    try:
+        if data["format"] != MANIFEST_FORMAT or data["version"] != MANIFEST_VERSION:
+            raise KeyError("format")
+        return {name: CachedFile(**record) for name, record in data["files"].items()}
+    except (KeyError, TypeError, AttributeError):
+        raise WeightsError(
+            f"The weights manifest {path} is not a version-{MANIFEST_VERSION} faceforge manifest."
+        ) from None
+
+
+def write_manifest(cache_dir: Path, records: Mapping[str, CachedFile]) -> None:
+    data = {
+        "format": MANIFEST_FORMAT,
+        "version": MANIFEST_VERSION,
+        "files": {name: asdict(records[name]) for name in sorted(records)},
+    }
+    with atomic_output(cache_dir / MANIFEST_FILE) as temp:
+        temp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+def record_file(cache_dir: Path, name: str, record: CachedFile) -> None:
+    """Add or replace the manifest record of ``name``."""
+    records = read_manifest(cache_dir)
+    records[name] = record
+    write_manifest(cache_dir, records)
