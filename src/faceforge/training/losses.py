@@ -35,19 +35,21 @@ _MS_WINDOW, _MS_SIGMA = 7, 1.0
 _C1, _C2 = 0.01**2, 0.03**2
 
 
+def _per_image(value: Tensor, weight: Tensor) -> Tensor:
+    """Each image's mean of ``value`` (N, C, H, W) under ``weight`` (N, 1, H, W): shape (N,)."""
+    return (value * weight).sum(dim=(1, 2, 3)) / (weight.sum(dim=(1, 2, 3)) * value.shape[1]).clamp_min(1e-8)
+
+
 def _weighted_mean(error: Tensor, weight: Tensor) -> Tensor:
-    """Mean of ``error`` (N, C, H, W) under ``weight`` (N, 1, H, W), over everything."""
-    total = (error * weight).sum()
-    return total / (weight.sum() * error.shape[1]).clamp_min(1e-8)
+    """The batch mean of the per-image weighted means. Normalising per image (not by the weight summed over
+    the whole batch) makes the loss a plain mean over images, so DDP ranks that each see part of the batch
+    average to exactly the whole batch's gradients."""
+    return _per_image(error, weight).mean()
 
 
 def ssim_loss(pred: Tensor, target: Tensor, weight: Tensor) -> Tensor:
     ssim_map = kornia_ssim(pred.float(), target.float(), window_size=11)
     return _weighted_mean((1.0 - ssim_map) * 0.5, weight.float())
-
-
-def _per_image(value: Tensor, weight: Tensor) -> Tensor:
-    return (value * weight).sum(dim=(1, 2, 3)) / (weight.sum(dim=(1, 2, 3)) * value.shape[1]).clamp_min(1e-8)
 
 
 def ms_ssim_loss(pred: Tensor, target: Tensor, weight: Tensor) -> Tensor:
