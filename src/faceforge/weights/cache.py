@@ -17,13 +17,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from faceforge.errors import WeightsError
+from faceforge.errors import InputError, WeightsError
 from faceforge.media.atomic import atomic_output
+from faceforge.weights.catalog import CATALOG
 
 MANIFEST_FILE = "manifest.json"
 MANIFEST_FORMAT = "faceforge-weights"
@@ -106,3 +108,25 @@ def record_file(cache_dir: Path, name: str, record: CachedFile) -> None:
     records = read_manifest(cache_dir)
     records[name] = record
     write_manifest(cache_dir, records)
+
+
+_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+
+
+def check_name(name: str) -> str:
+    """A cache name becomes a folder name: lower-case letters, digits, '.', '_' and '-' only."""
+    if not _NAME.fullmatch(name):
+        raise InputError(
+            f"'{name}' is not a usable weights name: use up to 64 lower-case letters, digits, '.', '_' "
+            "or '-', starting with a letter or digit."
+        )
+    return name
+
+
+def pinned_sha256(name: str, records: Mapping[str, CachedFile]) -> str | None:
+    """The sha256 a cached ``name`` must have: the catalog's, else the one recorded when it was cached."""
+    entry = CATALOG.get(name)
+    if entry is not None and entry.sha256 is not None:
+        return entry.sha256
+    record = records.get(name)
+    return record.sha256 if record is not None else None

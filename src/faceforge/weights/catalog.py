@@ -51,13 +51,13 @@ class WeightsEntry:
 _GHOST_RELEASES = "https://github.com/sberbank-ai/sber-swap/releases/download"
 _VISOMASTER_RELEASES = "https://github.com/visomaster/visomaster-assets/releases/download/v1.0.0"
 
-_GHOST_LICENCE = "Apache-2.0 (ai-forever GHOST repository; no separate licence is given for the weights)"
-_INSIGHTFACE_LICENCE = "Non-Commercial (InsightFace: pretrained models for non-commercial research only)"
-_INSWAPPER_LICENCE = "Non-Commercial (InsightFace; commercial licensing only by arrangement with InsightFace)"
+_GHOST_LICENCE = "Apache-2.0 (ai-forever GHOST; no separate weights licence)"
+_INSIGHTFACE_LICENCE = "Non-Commercial research only (InsightFace)"
+_INSWAPPER_LICENCE = "Non-Commercial (InsightFace; commercial use by arrangement)"
 _SIMSWAP_LICENCE = "Non-Commercial (neuralchen SimSwap)"
-_FACEFUSION_GHOST_LICENCE = "Apache-2.0 (ai-forever GHOST, converted to ONNX by facefusion)"
-_VISOMASTER_GHOST_LICENCE = "Apache-2.0 (ai-forever GHOST, converted to ONNX by VisoMaster)"
-_CONVERTER_LICENCE = "Unknown (facefusion's licence tag for its crossface converters was not recorded)"
+_FACEFUSION_GHOST_LICENCE = "Apache-2.0 (ai-forever GHOST, ONNX by facefusion)"
+_VISOMASTER_GHOST_LICENCE = "Apache-2.0 (ai-forever GHOST, ONNX by VisoMaster)"
+_CONVERTER_LICENCE = "Unknown (facefusion's tag for it was not recorded)"
 
 
 def _facefusion_urls(base: str, filename: str) -> tuple[str, ...]:

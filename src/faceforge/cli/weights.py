@@ -1,0 +1,243 @@
+"""``faceforge weights``: list the known weight files, fetch them into the cache, verify and add files.
+Thin wrappers over :mod:`faceforge.weights`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from faceforge.cli.errors import reported_errors
+
+app = typer.Typer(
+    name="weights",
+    help="Known weight files (source, sha256, licence): list them, fetch them into the cache, verify, add.",
+    no_args_is_help=True,
+)
+
+CacheOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--cache",
+        help="The weights cache folder [default: $FACEFORGE_WEIGHTS_DIR, else "
+        "$XDG_CACHE_HOME/faceforge/weights, else ~/.cache/faceforge/weights].",
+        show_default=False,
+    ),
+]
+Debug = Annotated[bool, typer.Option(help="Show tracebacks of unexpected errors.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+
+TOFU_NOTE = (
+    "Entries marked 'trust on first use' have no published sha256: the hash of the first download is "
+    "recorded in the cache manifest and every later fetch and verify is checked against it."
+)
+
+
+def _cache(cache: Path | None) -> Path:
+    from faceforge.weights.cache import default_cache_dir
+
+    return cache if cache is not None else default_cache_dir()
+
+
+def _size(size: int | None) -> str:
+    if size is None:
+        return "?"
+    exponent = min((len(str(size)) - 1) // 3, 3)
+    if exponent == 0:
+        return f"{size} B"
+    return f"{size / 1000**exponent:.1f} {('kB', 'MB', 'GB')[exponent - 1]}"
+
+
+def _licence(licence: str, non_commercial: bool) -> str:
+    return f"[yellow]{licence}[/]" if non_commercial else licence
+
+
+@contextmanager
+def _byte_progress(label: str, enabled: bool) -> Iterator[Callable[[int, int | None], None] | None]:
+    if not enabled:
+        yield None
+        return
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, transient=False) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int | None) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+@app.command("list")
+def list_weights(cache: CacheOption = None, debug: Debug = False) -> None:
+    """The known weight files and the names added to the cache, with licence and hash status."""
+    from faceforge.weights.cache import read_manifest
+    from faceforge.weights.catalog import CATALOG
+
+    with reported_errors(debug):
+        folder = _cache(cache)
+        records = read_manifest(folder)
+        table = Table(title=f"Weights (cache: {folder})")
+        for column in ("name", "kind", "licence", "size", "cached", "sha256"):
+            table.add_column(column, overflow="fold", justify="right" if column == "size" else "left")
+        for name, entry in CATALOG.items():
+            record = records.get(name)
+            if entry.sha256 is not None:
+                hashed = "pinned"
+            elif record is not None:
+                hashed = "trust on first use (recorded)"
+            else:
+                hashed = "trust on first use"
+            size = record.size if record is not None else entry.size
+            cached = "[green]yes[/]" if record is not None and record.path(folder).is_file() else "no"
+            table.add_row(
+                name, entry.kind, _licence(entry.licence, entry.non_commercial), _size(size), cached, hashed
+            )
+        for name in sorted(set(records) - set(CATALOG)):
+            record = records[name]
+            cached = "[green]yes[/]" if record.path(folder).is_file() else "[red]missing[/]"
+            table.add_row(name, "added", "(your file)", _size(record.size), cached, "recorded when added")
+        console = Console()
+        console.print(table)
+        console.print(
+            TOFU_NOTE + " Licences in yellow forbid commercial use or are unknown.", highlight=False
+        )
+
+
+@app.command()
+def fetch(
+    name: Annotated[str, typer.Argument(help="A name from `faceforge weights list`.", show_default=False)],
+    url: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Download from this URL instead of the catalog's mirrors (repeatable, tried in order)."
+        ),
+    ] = None,
+    cache: CacheOption = None,
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """Download a known weight file into the cache (resumable), check its sha256 and record it."""
+    from faceforge.errors import WeightsError
+    from faceforge.weights.cache import read_manifest
+    from faceforge.weights.catalog import CATALOG
+    from faceforge.weights.download import fetch as download
+
+    console = Console(stderr=True)
+    with reported_errors(debug):
+        folder = _cache(cache)
+        entry = CATALOG.get(name)
+        if entry is None:
+            raise WeightsError(
+                f"'{name}' is not a known weights name; see `faceforge weights list`, or register a file you "
+                f"have with `faceforge weights add FILE --as {name}`."
+            )
+        record = read_manifest(folder).get(name)
+        if record is not None and record.path(folder).is_file() and not url:
+            console.print(
+                f"'{name}' is already cached at {record.path(folder)}; `faceforge weights verify {name}` "
+                "re-checks its sha256.",
+                highlight=False,
+            )
+            return
+        console.print(
+            f"Licence of '{name}': {_licence(entry.licence, entry.non_commercial)}", highlight=False
+        )
+        if entry.non_commercial:
+            console.print("[yellow]Not for commercial use unless you have a licence from its owner.[/]")
+        if entry.sha256 is None and record is None:
+            console.print(
+                "No sha256 is published for this file: its hash is recorded now (trust on first use)."
+            )
+        with _byte_progress(f"fetch {name}", not quiet) as progress:
+            record = download(entry, folder, url or (), progress)
+        console.print(
+            f"Saved {record.path(folder)} ({_size(record.size)}, sha256 {record.sha256}).", highlight=False
+        )
+
+
+@app.command()
+def verify(
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Cached names to check [default: all].", show_default=False)
+    ] = None,
+    cache: CacheOption = None,
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """Re-hash cached files against the catalog's sha256 or the one recorded when they were cached."""
+    from faceforge.errors import WeightsError
+    from faceforge.weights.verify import verify_cached
+
+    console = Console()
+    with reported_errors(debug):
+        folder = _cache(cache)
+        with _byte_progress("verify", not quiet) as progress:
+
+            def on_file(name: str, path: Path) -> Callable[[int], None] | None:
+                if progress is None:
+                    return None
+                total = path.stat().st_size
+                return lambda done: progress(done, total)
+
+            checks = verify_cached(folder, names or (), on_file)
+        table = Table(title=f"Verified weights (cache: {folder})")
+        for column in ("name", "status", "file"):
+            table.add_column(column, overflow="fold")
+        styles = {"ok": "green", "mismatch": "red", "missing": "red", "not cached": "red"}
+        for check in checks:
+            table.add_row(check.name, f"[{styles[check.status]}]{check.status}[/]", str(check.path or ""))
+        console.print(table)
+        failed = [f"{check.name} ({check.status})" for check in checks if not check.ok]
+        if failed:
+            raise WeightsError(
+                f"{len(failed)} of {len(checks)} weights failed verification: {', '.join(failed)}."
+            )
+        if not checks:
+            console.print(f"The cache {folder} holds no weights yet.", highlight=False)
+
+
+@app.command()
+def add(
+    file: Annotated[Path, typer.Argument(help="A weight file you already have.", show_default=False)],
+    as_name: Annotated[
+        str,
+        typer.Option("--as", help="The name to use it by (a catalog name, or your own).", show_default=False),
+    ],
+    cache: CacheOption = None,
+    debug: Debug = False,
+) -> None:
+    """Copy (or hard-link) a weight file into the cache under a name and record its sha256.
+
+    A catalog name with a pinned sha256 accepts only the exact published file."""
+    from faceforge.weights.add import add_file
+    from faceforge.weights.catalog import CATALOG
+
+    console = Console(stderr=True)
+    with reported_errors(debug):
+        folder = _cache(cache)
+        record = add_file(file, as_name, folder)
+        entry = CATALOG.get(as_name)
+        check = "matches the catalog" if entry is not None and entry.sha256 else "recorded"
+        console.print(
+            f"Added {file} as '{as_name}': {record.path(folder)} (sha256 {record.sha256}, {check}).",
+            highlight=False,
+        )

@@ -1,0 +1,161 @@
+"""Download a catalog entry into the cache: resumable, hashed while streaming, renamed only when verified.
+
+The data goes to ``CACHE/NAME/FILENAME.part``. A later attempt asks the server for the rest with an HTTP
+Range request; a server that answers 200 (whole file) instead of 206 (the rest) is read from the start
+again. Only a complete file whose sha256 matches the pinned one (the catalog's, else the one recorded by an
+earlier fetch) is renamed to its final name; a mismatching file is deleted. Network failures keep the
+``.part`` so that running the same command again resumes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import os
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from urllib.error import HTTPError, URLError
+from urllib.request import Request, urlopen
+
+from faceforge import __version__
+from faceforge.errors import WeightsError
+from faceforge.weights.cache import CachedFile, now, read_manifest, record_file
+from faceforge.weights.catalog import WeightsEntry
+
+DownloadProgress = Callable[[int, int | None], None]  # (bytes on disk, total bytes when known)
+
+PART_SUFFIX = ".part"
+_CHUNK = 1 << 20
+_HTTP_PARTIAL = 206
+_HTTP_RANGE_NOT_SATISFIABLE = 416
+_CONTENT_RANGE = re.compile(r"bytes\s+(?:(\d+)-\d+|\*)/(\d+|\*)")
+
+
+class _TransferFailed(Exception):
+    """One mirror could not deliver the file; the message is the cause, for the user."""
+
+
+def _hash_of(path: Path) -> hashlib._Hash:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest
+
+
+def _content_range(header: str | None) -> tuple[int | None, int | None]:
+    """(first byte, total size) of a Content-Range header; None where absent or "*"."""
+    match = _CONTENT_RANGE.match(header or "")
+    if match is None:
+        return None, None
+    first, total = match.groups()
+    return (int(first) if first else None), (int(total) if total != "*" else None)
+
+
+def _stream(response: http.client.HTTPResponse, part: Path, start: int, progress: DownloadProgress | None):
+    """Append the body to ``part`` (truncated to ``start`` bytes first) and return the digest of the whole."""
+    digest = _hash_of(part) if start else hashlib.sha256()
+    length = response.headers.get("Content-Length")
+    total = start + int(length) if length and length.isdigit() else None
+    done = start
+    with open(part, "ab" if start else "wb") as handle:
+        while chunk := response.read(_CHUNK):
+            handle.write(chunk)
+            digest.update(chunk)
+            done += len(chunk)
+            if progress is not None:
+                progress(done, total)
+        handle.flush()
+        os.fsync(handle.fileno())
+    if total is not None and done < total:
+        raise _TransferFailed(f"the connection closed after {done} of {total} bytes")
+    return digest
+
+
+def _download(url: str, part: Path, progress: DownloadProgress | None, timeout: float) -> hashlib._Hash:
+    """Complete ``part`` from ``url`` (resuming what is there) and return the sha256 digest of the file."""
+    headers = {"User-Agent": f"faceforge/{__version__}"}
+    for _ in range(2):  # the second pass starts from zero when the server cannot continue the first
+        offset = part.stat().st_size if part.exists() else 0
+        request = Request(url, headers=headers | ({"Range": f"bytes={offset}-"} if offset else {}))
+        try:
+            response = urlopen(request, timeout=timeout)
+        except HTTPError as exc:
+            with exc:
+                if exc.code != _HTTP_RANGE_NOT_SATISFIABLE or not offset:
+                    raise _TransferFailed(f"HTTP {exc.code} {exc.reason}") from None
+                _, total = _content_range(exc.headers.get("Content-Range"))
+            if total == offset:  # the .part already holds the whole file
+                return _hash_of(part)
+            part.unlink()
+            continue
+        with response:
+            if response.status == _HTTP_PARTIAL:
+                first, _ = _content_range(response.headers.get("Content-Range"))
+                if first != offset:
+                    part.unlink()
+                    continue
+                return _stream(response, part, offset, progress)
+            return _stream(response, part, 0, progress)  # 200: the server sent the whole file again
+    raise _TransferFailed("the server could not continue the partial download")
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, URLError):
+        return str(exc.reason)
+    return str(exc) or type(exc).__name__
+
+
+def fetch(
+    entry: WeightsEntry,
+    cache_dir: Path,
+    urls: Sequence[str] = (),
+    progress: DownloadProgress | None = None,
+    timeout: float = 30.0,
+) -> CachedFile:
+    """Download ``entry`` from ``urls`` (default: its mirrors, in order) into the cache and record it."""
+    sources = tuple(urls) or entry.urls
+    previous = read_manifest(cache_dir).get(entry.name)
+    if entry.sha256 is not None:
+        expected, pinned_by = entry.sha256, "the catalog's sha256"
+    elif previous is not None:
+        expected, pinned_by = previous.sha256, f"the sha256 recorded on {previous.when}"
+    else:
+        expected, pinned_by = None, ""
+    folder = cache_dir / entry.name
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WeightsError(f"Cannot create the weights folder {folder}: {exc.strerror or exc}.") from None
+    final = folder / entry.filename
+    part = folder / f"{entry.filename}{PART_SUFFIX}"
+    failures = []
+    for url in sources:
+        try:
+            digest = _download(url, part, progress, timeout)
+        except (_TransferFailed, URLError, OSError, http.client.HTTPException, ValueError) as exc:
+            failures.append(f"{url} failed ({_describe(exc)})")
+            continue
+        actual = digest.hexdigest()
+        size = part.stat().st_size
+        if expected is not None and actual != expected:
+            failures.append(
+                f"{url} gave a file with sha256 {actual}, not {pinned_by} {expected}, so it was deleted"
+            )
+        elif entry.size is not None and size != entry.size:
+            failures.append(
+                f"{url} gave {size} bytes, not the catalog's {entry.size}, so the file was deleted"
+            )
+        else:
+            os.replace(part, final)
+            record = CachedFile(
+                file=f"{entry.name}/{entry.filename}", sha256=actual, size=size, source=url, when=now()
+            )
+            record_file(cache_dir, entry.name, record)
+            return record
+        part.unlink()
+    if not any(folder.iterdir()):
+        folder.rmdir()
+    kept = f"; the partial download {part} is kept, run the same command to resume" if part.exists() else ""
+    raise WeightsError(f"Could not fetch '{entry.name}': {'; '.join(failures)}{kept}.")
