@@ -15,6 +15,7 @@ from faceforge.cli.native_logs import filter_native_stderr
 from faceforge.cli.provenance import provenance
 from faceforge.cli.swap import swap
 from faceforge.cli.train import CONVERT_HELP, train
+from faceforge.cli.weights import app as weights_app
 
 app = typer.Typer(
     name="faceforge",
@@ -29,6 +30,7 @@ app.command("convert", help=CONVERT_HELP)(swap)
 app.command()(demo)
 app.command(**evaluate_command.COMMAND_SETTINGS)(evaluate_command.evaluate)
 app.add_typer(faces_app)
+app.add_typer(weights_app)
 app.command()(provenance)
 
 
