@@ -87,6 +87,12 @@ class LocalServer:
         return hashlib.sha256(self.behaviour.payload).hexdigest()
 
 
+@pytest.fixture(autouse=True)
+def _private_default_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test that forgets --cache writes into a temporary folder, never into the user's cache."""
+    monkeypatch.setenv("FACEFORGE_WEIGHTS_DIR", str(tmp_path_factory.mktemp("default-weights-cache")))
+
+
 @pytest.fixture
 def server() -> Iterator[LocalServer]:
     behaviour = Behaviour(payload=random.Random(7).randbytes(PAYLOAD_SIZE))

@@ -1,0 +1,118 @@
+"""``faceforge weights add | verify | list``: the cache, its manifest and the checks on it."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from faceforge.cli.main import app
+from faceforge.weights.cache import MANIFEST_FILE, read_manifest
+
+
+def _cli(*args: str):
+    return CliRunner().invoke(app, ["weights", *args], env={"COLUMNS": "300"})
+
+
+def _weight_file(folder: Path, name: str = "finetuned.pth", data: bytes = b"weights " * 1000) -> Path:
+    path = folder / name
+    path.write_bytes(data)
+    return path
+
+
+def test_add_then_verify_then_a_corrupted_file_is_caught(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    source = _weight_file(tmp_path)
+    added = _cli("add", str(source), "--as", "my-ghost", "--cache", str(cache))
+    assert added.exit_code == 0, added.output
+
+    cached = cache / "my-ghost" / "finetuned.pth"
+    assert cached.read_bytes() == source.read_bytes()
+    assert cached.stat().st_ino == source.stat().st_ino  # hard-linked, same file system
+    record = read_manifest(cache)["my-ghost"]
+    assert record.sha256 == hashlib.sha256(source.read_bytes()).hexdigest()
+    assert record.source == f"added from {source.resolve()}" and record.size == source.stat().st_size
+
+    ok = _cli("verify", "--cache", str(cache), "--quiet")
+    assert ok.exit_code == 0, ok.output
+    assert "my-ghost" in ok.output and "ok" in ok.output
+
+    cached.unlink()  # break the hard link first, so the corruption hits the cache and not the source
+    cached.write_bytes(b"weights " * 999 + b"corrupt!")
+    bad = _cli("verify", "my-ghost", "--cache", str(cache), "--quiet")
+    assert bad.exit_code == 6
+    assert "1 of 1 weights failed verification: my-ghost (mismatch)" in bad.output
+
+
+def test_verify_lists_missing_and_uncached_names(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    assert _cli("add", str(_weight_file(tmp_path)), "--as", "gone", "--cache", str(cache)).exit_code == 0
+    (cache / "gone" / "finetuned.pth").unlink()
+
+    result = _cli("verify", "gone", "inswapper-128", "--cache", str(cache), "--quiet")
+    assert result.exit_code == 6
+    assert "2 of 2 weights failed verification: gone (missing), inswapper-128 (not cached)" in result.output
+
+
+def test_add_refuses_a_file_that_does_not_match_the_pinned_hash(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    result = _cli(
+        "add",
+        str(_weight_file(tmp_path, "w600k_r50.onnx")),
+        "--as",
+        "visomaster-w600k-r50",
+        "--cache",
+        str(cache),
+    )
+    assert result.exit_code == 6
+    assert "not the 4c06341c" in result.output and "it was not added" in result.output
+    assert not (cache / "visomaster-w600k-r50").exists()
+    assert read_manifest(cache) == {}
+
+
+def test_add_under_a_pinned_catalog_name_keeps_the_upstream_file_name(
+    tmp_path: Path, server, local_entry, patch_catalog
+) -> None:
+    data = b"the published file"
+    patch_catalog(local_entry(hashlib.sha256(data).hexdigest()))
+    cache = tmp_path / "cache"
+    result = _cli(
+        "add", str(_weight_file(tmp_path, "download.pth", data)), "--as", "test-ghost", "--cache", str(cache)
+    )
+    assert result.exit_code == 0, result.output
+    assert "matches the catalog" in result.output
+    assert (cache / "test-ghost" / "G_test.pth").read_bytes() == data
+    assert _cli("verify", "--cache", str(cache), "--quiet").exit_code == 0
+
+
+def test_adding_again_replaces_the_record_and_the_old_file(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    first = _weight_file(tmp_path, "a.safetensors", b"first")
+    second = _weight_file(tmp_path, "b.safetensors", b"second")
+    assert _cli("add", str(first), "--as", "mine", "--cache", str(cache)).exit_code == 0
+    assert _cli("add", str(second), "--as", "mine", "--cache", str(cache)).exit_code == 0
+
+    assert [p.name for p in (cache / "mine").iterdir()] == ["b.safetensors"]
+    assert read_manifest(cache)["mine"].sha256 == hashlib.sha256(b"second").hexdigest()
+
+
+def test_add_rejects_bad_names_and_missing_files(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    bad_name = _cli("add", str(_weight_file(tmp_path)), "--as", "../escape", "--cache", str(cache))
+    assert bad_name.exit_code == 2 and "not a usable weights name" in bad_name.output
+    missing = _cli("add", str(tmp_path / "nope.pth"), "--as", "mine", "--cache", str(cache))
+    assert missing.exit_code == 2 and "is not a file" in missing.output
+    assert not (cache / MANIFEST_FILE).exists()
+
+
+def test_list_shows_catalog_and_added_names(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    assert _cli("add", str(_weight_file(tmp_path)), "--as", "my-ghost", "--cache", str(cache)).exit_code == 0
+    result = _cli("list", "--cache", str(cache))
+    assert result.exit_code == 0, result.output
+    rows = {line.split("│")[1].strip(): line for line in result.output.splitlines() if line.count("│") > 2}
+    assert "trust on first use" in rows["ghost-unet-2blocks"] and "│ no " in rows["ghost-unet-2blocks"]
+    assert "pinned" in rows["visomaster-inswapper-128-fp16"]
+    assert "Non-Commercial" in rows["inswapper-128"]
+    assert "added" in rows["my-ghost"] and "yes" in rows["my-ghost"] and "8.0 kB" in rows["my-ghost"]
