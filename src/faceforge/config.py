@@ -35,6 +35,7 @@ class NeuralOptions:
     weights: str | None = None  # the swapper's own network (generator .pth/.safetensors or .onnx)
     identity_weights: str | None = None  # the identity network that embeds the source face
     converter_weights: str | None = None  # an embedding converter some ONNX swappers need (crossface)
+    family: Literal["auto", "inswapper", "simswap", "ghost"] = "auto"  # onnx: auto reads catalog or size
     backend: Literal["torch", "onnx"] = "torch"  # ghost: run the generator in PyTorch or onnxruntime
     device: str = "auto"  # "auto" picks CUDA when there is one; or "cpu", "cuda", "cuda:1"
     precision: Literal["auto", "fp32", "fp16"] = "auto"  # auto: fp16 on CUDA, fp32 on CPU

@@ -35,9 +35,11 @@ ColorName = _choices("ColorName", COLOR_TRANSFERS)
 BlendName = _choices("BlendName", BLENDERS)
 _NEURAL_HINTS = get_type_hints(NeuralOptions)
 BackendName = _choices("BackendName", dict.fromkeys(get_args(_NEURAL_HINTS["backend"])))
+FamilyName = _choices("FamilyName", dict.fromkeys(get_args(_NEURAL_HINTS["family"])))
 PrecisionName = _choices("PrecisionName", dict.fromkeys(get_args(_NEURAL_HINTS["precision"])))
 _SWAPPER, _MASK = SwapperName(_CONFIG.swapper), MaskName(_COMPOSE.mask)
 _BACKEND, _PRECISION = BackendName(_NEURAL.backend), PrecisionName(_NEURAL.precision)
+_FAMILY = FamilyName(_NEURAL.family)
 _COLOR, _BLEND = ColorName(_COMPOSE.color), BlendName(_COMPOSE.blend)
 
 
@@ -127,6 +129,12 @@ def swap(
         str | None,
         typer.Option(help="onnx simswap/ghost models: the embedding converter (crossface), name or file."),
     ] = _NEURAL.converter_weights,
+    family: Annotated[
+        FamilyName,
+        typer.Option(
+            help="onnx: the kind of model; auto reads it from the weights catalog or the crop size."
+        ),
+    ] = _FAMILY,
     backend: Annotated[
         BackendName, typer.Option(help="ghost: run the generator in PyTorch or in onnxruntime.")
     ] = _BACKEND,
@@ -234,6 +242,7 @@ def swap(
                 weights=weights,
                 identity_weights=identity_weights,
                 converter_weights=converter_weights,
+                family=family.value,
                 backend=backend.value,
                 device=device,
                 precision=precision.value,

@@ -79,7 +79,8 @@ class ModelIO:
         return next((spec for spec in self.inputs if spec.name == name), None)
 
     def summary(self) -> str:
-        """One line for error messages, e.g. ``target[1,3,128,128] source[1,512] -> output[?,3,128,128]``."""
+        """One line for error messages, e.g. ``target[N,3,128,128] source[N,512] -> output[?,3,128,128]``
+        (a symbolic dimension by its name, an unnamed one as ?)."""
 
         def spell(spec: TensorSpec) -> str:
             dims = ",".join("?" if size is None else str(size) for size in spec.shape)
@@ -142,8 +143,10 @@ def describe_io(session: onnxruntime.InferenceSession) -> ModelIO:
 
 
 def _first_line(exc: Exception) -> str:
-    """onnxruntime's reason without its "[ONNXRuntimeError] : 7 : INVALID_PROTOBUF : " prefix."""
+    """onnxruntime's reason without its "[ONNXRuntimeError] : 7 : INVALID_PROTOBUF : Load model from
+    PATH failed:" prefix (the sentence names the file already)."""
     lines = str(exc).strip().splitlines()
     if not lines:
         return type(exc).__name__
-    return re.sub(r"^\[ONNXRuntimeError\] : \d+ : \w+ : ", "", lines[0]).rstrip(".")
+    reason = re.sub(r"^\[ONNXRuntimeError\] : \d+ : \w+ : ", "", lines[0])
+    return re.sub(r"^Load model from .* failed:", "", reason).strip().rstrip(".")

@@ -18,10 +18,17 @@ def _autoencoder(options: NeuralOptions) -> Swapper:
     raise ValueError("The autoencoder swapper needs a trained model: use --model MODEL_DIR.")
 
 
+def _onnx(options: NeuralOptions) -> Swapper:
+    from faceforge.swappers.onnx import OnnxSwapper
+
+    return OnnxSwapper(options)
+
+
 # Each factory takes the run's NeuralOptions (weights, device, precision); heavy modules import on use.
 SWAPPERS: dict[str, Callable[[NeuralOptions], Swapper]] = {
     "mesh": _mesh,
     "autoencoder": _autoencoder,
+    "onnx": _onnx,
 }
 
 
