@@ -41,6 +41,12 @@ class _Handler(BaseHTTPRequestHandler):
         behaviour = self.server.behaviour
         requested = self.headers.get("Range")
         behaviour.ranges.append(requested)
+        if self.path == "/moved/G_test.pth":  # as GitHub release links redirect to their storage host
+            self.send_response(302)
+            self.send_header("Location", "/G_test.pth")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if self.path != "/G_test.pth":
             self.send_error(404, "Not Found")
             return

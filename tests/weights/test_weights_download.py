@@ -68,6 +68,18 @@ def test_interrupted_download_resumes_with_a_range_request(tmp_path: Path, serve
     assert not part.exists()
 
 
+def test_resuming_through_a_redirect_keeps_the_range(tmp_path: Path, server, local_entry) -> None:
+    entry = local_entry(server.sha256, urls=(f"{server.base}/moved/G_test.pth",))
+    server.behaviour.cut_after = 1_000_000
+    with pytest.raises(WeightsError):
+        fetch(entry, tmp_path)
+    kept = (tmp_path / "test-ghost" / "G_test.pth.part").stat().st_size
+
+    fetch(entry, tmp_path)
+    assert server.behaviour.ranges[2:] == [f"bytes={kept}-", f"bytes={kept}-"]  # the redirect, its target
+    assert (tmp_path / "test-ghost" / "G_test.pth").read_bytes() == server.behaviour.payload
+
+
 def test_a_server_that_ignores_range_is_read_from_the_start(tmp_path: Path, server, local_entry) -> None:
     entry = local_entry(server.sha256)
     server.behaviour.cut_after = 700_000

@@ -141,7 +141,7 @@ def fetch(
     from faceforge.weights.catalog import CATALOG
     from faceforge.weights.download import fetch as download
 
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)
     with reported_errors(debug):
         folder = _cache(cache)
         entry = CATALOG.get(name)
@@ -231,7 +231,7 @@ def add(
     from faceforge.weights.add import add_file
     from faceforge.weights.catalog import CATALOG
 
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)
     with reported_errors(debug):
         folder = _cache(cache)
         record = add_file(file, as_name, folder)

@@ -53,7 +53,9 @@ def _content_range(header: str | None) -> tuple[int | None, int | None]:
     return (int(first) if first else None), (int(total) if total != "*" else None)
 
 
-def _stream(response: http.client.HTTPResponse, part: Path, start: int, progress: DownloadProgress | None):
+def _stream(
+    response: http.client.HTTPResponse, part: Path, start: int, progress: DownloadProgress | None
+) -> hashlib._Hash:
     """Append the body to ``part`` (truncated to ``start`` bytes first) and return the digest of the whole."""
     digest = _hash_of(part) if start else hashlib.sha256()
     length = response.headers.get("Content-Length")
