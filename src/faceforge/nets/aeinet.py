@@ -264,7 +264,7 @@ class AADGenerator(nn.Module):
             self.add_module(f"AADBlk{k}", AADResBlk(cin, cout, c_attr, c_id, num_blocks))
 
     def forward(self, attrs: tuple[Tensor, ...], z_id: Tensor) -> Tensor:
-        m = self.up1(z_id.reshape(z_id.shape[0], -1, 1, 1))
+        m = self.up1(z_id[:, :, None, None])
         for k in range(1, LEVELS):
             m = getattr(self, f"AADBlk{k}")(m, attrs[k - 1], z_id)
             m = F.interpolate(m, scale_factor=2.0, mode="bilinear", align_corners=True)
