@@ -39,6 +39,7 @@ def swapper_model(
     element_type: int = TensorProto.FLOAT,
     emap: np.ndarray | None = None,
     input_names: tuple[str, str] = ("target", "source"),
+    output_name: str = "output",
 ) -> Path:
     """``output = target + source[:, :3]``; ``emap`` (when given) is appended as the last initializer, unused
     by the graph, the way inswapper carries it."""
@@ -46,7 +47,7 @@ def swapper_model(
     nodes = [
         helper.make_node("Slice", [source, "starts", "ends", "axes"], ["rgb"]),
         helper.make_node("Unsqueeze", ["rgb", "spatial"], ["offset"]),
-        helper.make_node("Add", [target, "offset"], ["output"]),
+        helper.make_node("Add", [target, "offset"], [output_name]),
     ]
     initializers = [_ints("starts", [0]), _ints("ends", [3]), _ints("axes", [1]), _ints("spatial", [2, 3])]
     if emap is not None:
@@ -55,7 +56,7 @@ def swapper_model(
         helper.make_tensor_value_info(target, element_type, [batch, 3, size, size]),
         helper.make_tensor_value_info(source, element_type, [batch, 512]),
     ]
-    outputs = [helper.make_tensor_value_info("output", element_type, [batch, 3, size, size])]
+    outputs = [helper.make_tensor_value_info(output_name, element_type, [batch, 3, size, size])]
     return _save(path, nodes, inputs, outputs, initializers)
 
 

@@ -49,6 +49,7 @@ def models(tmp_path_factory) -> Path:
     swapper_model(folder / "tiny_256.onnx", 256)
     swapper_model(folder / "simswap_256.onnx", 256)  # the upstream name: the catalog says simswap
     swapper_model(folder / "ghost_1_256.onnx", 256)  # the upstream name: the catalog says ghost
+    swapper_model(folder / "ghost_unet_1_block.onnx", 256, output_name="781")  # VisoMaster's, as published
     swapper_model(folder / "renamed_io.onnx", 256, input_names=("input", "onnx::Gemm_1"))
     recogniser_model(folder / "rec.onnx", RECOGNISER_W, RECOGNISER_B)
     converter_model(folder / "converter.onnx", CONVERTER_C, CONVERTER_D)
@@ -176,6 +177,18 @@ def test_ghost_by_family_option_signed_range_raw_converter_output(models, source
     np.testing.assert_allclose(swapped_crop(swapper, crop, vector), expected, atol=1.0)
 
 
+def test_visomaster_ghost_takes_its_backbones_raw_embedding_without_converter(
+    models, source, photo, target_face
+) -> None:
+    swapper = OnnxSwapper(options(models, "ghost_unet_1_block.onnx"))
+    assert swapper.family.name == "ghost" and swapper.converter is None
+    vector = swapper.prepare_source(source)
+    np.testing.assert_allclose(vector, raw_embedding(source), rtol=1e-4, atol=1e-4)
+    crop = target_crop(swapper, photo, target_face)
+    expected = 255.0 * np.clip((crop.image / 127.5 - 1.0 + vector[:3]) * 0.5 + 0.5, 0.0, 1.0)
+    np.testing.assert_allclose(swapped_crop(swapper, crop, vector), expected, atol=1.0)
+
+
 def test_dynamic_batch_runs_once_fixed_batch_per_crop_fp16_fed_as_declared(
     models, photo, target_face, monkeypatch
 ) -> None:
@@ -218,7 +231,13 @@ def test_dynamic_batch_runs_once_fixed_batch_per_crop_fp16_fed_as_declared(
             WeightsError,
             "is not an ArcFace recogniser",
         ),
-        ("tiny_128.onnx", {"converter_weights": "rec.onnx"}, WeightsError, "is not an embedding converter"),
+        (
+            "tiny_256.onnx",
+            {"family": "ghost", "converter_weights": "rec.onnx"},
+            WeightsError,
+            "is not an embedding converter",
+        ),
+        ("tiny_128.onnx", {"converter_weights": "converter.onnx"}, InputError, "take no --converter-weights"),
         ("tiny_256.onnx", {}, InputError, "--family (inswapper, simswap, ghost)"),
         ("tiny_128.onnx", {"precision": "fp16"}, InputError, "is an fp32 model"),
         ("tiny_128.onnx", {"family": "ghost"}, WeightsError, "takes 128-px crops, but ghost models take 256"),

@@ -70,22 +70,35 @@ class OnnxSwapper:
         self._std = np.array(norm.std, dtype=np.float32).reshape(1, 3, 1, 1)
         self._batched = self._target.dim(0) is None and self._source.dim(0) is None
 
+        self.recogniser, self.converter, self._emap = self._identity_networks(options, entry)
+
+    def _identity_networks(
+        self, options: NeuralOptions, entry: WeightsEntry | None
+    ) -> tuple[ArcFaceOnnx, EmbeddingConverter | None, np.ndarray | None]:
+        """The recogniser, and the converter or the emap, that turn a source face into the ``source``
+        vector: the options' files, else the catalog entry's, else the family's defaults."""
         identity = (
             options.identity_weights or (entry.identity if entry else None) or self.family.default_identity
         )
-        self.recogniser = ArcFaceOnnx(resolve_weights(identity), options.device)
-        if self.recogniser.dimensions not in (None, EMBEDDING_SIZE):
+        recogniser = ArcFaceOnnx(resolve_weights(identity), options.device)
+        if recogniser.dimensions not in (None, EMBEDDING_SIZE):
             raise WeightsError(
-                f"{self.recogniser.path} gives {self.recogniser.dimensions}-d embeddings; "
+                f"{recogniser.path} gives {recogniser.dimensions}-d embeddings; "
                 f"{self.family.name} models take {EMBEDDING_SIZE}-d ones."
             )
-        self._emap = read_emap(self.path) if self.family.identity_map == "emap" else None
-        converter = options.converter_weights or (
-            (entry.converter if entry else self.family.default_converter)
-            if self.family.identity_map == "converter"
-            else None
+        if self.family.identity_map == "emap":
+            if options.converter_weights:
+                raise InputError(
+                    f"{self.family.name} models map the embedding with their own emap and take no "
+                    "--converter-weights."
+                )
+            return recogniser, None, read_emap(self.path)
+        converter = options.converter_weights or (entry.converter if entry else self.family.default_converter)
+        return (
+            recogniser,
+            EmbeddingConverter(resolve_weights(converter), options.device) if converter else None,
+            None,
         )
-        self.converter = EmbeddingConverter(resolve_weights(converter), options.device) if converter else None
 
     def prepare_source(self, source: SourceIdentity) -> np.ndarray:
         """The ``source`` vector: every view's raw embedding, averaged, then mapped the family's way."""
