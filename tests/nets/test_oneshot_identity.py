@@ -94,7 +94,7 @@ def test_crops_of_another_size_are_refused(dlib_identity):
 
 
 def test_unknown_encoders_and_missing_files_fail_clearly(tmp_path):
-    with pytest.raises(ValueError, match="arcface or dlib"):
+    with pytest.raises(ValueError, match="one of: arcface, dlib"):
         create_crop_identity("facenet")
     with pytest.raises(WeightsError, match="missing"):
         create_crop_identity("dlib", str(tmp_path / "nothing.dat"))

@@ -32,6 +32,7 @@ from faceforge.weights.loading import load_state_dict
 
 ARCFACE_INPUT = 112
 DEFAULT_ARCFACE_WEIGHTS = "ghost-arcface-backbone"
+ENCODERS = ("arcface", "dlib")
 
 # Where dlib's five chip points (subject's left eye outer and inner corner, right eye outer and inner corner,
 # nose base) lie in a crop aligned to the frontal GHOST template, as a share of the crop's side: the mean of
@@ -130,4 +131,4 @@ def create_crop_identity(
         if not path.is_file():
             raise WeightsError(f"The dlib identity model file {path} is missing.")
         return DlibCropIdentity(DlibFaceResNet.from_file(path), crop_size=crop_size)
-    raise ValueError(f"Unknown identity encoder '{encoder}'; choose arcface or dlib.")
+    raise ValueError(f"Unknown identity encoder '{encoder}'; choose one of: {', '.join(ENCODERS)}.")

@@ -24,11 +24,18 @@ def _onnx(options: NeuralOptions) -> Swapper:
     return OnnxSwapper(options)
 
 
+def _ghost(options: NeuralOptions) -> Swapper:
+    from faceforge.swappers.ghost import GhostSwapper
+
+    return GhostSwapper(options)
+
+
 # Each factory takes the run's NeuralOptions (weights, device, precision); heavy modules import on use.
 SWAPPERS: dict[str, Callable[[NeuralOptions], Swapper]] = {
     "mesh": _mesh,
     "autoencoder": _autoencoder,
     "onnx": _onnx,
+    "ghost": _ghost,
 }
 
 
