@@ -16,8 +16,8 @@ from faceforge.nets.aeinet import (
     AEINetConfig,
     aeinet_config_from_state_dict,
     init_aeinet,
-    state_shapes,
 )
+from faceforge.nets.layout import state_shapes
 
 REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference"
 VARIANTS = json.loads((REFERENCE / "ghost_aeinet_keys.json").read_text())["variants"]
@@ -108,15 +108,24 @@ def test_a_full_size_random_checkpoint_loads_strictly(ghost_1block_state):
 
 def test_foreign_or_damaged_state_dicts_raise_weights_errors(ghost_1block_state):
     discriminator = {f"layer0.{i}.weight": torch.empty(1, device="meta") for i in (0, 2, 5)}
+    for state in ({}, discriminator, {"generator.up1.weight": "not a tensor"}):
+        with pytest.raises(WeightsError, match="not an AEI-Net generator"):
+            aeinet_config_from_state_dict(state)
     truncated = dict(ghost_1block_state)
     del truncated["generator.AADBlk5.last_add_block.2.weight"]
     misshapen = {**ghost_1block_state, "generator.AADBlk3.add_blocks.0.fc1.weight": torch.empty(1024, 256)}
-    extra = {**ghost_1block_state, "module.extra": torch.empty(1)}
-    for state in ({}, discriminator, truncated, misshapen, extra, {"generator.up1.weight": "not a tensor"}):
-        with pytest.raises(WeightsError, match="AEI-Net"):
+    damaged = {
+        "they lack 'generator.AADBlk5.last_add_block.2.weight'": truncated,
+        "'generator.AADBlk3.add_blocks.0.fc1.weight' is [1024, 256] where [1024, 512] is expected": misshapen,
+        "they hold an unexpected 'module.extra'": {**ghost_1block_state, "module.extra": torch.empty(1)},
+        "'encoder.conv2.1.bias' is not a tensor": {**ghost_1block_state, "encoder.conv2.1.bias": [0.0]},
+    }
+    for difference, state in damaged.items():
+        with pytest.raises(WeightsError) as error:
             aeinet_config_from_state_dict(state)
-    with pytest.raises(WeightsError, match=r"AADBlk5\.last_add_block\.2\.weight"):
-        aeinet_config_from_state_dict(truncated)
+        assert str(error.value) == (
+            f"The weights are not a complete AEI-Net generator (unet, num_blocks 1, width 32): {difference}."
+        )
 
 
 @pytest.mark.parametrize(("backbone", "num_blocks"), [("unet", 2), ("linknet", 1), ("resnet", 1)])

@@ -86,22 +86,29 @@ def test_half_precision_weights_give_a_float32_model(tiny):
 
 
 def test_other_weights_raise_weights_errors(tiny, random_iresnet100_state):
-    truncated = dict(tiny.state_dict())
-    del truncated["layer2.0.bn3.running_mean"]
-    misshapen = {**tiny.state_dict(), "fc.weight": torch.empty(16, 99)}
     aeinet_like = {
         "encoder.conv1.0.weight": torch.empty(32, 3, 4, 4),
         "generator.up1.bias": torch.empty(1024),
     }
-    for state in (
-        {},
-        truncated,
-        misshapen,
-        aeinet_like,
-        {**random_iresnet100_state, "fc.extra": torch.empty(1)},
-    ):
-        with pytest.raises(WeightsError, match="not an ArcFace iResNet"):
+    for state in ({}, aeinet_like):
+        with pytest.raises(
+            WeightsError, match=r"^The weights are not an ArcFace iResNet identity network\.$"
+        ):
             iresnet_from_state_dict(state)
+    truncated = dict(tiny.state_dict())
+    del truncated["layer2.0.bn3.running_mean"]
+    damaged = {
+        "they lack 'layer2.0.bn3.running_mean'": truncated,
+        "'fc.weight' is [16, 99] where [16, 1568] is expected": {
+            **tiny.state_dict(),
+            "fc.weight": torch.empty(16, 99),
+        },
+        "they hold an unexpected 'fc.extra'": {**random_iresnet100_state, "fc.extra": torch.empty(1)},
+    }
+    for difference, state in damaged.items():
+        with pytest.raises(WeightsError) as error:
+            iresnet_from_state_dict(state)
+        assert str(error.value) == f"The weights are not an ArcFace iResNet identity network: {difference}."
 
 
 def test_iresnet_arguments_are_checked():

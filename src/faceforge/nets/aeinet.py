@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Literal, get_args
@@ -30,6 +31,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from faceforge.errors import WeightsError
+from faceforge.nets.layout import layout_difference, state_shapes
 
 Backbone = Literal["unet", "linknet", "resnet"]
 BACKBONES: tuple[str, ...] = get_args(Backbone)
@@ -321,24 +323,20 @@ def init_aeinet(model: AEINet) -> None:
             nn.init.zeros_(module.bias)
 
 
-def state_shapes(module: nn.Module) -> dict[str, tuple[int, ...]]:
-    """``state_dict`` key → shape (works for modules built on the meta device)."""
-    return {key: tuple(value.shape) for key, value in module.state_dict().items()}
+_AAD_MASK_KEY = re.compile(r"generator\.AADBlk1\.add_blocks\.\d+\.conv_h\.weight")
 
 
 def _infer_config(state: Mapping[str, Tensor]) -> AEINetConfig:
-    """The layout the keys point at; raises ``KeyError`` or ``ValueError`` when they point at none."""
+    """The layout the keys point at; raises ``KeyError``, ``AttributeError`` or ``ValueError`` when they point
+    at none."""
     c_id = state["generator.up1.weight"].shape[0]
-    num_blocks = sum(
-        1 for key in state if key.startswith("generator.AADBlk1.add_blocks.") and "conv_h.w" in key
-    )
+    num_blocks = sum(1 for key in state if _AAD_MASK_KEY.fullmatch(key))
     if "encoder.conv0.weight" in state:
         return AEINetConfig("resnet", num_blocks, c_id, state["encoder.conv0.weight"].shape[0] // 2)
     width = state["encoder.conv1.0.weight"].shape[0]
-    unet = (
-        state["encoder.deconv2.deconv.weight"].shape[0] == 2 * state["encoder.deconv1.deconv.weight"].shape[1]
-    )
-    return AEINetConfig("unet" if unet else "linknet", num_blocks, c_id, width)
+    up_in = state["encoder.deconv2.deconv.weight"].shape[0]
+    concat = up_in == 2 * state["encoder.deconv1.deconv.weight"].shape[1]
+    return AEINetConfig("unet" if concat else "linknet", num_blocks, c_id, width)
 
 
 def aeinet_config_from_state_dict(state: Mapping[str, Tensor]) -> AEINetConfig:
@@ -349,14 +347,12 @@ def aeinet_config_from_state_dict(state: Mapping[str, Tensor]) -> AEINetConfig:
     try:
         config = _infer_config(state)
     except (KeyError, IndexError, AttributeError, ValueError):
-        raise WeightsError("The weights are not an AEI-Net generator (GHOST layout).") from None
+        raise WeightsError("The weights are not an AEI-Net generator in GHOST's layout.") from None
     with torch.device("meta"):
-        expected = state_shapes(AEINet(config))
-    found = {key: tuple(value.shape) for key, value in state.items()}
-    if found != expected:
-        mismatched = sorted(set(found) ^ set(expected)) or [k for k in expected if found[k] != expected[k]]
+        difference = layout_difference(state, state_shapes(AEINet(config)))
+    if difference is not None:
         raise WeightsError(
-            f"The weights are not a complete AEI-Net generator ({config.backbone}, {config.num_blocks} "
-            f"AAD blocks, width {config.width}): '{mismatched[0]}' is missing, unexpected or misshapen."
+            f"The weights are not a complete AEI-Net generator ({config.backbone}, num_blocks "
+            f"{config.num_blocks}, width {config.width}): {difference}."
         )
     return config

@@ -19,6 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from faceforge.errors import WeightsError
+from faceforge.nets.layout import layout_difference, state_shapes
 
 INPUT_SIZE = 112
 _FINAL_SIZE = INPUT_SIZE // 16  # four stride-2 stages
@@ -102,13 +103,19 @@ def _infer_layout(state: Mapping[str, Tensor]) -> tuple[tuple[int, ...], int, in
 
 
 def iresnet_from_state_dict(state: Mapping[str, Tensor]) -> IResNet:
-    """An :class:`IResNet` sized from the keys and shapes of ``state`` and loaded with it strictly (float32,
-    eval mode). Raises :class:`~faceforge.errors.WeightsError` when ``state`` is not an iResNet."""
+    """An :class:`IResNet` sized from the keys and shapes of ``state`` and loaded with it strictly, in eval
+    mode and float32 (the model takes over float32 tensors of ``state`` rather than copying them).
+
+    Raises :class:`~faceforge.errors.WeightsError` when ``state`` is not an iResNet.
+    """
     try:
         layers, width, embedding_size = _infer_layout(state)
         with torch.device("meta"):
             model = IResNet(layers, width, embedding_size)
-        model.load_state_dict(state, strict=True, assign=True)
-    except (KeyError, AttributeError, ValueError, RuntimeError):
+    except (KeyError, AttributeError, ValueError):
         raise WeightsError("The weights are not an ArcFace iResNet identity network.") from None
+    difference = layout_difference(state, state_shapes(model))
+    if difference is not None:
+        raise WeightsError(f"The weights are not an ArcFace iResNet identity network: {difference}.")
+    model.load_state_dict(state, strict=True, assign=True)
     return model.float().eval()
