@@ -18,7 +18,7 @@ from faceforge.geometry.alignment import TEMPLATES, align_face, anchor_points
 from faceforge.geometry.ghost_crop import FRONTAL_POSE, ghost_alignment
 from faceforge.nets.aeinet import AEINet, AEINetConfig
 from faceforge.nets.iresnet import IResNet
-from faceforge.swappers.ghost import EXPORT_FOLDER, GhostSwapper, torch_runtime
+from faceforge.swappers.ghost import EXPORT_FOLDER, GhostSwapper, OnnxGenerator, TorchGenerator, torch_runtime
 from faceforge.swappers.registry import create_swapper
 from faceforge.training.checkpoint import CheckpointStore
 from faceforge.training.oneshot.model_io import prefixed
@@ -99,7 +99,7 @@ def test_the_registry_builds_it_on_the_frontal_template(swapper):
     assert swapper.template is TEMPLATES["arcface_112_v1"]
     assert swapper.config == AEINetConfig(num_blocks=1, width=4, c_id=512)
     assert swapper.dtype == torch.float32 and swapper.device.type == "cpu"
-    assert not swapper.generator.training
+    assert isinstance(swapper.generator, TorchGenerator) and not swapper.generator.model.training
 
 
 def test_the_source_is_the_mean_raw_arcface_embedding_of_224_px_ghost_crops(swapper, faces):
@@ -129,7 +129,7 @@ def test_swap_feeds_the_generator_ghost_tensors_and_warps_turned_heads_back(swap
     assert all(r.image.dtype == np.uint8 and r.mask is None for r in results)
     # The frontal face goes in as it is.
     assert swapper.pose_matrix(frontal) is None
-    _assert_within_one(results[0].image, _generator_output(swapper.generator, frontal.image, source))
+    _assert_within_one(results[0].image, _generator_output(swapper.generator.model, frontal.image, source))
     # The turned one goes in re-warped to GHOST's side template and comes back in the frontal crop.
     matrix = swapper.pose_matrix(turned)
     assert matrix is not None
@@ -137,7 +137,7 @@ def test_swap_feeds_the_generator_ghost_tensors_and_warps_turned_heads_back(swap
         turned.image, matrix, (256, 256), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101
     )
     back = cv2.warpAffine(
-        _generator_output(swapper.generator, posed, source),
+        _generator_output(swapper.generator.model, posed, source),
         matrix,
         (256, 256),
         flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
@@ -185,6 +185,7 @@ def test_the_onnx_backend_matches_torch_and_exports_once(
         weights=options.weights, identity_weights=options.identity_weights, device="cpu", backend="onnx"
     )
     first = GhostSwapper(onnx_options)
+    assert isinstance(first.generator, OnnxGenerator)
     (export,) = (tmp_path / EXPORT_FOLDER).glob("*.onnx")
     stamp = export.stat().st_mtime_ns
     source = swapper.prepare_source(SourceIdentity(views=(faces["face_frontal_a.jpg"],)))
@@ -196,7 +197,7 @@ def test_the_onnx_backend_matches_torch_and_exports_once(
     GhostSwapper(onnx_options)
     assert [p.name for p in (tmp_path / EXPORT_FOLDER).iterdir()] == [export.name]
     assert export.stat().st_mtime_ns == stamp
-    with pytest.raises(InputError, match="fp32"):
+    with pytest.raises(InputError, match="onnx backend runs the generator in fp32"):
         GhostSwapper(dataclasses.replace(onnx_options, precision="fp16"))
 
 

@@ -151,24 +151,21 @@ class GhostSwapper:
 
     def __init__(self, options: NeuralOptions | None = None, *, poses: bool | None = None) -> None:
         options = options or NeuralOptions()
+        if options.backend == "onnx" and options.precision == "fp16":
+            raise InputError("The onnx backend runs the generator in fp32; use --backend torch for fp16.")
+        self.device, self.dtype = torch_runtime(options.device, options.precision)
+        self.backend = options.backend
         loaded = load_generator(options)
         self.config = loaded.model.config
         self.source_convention = loaded.source
         self.poses = loaded.source.poses if poses is None else poses
-        self.backend = options.backend
         # The identity network stays float32 (as in GHOST); only the generator is halved.
-        self.device, self.dtype = torch_runtime(options.device, options.precision)
         self.identity = loaded.identity.to(self.device)
-        if options.backend == "onnx":
-            if options.precision == "fp16":
-                raise InputError("The onnx backend runs the generator in fp32; use --backend torch for fp16.")
-            from faceforge.nets.onnx_runtime import create_session
-
-            self.generator: AEINet | None = None
-            self.session = create_session(cached_onnx_export(loaded), options.device)
-        else:
-            self.generator = loaded.model.to(self.device, self.dtype)
-            self.session = None
+        self.generator: TorchGenerator | OnnxGenerator = (
+            OnnxGenerator(cached_onnx_export(loaded), options.device)
+            if options.backend == "onnx"
+            else TorchGenerator(loaded.model, self.device, self.dtype)
+        )
 
     def prepare_source(self, source: SourceIdentity) -> np.ndarray:
         """The identity vector ``(1, c_id)`` float32: the mean of the views' raw embeddings."""
@@ -196,7 +193,7 @@ class GhostSwapper:
         inputs = np.stack(
             [crop if m is None else _warp(crop, m) for crop, m in zip(crops, posings, strict=True)]
         )
-        outputs = self._generate(inputs, source)
+        outputs = self.generator(inputs, source)
         return [
             SwapResult(image=out if m is None else _warp(out, m, inverse=True))
             for out, m in zip(outputs, posings, strict=True)
@@ -210,20 +207,43 @@ class GhostSwapper:
         matrix, chosen = ghost_alignment(anchor_points(target.landmarks), self.crop_size)
         return None if chosen == FRONTAL_POSE else matrix
 
-    def _generate(self, crops: np.ndarray, source: np.ndarray) -> np.ndarray:
-        """uint8 RGB crops in, the generator's uint8 RGB faces out."""
-        if self.session is not None:
-            target = (crops.astype(np.float32) / 127.5 - 1.0).transpose(0, 3, 1, 2)
-            sources = np.repeat(source, len(crops), axis=0)
-            output = torch.from_numpy(self.session.run(["output"], {"target": target, "source": sources})[0])
-        else:
-            assert self.generator is not None
-            with torch.inference_mode():
-                target = _to_unit_range(crops, self.device, self.dtype)
-                z_id = torch.from_numpy(source).to(self.device, self.dtype).expand(len(crops), -1)
-                output = self.generator(target, z_id)[0]
-        pixels = (output.float() * 127.5 + 127.5).round_().clamp_(0, 255).to(torch.uint8)
-        return pixels.permute(0, 2, 3, 1).cpu().numpy()
+
+class TorchGenerator:
+    """An AEI-Net in PyTorch on ``device`` in ``dtype``: uint8 RGB crops and one identity in, uint8 RGB
+    faces out, the whole batch in one forward pass under ``torch.inference_mode``."""
+
+    def __init__(self, model: AEINet, device: torch.device, dtype: torch.dtype) -> None:
+        self.model = model.eval().to(device, dtype)
+        self.device, self.dtype = device, dtype
+
+    def __call__(self, crops: np.ndarray, source: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            target = _to_unit_range(crops, self.device, self.dtype)
+            z_id = torch.from_numpy(source).to(self.device, self.dtype).expand(len(crops), -1)
+            return _to_pixels(self.model(target, z_id)[0])
+
+
+class OnnxGenerator:
+    """An exported AEI-Net (inputs ``target`` and ``source``, output ``output``) in onnxruntime, with
+    :class:`TorchGenerator`'s interface."""
+
+    def __init__(self, path: Path, device: str = "auto") -> None:
+        from faceforge.nets.onnx_runtime import create_session
+
+        self.session = create_session(path, device)
+
+    def __call__(self, crops: np.ndarray, source: np.ndarray) -> np.ndarray:
+        target = (crops.astype(np.float32) / 127.5 - 1.0).transpose(0, 3, 1, 2)
+        sources = np.repeat(np.asarray(source, dtype=np.float32), len(crops), axis=0)
+        (output,) = self.session.run(["output"], {"target": target, "source": sources})
+        return _to_pixels(torch.from_numpy(output))
+
+
+def _to_pixels(output: torch.Tensor) -> np.ndarray:
+    """The generator's ``(N, 3, S, S)`` output in [-1, 1] -> ``(N, S, S, 3)`` uint8 RGB: ``Y·0.5 + 0.5``
+    scaled to 0..255, rounded and clipped."""
+    pixels = (output.float() * 127.5 + 127.5).round_().clamp_(0, 255).to(torch.uint8)
+    return pixels.permute(0, 2, 3, 1).cpu().numpy()
 
 
 def _to_unit_range(crops: np.ndarray, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
