@@ -55,6 +55,11 @@ def test_warmup_then_constant_or_cosine():
     assert lr_factor(100, cosine, 101) == pytest.approx(0.1)
 
 
+def test_step_schedule_multiplies_the_rate_every_step_size_iterations():
+    step = OptimiserConfig(lr=1.0, schedule="step", step_size=3, step_gamma=0.5)
+    assert [lr_factor(i, step, 100) for i in range(7)] == [1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.25]
+
+
 def test_scheduler_state_round_trips_with_primitives_only(tmp_path):
     config = OptimiserConfig(lr=1e-3, warmup=10)
     opt = build_optimizer(_params(), config, CPU)
@@ -87,6 +92,7 @@ def test_clipping_bounds_the_global_norm():
 def test_config_validation_and_json():
     config = OptimiserConfig(name="lion", lr=1e-5, betas=(0.9, 0.99))
     assert OptimiserConfig.from_dict(config.to_dict()) == config
-    for bad in ({"name": "sgd"}, {"lr": 0.0}, {"betas": (1.0, 0.9)}, {"clip": -1.0}, {"schedule": "step"}):
+    for bad in ({"name": "sgd"}, {"lr": 0.0}, {"betas": (1.0, 0.9)}, {"clip": -1.0}, {"schedule": "linear"},
+                {"step_size": 0}, {"step_gamma": 0.0}):  # fmt: skip
         with pytest.raises(ValueError):
             OptimiserConfig(**bad)

@@ -35,17 +35,17 @@ RESUMABLE_CHANGES = (
 )
 
 
-def _to_plain(value: Any) -> Any:
+def to_plain(value: Any) -> Any:
     """Dataclasses, tuples and lists as JSON-ready dicts and lists."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         to_dict = getattr(value, "to_dict", None)
         if callable(to_dict):
-            return _to_plain(to_dict())
-        return {f.name: _to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+            return to_plain(to_dict())
+        return {f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, dict):
-        return {str(k): _to_plain(v) for k, v in value.items()}
+        return {str(k): to_plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_to_plain(v) for v in value]
+        return [to_plain(v) for v in value]
     return value
 
 
@@ -58,7 +58,9 @@ def _tuples(value: Any) -> Any:
     return value
 
 
-def _from_plain(cls: type, data: dict[str, Any], what: str) -> Any:
+def from_plain(cls: type, data: dict[str, Any], what: str) -> Any:
+    """The ``cls`` dataclass from its JSON form (its own ``from_dict`` where it has one); keys it does not
+    know are refused, naming ``what``."""
     from_dict = getattr(cls, "from_dict", None)
     if callable(from_dict):
         return from_dict(data)
@@ -113,7 +115,7 @@ class TrainConfig:
             raise ValueError("preview_count and log_every must be at least 1.")
 
     def to_dict(self) -> dict[str, Any]:
-        body = {f.name: _to_plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        body = {f.name: to_plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
         return {"format": CONFIG_FORMAT, "version": CONFIG_VERSION, **body}
 
     @classmethod
@@ -139,7 +141,7 @@ class TrainConfig:
         }
         for name, (kind, what) in parts.items():
             if name in data:
-                data[name] = _from_plain(kind, dict(data[name]), what)
+                data[name] = from_plain(kind, dict(data[name]), what)
         return cls(**data)
 
     def resumed_with(self, changes: dict[str, Any]) -> TrainConfig:

@@ -182,17 +182,18 @@ class EpochSampler(DistributedSampler):
 
 
 def make_loader(
-    dataset: FacesetDataset, batch_size: int, workers: int, seed: int, rank: int = 0, world_size: int = 1
+    dataset: Dataset, batch_size: int, workers: int, seed: int, rank: int = 0, world_size: int = 1
 ) -> DataLoader:
-    """Batches of ``dataset`` for process ``rank`` of ``world_size``: shuffled, reshuffled with new
+    """Batches of ``dataset`` (any dataset whose items depend on ``(seed, index)`` only, as
+    :class:`FacesetDataset`'s do) for process ``rank`` of ``world_size``: shuffled, reshuffled with new
     augmentations every epoch, full batches only, ``workers`` background processes (kept between epochs),
     memory pinned when CUDA is there. Iterate it again and again for as long as training runs."""
-    per_rank = len(dataset) // world_size
+    per_rank = len(dataset) // world_size  # type: ignore[arg-type]
     if per_rank < batch_size:
         raise InputError(
-            f"The faceset has {len(dataset)} faces: too few for batches of {batch_size}"
+            f"There are {len(dataset)} faces to train on: too few for batches of {batch_size}"  # type: ignore[arg-type]
             + (f" on each of {world_size} processes" if world_size > 1 else "")
-            + ". Extract more faces or lower the batch size."
+            + ". Add more faces or lower the batch size."
         )
     sampler = EpochSampler(
         dataset, num_replicas=world_size, rank=rank, shuffle=True, seed=seed, drop_last=True

@@ -2,7 +2,8 @@
 
 Adam and AdamW use torch's fused kernels where the device has them (CUDA, and CPU since torch 2.4), else
 the multi-tensor ``foreach`` path; RAdam uses ``foreach``; Lion comes from the maintained
-``lion-pytorch`` package. The schedule is a linear warm-up followed by a constant or cosine-decayed rate,
+``lion-pytorch`` package. The schedule is a linear warm-up followed by a constant, cosine-decayed or
+stepped rate (``step``: times ``step_gamma`` every ``step_size`` iterations, like torch's ``StepLR``),
 expressed as a :class:`~torch.optim.lr_scheduler.LambdaLR` so its state saves and resumes with the rest.
 """
 
@@ -15,7 +16,7 @@ from dataclasses import asdict, dataclass
 import torch
 
 OPTIMISERS = ("adam", "adamw", "radam", "lion")
-SCHEDULES = ("constant", "cosine")
+SCHEDULES = ("constant", "cosine", "step")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +35,8 @@ class OptimiserConfig:
     clip: float = 0.0
     schedule: str = "constant"
     min_lr_ratio: float = 0.1  # cosine: the rate at the last iteration, as a fraction of ``lr``
+    step_size: int = 5000  # step: the rate is multiplied by ``step_gamma`` every ``step_size`` iterations
+    step_gamma: float = 0.2
     fused: bool | None = None
 
     def __post_init__(self) -> None:
@@ -51,6 +54,8 @@ class OptimiserConfig:
             raise ValueError("weight decay, warm-up and clipping must not be negative.")
         if not 0.0 <= self.min_lr_ratio <= 1.0:
             raise ValueError(f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}.")
+        if self.step_size < 1 or not 0.0 < self.step_gamma <= 1.0:
+            raise ValueError("step_size must be at least 1 and step_gamma in (0, 1].")
 
     def to_dict(self) -> dict[str, object]:
         data = asdict(self)
@@ -101,6 +106,8 @@ def lr_factor(iteration: int, config: OptimiserConfig, total: int) -> float:
         progress = min(1.0, (iteration - config.warmup) / max(1, total - 1 - config.warmup))
         low = config.min_lr_ratio
         return low + (1.0 - low) * 0.5 * (1.0 + math.cos(math.pi * progress))
+    if config.schedule == "step":
+        return config.step_gamma ** ((iteration - config.warmup) // config.step_size)
     return 1.0
 
 
@@ -132,6 +139,22 @@ def load_scheduler_state(scheduler: torch.optim.lr_scheduler.LambdaLR, state: di
     state = dict(state)
     state.pop("lr_lambdas", None)
     scheduler.__dict__.update(state)
+
+
+def follow_run_rate(
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LambdaLR,
+    config: OptimiserConfig,
+    iteration: int,
+    total: int,
+) -> None:
+    """After loading a saved optimiser and schedule: the rate and weight decay follow this run's settings
+    (a resumed run may lower the rate, say after a rollback)."""
+    scheduler.base_lrs = [config.lr for _ in optimizer.param_groups]
+    for group in optimizer.param_groups:
+        group["lr"] = config.lr * lr_factor(iteration, config, total)
+        group["weight_decay"] = config.weight_decay
+    scheduler._last_lr = [g["lr"] for g in optimizer.param_groups]  # type: ignore[attr-defined]
 
 
 def clip_gradients(params: Iterable[torch.nn.Parameter], max_norm: float) -> torch.Tensor | None:

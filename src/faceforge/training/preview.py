@@ -30,10 +30,31 @@ def fixed_samples(dataset: torch.utils.data.Dataset, count: int) -> dict[str, Te
     return {key: torch.stack([torch.as_tensor(item[key]) for item in items]) for key in ("input", "target")}
 
 
-def _tiles(images: Tensor) -> list[np.ndarray]:
+def preview_tiles(images: Tensor) -> list[np.ndarray]:
     """``(N, 3, S, S)`` in [0, 1] as N uint8 HxWx3 arrays."""
     array = (images.detach().float().clamp(0, 1) * 255.0 + 0.5).to(torch.uint8).permute(0, 2, 3, 1)
     return list(array.cpu().numpy())
+
+
+def tile_grid(columns: dict[str, list[np.ndarray]], gap_before: tuple[str, ...] = ()) -> np.ndarray:
+    """A labelled grid: one column per entry of ``columns`` (in order), one row per tile; every tile is
+    resized to the first column's tile size; a gap separates the columns named in ``gap_before`` from the
+    ones left of them."""
+    rows = min(len(tiles) for tiles in columns.values())
+    size = next(iter(columns.values()))[0].shape[0]
+    gaps = sum(name in gap_before for name in columns)
+    grid = np.full((_HEADER + rows * size, len(columns) * size + gaps * _GAP, 3), 24, dtype=np.uint8)
+    x = 0
+    for name, tiles in columns.items():
+        x += _GAP if name in gap_before else 0
+        cv2.putText(grid, name, (x + 3, _HEADER - 4), cv2.FONT_HERSHEY_SIMPLEX, 0.35, (230, 230, 230), 1)
+        for r in range(rows):
+            tile = tiles[r]
+            if tile.shape[0] != size:
+                tile = cv2.resize(tile, (size, size), interpolation=cv2.INTER_AREA)
+            grid[_HEADER + r * size : _HEADER + (r + 1) * size, x : x + size] = tile
+        x += size
+    return grid
 
 
 @torch.no_grad()
@@ -53,21 +74,8 @@ def render_preview(
         }
     finally:
         model.train(was_training)
-    columns = {"A": _tiles(samples_a["target"]), "B": _tiles(samples_b["target"])}
-    columns.update({name: _tiles(images) for name, images in outputs.items()})
-    rows = min(len(columns["A"]), len(columns["B"]))
-    size = columns["A>A"][0].shape[0]
-    width = len(COLUMNS) * size + _GAP
-    grid = np.full((_HEADER + rows * size, width, 3), 24, dtype=np.uint8)
-    for c, name in enumerate(COLUMNS):
-        x = c * size + (_GAP if c >= 3 else 0)
-        cv2.putText(grid, name, (x + 3, _HEADER - 4), cv2.FONT_HERSHEY_SIMPLEX, 0.35, (230, 230, 230), 1)
-        for r in range(rows):
-            tile = columns[name][r]
-            if tile.shape[0] != size:
-                tile = cv2.resize(tile, (size, size), interpolation=cv2.INTER_AREA)
-            grid[_HEADER + r * size : _HEADER + (r + 1) * size, x : x + size] = tile
-    return grid
+    tiles = {"A": samples_a["target"], "B": samples_b["target"], **outputs}
+    return tile_grid({name: preview_tiles(tiles[name]) for name in COLUMNS}, gap_before=("B",))
 
 
 def write_preview(model_dir: Path, iteration: int, grid: np.ndarray) -> Path:
