@@ -15,6 +15,7 @@ from faceforge.cli.native_logs import filter_native_stderr
 from faceforge.cli.provenance import provenance
 from faceforge.cli.swap import swap
 from faceforge.cli.train import CONVERT_HELP, train
+from faceforge.cli.train_oneshot import prepare_oneshot, train_oneshot
 from faceforge.cli.weights import app as weights_app
 
 app = typer.Typer(
@@ -26,6 +27,8 @@ app = typer.Typer(
 )
 app.command()(swap)
 app.command()(train)
+app.command("train-oneshot")(train_oneshot)
+app.command("prepare-oneshot")(prepare_oneshot)
 app.command("convert", help=CONVERT_HELP)(swap)
 app.command()(demo)
 app.command(**evaluate_command.COMMAND_SETTINGS)(evaluate_command.evaluate)

@@ -201,13 +201,19 @@ def train(
             sys.exit(TERMINATED if report.interrupted == "SIGTERM" else INTERRUPTED)
 
 
+def given_on_command_line(ctx: typer.Context, name: str) -> bool:
+    """Whether the option ``name`` was given (on the command line or by its environment variable) rather
+    than left at its default."""
+    source = ctx.get_parameter_source(name)
+    return getattr(source, "name", "") in ("COMMANDLINE", "ENVIRONMENT")
+
+
 def _resumed(ctx: typer.Context, stored: Any, given: Any) -> Any:
     """The stored configuration with the run-level options given on this command line; other options
     given with a different value than stored are refused."""
 
     def explicit(name: str) -> bool:
-        source = ctx.get_parameter_source(name)
-        return getattr(source, "name", "") in ("COMMANDLINE", "ENVIRONMENT")
+        return given_on_command_line(ctx, name)
 
     changes = {field: getattr(given, field) for name, field in _RUN_OPTIONS.items() if explicit(name)}
     opt_changes = {

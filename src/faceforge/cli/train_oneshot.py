@@ -1,0 +1,281 @@
+"""``faceforge train-oneshot`` and ``faceforge prepare-oneshot``: GHOST's AEI-Net recipe, end to end.
+
+``prepare-oneshot SRC_DIR DATASET`` turns photos (one sub-folder per person, or one flat folder) into the
+aligned 256-px crops AEI-Net trains and swaps on; ``train-oneshot DATASET -o MODEL_DIR`` trains a generator
+that ``swap --swapper ghost --weights MODEL_DIR`` uses. Run the training again on the same MODEL_DIR to
+resume exactly where it stopped; run-level options given again (iterations, intervals, loss weights,
+stage 2, learning rate, workers, AMP) apply to the resumed run, the rest is fixed by the folder.
+Multi-GPU: ``torchrun --nproc-per-node=N -m faceforge train-oneshot ...``. Defaults are
+:data:`faceforge.training.oneshot.config.DEFAULTS` (GHOST's); see docs/oneshot-training.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from faceforge.cli.errors import INTERRUPTED, TERMINATED, reported_errors
+from faceforge.cli.train import given_on_command_line
+from faceforge.training.oneshot.config import DEFAULTS, IDENTITY_DIMS, RESUMABLE_CHANGES
+
+Backbone = StrEnum("Backbone", {k: k for k in ("unet", "linknet", "resnet")})  # type: ignore[misc]
+Identity = StrEnum("Identity", {k: k for k in IDENTITY_DIMS})  # type: ignore[misc]
+Amp = StrEnum("Amp", {k: k for k in ("auto", "off", "fp16", "bf16")})  # type: ignore[misc]
+Schedule = StrEnum("Schedule", {k: k for k in ("constant", "step", "cosine")})  # type: ignore[misc]
+
+_G, _D, _W, _O = DEFAULTS.generator, DEFAULTS.discriminator, DEFAULTS.losses, DEFAULTS.optimiser
+_BACKBONE, _IDENTITY = Backbone(_G.backbone), Identity(DEFAULTS.identity)  # type: ignore[call-arg]
+_SCHEDULE, _AMP = Schedule(_O.schedule), Amp(DEFAULTS.amp)  # type: ignore[call-arg]
+
+# CLI parameter -> (OneshotConfig field, its sub-field or None): what a resumed run may change or must keep.
+_FIELDS: dict[str, tuple[str, str | None]] = {
+    "backbone": ("generator", "backbone"), "blocks": ("generator", "num_blocks"),
+    "width": ("generator", "width"), "identity": ("identity", None),
+    "identity_weights": ("identity_weights", None), "d_ndf": ("discriminator", "ndf"),
+    "d_layers": ("discriminator", "n_layers"), "d_scales": ("discriminator", "num_d"),
+    "adv_weight": ("losses", "adv"), "attr_weight": ("losses", "attr"), "id_weight": ("losses", "id"),
+    "rec_weight": ("losses", "rec"), "eyes_weight": ("losses", "eyes"),
+    "distill_weight": ("losses", "distill"), "distill_features_weight": ("losses", "distill_features"),
+    "stage2_at": ("stage2_at", None), "discr_force": ("discr_force", None),
+    "same_person": ("same_person", None), "min_size": ("min_size", None), "jitter": ("jitter", None),
+    "teacher": ("teacher", None), "lr": ("optimiser", "lr"), "betas": ("optimiser", "betas"),
+    "weight_decay": ("optimiser", "weight_decay"), "schedule": ("optimiser", "schedule"),
+    "step_size": ("optimiser", "step_size"), "step_gamma": ("optimiser", "step_gamma"),
+    "clip": ("optimiser", "clip"), "batch_size": ("batch_size", None), "iterations": ("iterations", None),
+    "save_every": ("save_every", None), "snapshot_every": ("snapshot_every", None),
+    "keep_snapshots": ("keep_snapshots", None), "preview_every": ("preview_every", None),
+    "log_every": ("log_every", None), "amp": ("amp", None), "seed": ("seed", None),
+    "workers": ("workers", None),
+}  # fmt: skip
+
+
+def parse_numbers(text: str, count: int, option: str) -> tuple[float, ...]:
+    """``"0.2,0.2,0.2,0.01"`` -> four floats; anything else is refused naming ``option``."""
+    try:
+        values = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != count:
+        raise ValueError(f"{option} takes {count} numbers separated by commas, got '{text}'.")
+    return values
+
+
+def _plain(values: tuple[float, ...]) -> str:
+    return ",".join(f"{v:g}" for v in values)
+
+
+def train_oneshot(
+    ctx: typer.Context,
+    dataset: Annotated[Path, typer.Argument(help="Dataset of aligned crops (made by `prepare-oneshot`).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Model folder (created, or resumed).")],
+    backbone: Annotated[Backbone, typer.Option(help="Attribute encoder.")] = _BACKBONE,
+    blocks: Annotated[int, typer.Option(help="AAD layers per AAD ResBlk (GHOST: 1-3).")] = _G.num_blocks,
+    width: Annotated[int, typer.Option(help="Channels of the first encoder level (GHOST: 32).")] = _G.width,
+    identity: Annotated[
+        Identity, typer.Option(help="Frozen identity encoder (dlib ships offline; arcface needs weights).")
+    ] = _IDENTITY,
+    identity_weights: Annotated[
+        str | None, typer.Option(help="Identity encoder weights: a file or a `faceforge weights` name.")
+    ] = DEFAULTS.identity_weights,
+    d_ndf: Annotated[int, typer.Option(help="Discriminator filters of its first layer.")] = _D.ndf,
+    d_layers: Annotated[int, typer.Option(help="Discriminator strided layers per scale.")] = _D.n_layers,
+    d_scales: Annotated[int, typer.Option(help="Discriminator scales.")] = _D.num_d,
+    adv_weight: Annotated[
+        float, typer.Option(help="Adversarial loss weight (0: no discriminator).")
+    ] = _W.adv,
+    attr_weight: Annotated[float, typer.Option(help="Attribute loss weight.")] = _W.attr,
+    id_weight: Annotated[float, typer.Option(help="Identity loss weight.")] = _W.id,
+    rec_weight: Annotated[float, typer.Option(help="Reconstruction loss weight.")] = _W.rec,
+    eyes_weight: Annotated[float, typer.Option(help="Eye (gaze) loss weight, from stage 2 on.")] = _W.eyes,
+    stage2_at: Annotated[
+        int, typer.Option(help="Stage 2 (eye loss on) starts after this many iterations (0: at once).")
+    ] = DEFAULTS.stage2_at,
+    teacher: Annotated[
+        str | None,
+        typer.Option(help="Distil this generator: a G .pth, a weights name or a train-oneshot folder."),
+    ] = DEFAULTS.teacher,
+    distill_weight: Annotated[float, typer.Option(help="Student-teacher output L2 weight.")] = _W.distill,
+    distill_features_weight: Annotated[
+        float, typer.Option(help="Student-teacher feature distance weight (the teacher's encoder).")
+    ] = _W.distill_features,
+    discr_force: Annotated[
+        bool,
+        typer.Option(
+            "--discr-force/--no-discr-force", help="Skip D steps while G's adversarial loss is high."
+        ),
+    ] = DEFAULTS.discr_force,
+    same_person: Annotated[
+        float, typer.Option(help="Share of pairs whose target is the same person.")
+    ] = DEFAULTS.same_person,
+    min_size: Annotated[
+        int, typer.Option(help="Leave out images smaller than this (px).")
+    ] = DEFAULTS.min_size,
+    jitter: Annotated[str, typer.Option(help="Colour jitter: brightness,contrast,saturation,hue.")] = _plain(
+        DEFAULTS.jitter
+    ),
+    lr: Annotated[float, typer.Option(help="Learning rate of G and D.")] = _O.lr,
+    betas: Annotated[str, typer.Option(help="Adam betas.")] = _plain(_O.betas),
+    weight_decay: Annotated[float, typer.Option(help="Weight decay.")] = _O.weight_decay,
+    schedule: Annotated[
+        Schedule, typer.Option(help="Learning-rate schedule (step: GHOST's optional StepLR).")
+    ] = _SCHEDULE,
+    step_size: Annotated[int, typer.Option(help="step schedule: iterations per step.")] = _O.step_size,
+    step_gamma: Annotated[float, typer.Option(help="step schedule: rate factor per step.")] = _O.step_gamma,
+    clip: Annotated[float, typer.Option(help="Clip each network's gradient norm (0: off).")] = _O.clip,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", "-b", help="Pairs per batch (per process).")
+    ] = DEFAULTS.batch_size,
+    iterations: Annotated[
+        int, typer.Option("--iterations", "-n", help="Train until this iteration.")
+    ] = DEFAULTS.iterations,
+    save_every: Annotated[int, typer.Option(help="Save every N iterations.")] = DEFAULTS.save_every,
+    snapshot_every: Annotated[
+        int, typer.Option(help="Keep a snapshot every N iterations (0: off).")
+    ] = DEFAULTS.snapshot_every,
+    keep_snapshots: Annotated[int, typer.Option(help="Snapshots kept.")] = DEFAULTS.keep_snapshots,
+    preview_every: Annotated[
+        int, typer.Option(help="Preview grid every N iterations (0: off).")
+    ] = DEFAULTS.preview_every,
+    log_every: Annotated[int, typer.Option(help="Console line every N iterations.")] = DEFAULTS.log_every,
+    amp: Annotated[Amp, typer.Option(help="Mixed precision (auto: on for CUDA, off on CPU).")] = _AMP,
+    seed: Annotated[int, typer.Option(help="Seed of initialisation, pairs and jitter.")] = DEFAULTS.seed,
+    workers: Annotated[int, typer.Option(help="Background data-loading processes.")] = DEFAULTS.workers,
+    device: Annotated[
+        str | None, typer.Option(help="cpu, cuda, cuda:1 [default: CUDA when present].")
+    ] = None,
+    rollback: Annotated[
+        bool, typer.Option("--rollback", help="Resume from the last snapshot (after a NaN stop).")
+    ] = False,
+    tensorboard: Annotated[bool, typer.Option("--tensorboard/--no-tensorboard", help="Write logs/.")] = True,
+    inject_nan_at: Annotated[int | None, typer.Option(hidden=True)] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No console lines.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of unexpected errors.")] = False,
+) -> None:
+    """Train a one-shot face swapper (GHOST's AEI-Net recipe) on a prepared dataset; resumes MODEL_DIR."""
+    console = Console(stderr=True)
+    with reported_errors(debug, console):
+        from faceforge.errors import InputError
+        from faceforge.nets.aeinet import AEINetConfig
+        from faceforge.training.loop import TrainHooks
+        from faceforge.training.oneshot.config import DiscriminatorConfig, LossWeights, OneshotConfig
+        from faceforge.training.oneshot.model_io import is_oneshot_folder, read_oneshot_config
+
+        if not dataset.is_dir():
+            raise InputError(f"The dataset folder {dataset} does not exist.")
+        given = OneshotConfig(
+            generator=AEINetConfig(backbone.value, blocks, IDENTITY_DIMS[identity.value], width),
+            discriminator=DiscriminatorConfig(d_ndf, d_layers, d_scales),
+            identity=identity.value, identity_weights=identity_weights,
+            losses=LossWeights(adv_weight, attr_weight, id_weight, rec_weight, eyes_weight, distill_weight,
+                               distill_features_weight),
+            optimiser=dataclasses.replace(
+                _O, lr=lr, betas=parse_numbers(betas, 2, "--betas"), weight_decay=weight_decay,
+                schedule=schedule.value, step_size=step_size, step_gamma=step_gamma, clip=clip,
+            ),
+            stage2_at=stage2_at, discr_force=discr_force, same_person=same_person, min_size=min_size,
+            jitter=parse_numbers(jitter, 4, "--jitter"), teacher=teacher, batch_size=batch_size,
+            iterations=iterations, save_every=save_every, snapshot_every=snapshot_every,
+            keep_snapshots=keep_snapshots, preview_every=preview_every, log_every=log_every, amp=amp.value,
+            seed=seed, workers=workers,
+        )  # fmt: skip
+        config = given
+        if (output / "checkpoint.json").is_file():
+            if not is_oneshot_folder(output):
+                raise InputError(f"{output} holds another kind of model; train into a new folder.")
+            stored = read_oneshot_config(output)
+            config = _resumed(
+                ctx,
+                OneshotConfig.from_dict({**stored.get("train", {}), "generator": stored["generator"]}),
+                given,
+            )
+        hooks = TrainHooks()
+        if inject_nan_at is not None:
+            import torch
+
+            hooks.loss = lambda it, value: value * torch.nan if it == inject_nan_at else value
+        report, is_main = _run(config, dataset, output, device, rollback, quiet, tensorboard, hooks)
+        if is_main:
+            console.print(
+                f"iteration {report.iteration}: saved in {output} "
+                f"({report.examples_per_s:.1f} examples/s over this run).",
+                highlight=False,
+                soft_wrap=True,
+            )
+        if report.interrupted:
+            sys.exit(TERMINATED if report.interrupted == "SIGTERM" else INTERRUPTED)
+
+
+def _run(
+    config: Any, dataset: Path, output: Path, device: str | None, rollback: bool, quiet: bool,
+    tensorboard: bool, hooks: Any,
+) -> tuple[Any, bool]:  # fmt: skip
+    from faceforge.training.distributed import device_for, init_distributed, shutdown
+    from faceforge.training.oneshot.trainer import OneshotTrainer
+
+    dist_ctx = init_distributed()
+    try:
+        out = Console() if dist_ctx.is_main and not quiet else None
+        with OneshotTrainer(
+            config, dataset, output, device=device_for(dist_ctx, device), ctx=dist_ctx, rollback=rollback,
+            console=out, tensorboard=tensorboard, hooks=hooks,
+        ) as trainer:  # fmt: skip
+            return trainer.run(), dist_ctx.is_main
+    finally:
+        shutdown(dist_ctx)
+
+
+def _resumed(ctx: typer.Context, stored: Any, given: Any) -> Any:
+    """The stored configuration with the run-level options given on this command line; any other option
+    given with a value other than the stored one is refused."""
+    changes: dict[str, Any] = {}
+    for name, (field, sub) in _FIELDS.items():
+        if not given_on_command_line(ctx, name):
+            continue
+        new = getattr(given, field) if sub is None else getattr(getattr(given, field), sub)
+        if field in RESUMABLE_CHANGES:
+            current = changes.get(field, getattr(stored, field))
+            changes[field] = new if sub is None else dataclasses.replace(current, **{sub: new})
+            continue
+        old = getattr(stored, field) if sub is None else getattr(getattr(stored, field), sub)
+        if old != new:
+            raise ValueError(
+                f"--{name.replace('_', '-')} differs from the settings this model folder was trained with; "
+                "a resumed run keeps them (train into a new folder to change them)."
+            )
+    return stored.resumed_with(changes)
+
+
+def prepare_oneshot(
+    source: Annotated[Path, typer.Argument(help="Photos: one sub-folder per person, or a flat folder.")],
+    dataset: Annotated[Path, typer.Argument(help="Dataset folder to write (resumed when it exists).")],
+    poses: Annotated[
+        bool, typer.Option("--poses/--no-poses", help="GHOST's pose templates (else frontal only).")
+    ] = True,
+    min_face: Annotated[float, typer.Option(help="Skip faces smaller than this (source px).")] = 64.0,
+    quality: Annotated[int, typer.Option(help="JPEG quality of the crops.")] = 95,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of unexpected errors.")] = False,
+) -> None:
+    """Crop photos into a one-shot training dataset (GHOST's 256-px crops, identity folders kept)."""
+    console = Console(stderr=True)
+    with reported_errors(debug, console):
+        from faceforge.analysis.analyser import FaceAnalyser
+        from faceforge.cli.progress import progress_bar
+        from faceforge.training.oneshot.prepare import PrepareOptions, prepare_dataset
+
+        options = PrepareOptions(poses=poses, min_face=min_face, quality=quality)
+        with FaceAnalyser() as analyser, progress_bar("cropping", "photos", enabled=not quiet) as progress:
+            report = prepare_dataset(source, dataset, analyser, options, progress)
+        console.print(
+            f"{report.crops} crops of {report.identities} identities written to {dataset}; "
+            f"{report.no_face} photos without a usable face, {report.unreadable} unreadable; "
+            f"{report.folders_done_before} identity folders were done before.",
+            highlight=False,
+            soft_wrap=True,
+        )

@@ -1,0 +1,181 @@
+"""The configuration of a one-shot training run (GHOST's AEI-Net recipe), declared once.
+
+Defaults are GHOST's (``train.py`` at ``ea23cce``): AEI-Net U-Net with 2 AAD blocks, pix2pixHD's
+multi-scale discriminator (3 scales, 5 layers, 64 filters), Adam at 4e-4 with betas (0, 0.999) and weight
+decay 1e-4 for both networks, loss weights adv 1, attr 10, id 20, rec 10, eyes 0, same-person share 0.2,
+colour jitter (0.2, 0.2, 0.2, 0.01). Two departures, both because this runs offline: the identity encoder
+defaults to dlib's ResNet (128-d; ArcFace when the user has its weights), and the generator's ``c_id``
+follows the encoder's size. The CLI reads its defaults from :data:`DEFAULTS`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from faceforge.nets.aeinet import AEINetConfig
+from faceforge.training.config import AMP_MODES, from_plain, to_plain
+from faceforge.training.optim import OptimiserConfig
+
+IDENTITY_DIMS = {"dlib": 128, "arcface": 512}  # the embedding size of each crop identity encoder
+
+#: Options a resumed run may change; the rest are fixed by the weights, the data order or the teacher.
+RESUMABLE_CHANGES = (
+    "iterations",
+    "save_every",
+    "snapshot_every",
+    "keep_snapshots",
+    "preview_every",
+    "log_every",
+    "workers",
+    "amp",
+    "stage2_at",
+    "losses",
+    "discr_force",
+    "optimiser",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DiscriminatorConfig:
+    """pix2pixHD's multi-scale PatchGAN: ``num_d`` scales of ``n_layers`` strided convolutions."""
+
+    ndf: int = 64
+    n_layers: int = 5
+    num_d: int = 3
+
+    def __post_init__(self) -> None:
+        if min(self.ndf, self.n_layers, self.num_d) < 1:
+            raise ValueError("The discriminator's ndf, n_layers and num_d must all be at least 1.")
+
+
+@dataclass(frozen=True, slots=True)
+class LossWeights:
+    """Weights of the generator's losses (see :mod:`faceforge.training.oneshot.losses`).
+
+    ``eyes`` applies from stage 2 on (``OneshotConfig.stage2_at``). ``distill`` and ``distill_features``
+    apply only with a teacher. A weight of 0 skips its term's computation (``adv`` 0 also skips the
+    discriminator).
+    """
+
+    adv: float = 1.0
+    attr: float = 10.0
+    id: float = 20.0
+    rec: float = 10.0
+    eyes: float = 0.0
+    distill: float = 10.0
+    distill_features: float = 5.0
+
+    def __post_init__(self) -> None:
+        negative = [f.name for f in dataclasses.fields(self) if getattr(self, f.name) < 0]
+        if negative:
+            raise ValueError(f"Loss weights must not be negative: {', '.join(negative)}.")
+
+
+def _ghost_adam() -> OptimiserConfig:
+    return OptimiserConfig(name="adam", lr=4e-4, betas=(0.0, 0.999), eps=1e-8, weight_decay=1e-4)
+
+
+@dataclass(frozen=True, slots=True)
+class OneshotConfig:
+    """Everything a one-shot run needs besides the dataset and the model folder.
+
+    ``identity``: the frozen crop identity encoder (``dlib`` or ``arcface``, whose weights
+    ``identity_weights`` names); its size must equal ``generator.c_id``. ``stage2_at``: stage 1 runs until
+    this iteration with the eye loss off, stage 2 after it with ``losses.eyes`` (0: stage 2 from the start).
+    ``discr_force``: GHOST's rule that skips the discriminator's step while an average of the adversarial
+    loss stays at 4 or more. ``same_person``: share of pairs whose target is the source's own identity.
+    ``min_size``: dataset images whose shorter side is smaller are left out. ``jitter``: colour jitter
+    (brightness, contrast, saturation, hue), drawn independently for each image of a pair. ``teacher``: a
+    generator to distil (a weight file, a catalog name or a train-oneshot folder). ``optimiser`` serves
+    both networks; ``amp`` and the intervals mean what they mean for ``faceforge train``; ``batch_size``
+    is per process.
+    """
+
+    generator: AEINetConfig = field(default_factory=lambda: AEINetConfig(c_id=IDENTITY_DIMS["dlib"]))
+    discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
+    identity: str = "dlib"
+    identity_weights: str | None = None
+    losses: LossWeights = field(default_factory=LossWeights)
+    optimiser: OptimiserConfig = field(default_factory=_ghost_adam)
+    stage2_at: int = 0
+    discr_force: bool = False
+    same_person: float = 0.2
+    min_size: int = 128
+    jitter: tuple[float, float, float, float] = (0.2, 0.2, 0.2, 0.01)
+    teacher: str | None = None
+    batch_size: int = 16
+    iterations: int = 200_000
+    save_every: int = 1_000
+    snapshot_every: int = 5_000
+    keep_snapshots: int = 3
+    preview_every: int = 500
+    preview_count: int = 4
+    log_every: int = 10
+    amp: str = "auto"
+    seed: int = 0
+    workers: int = 4
+
+    def __post_init__(self) -> None:
+        if self.identity not in IDENTITY_DIMS:
+            raise ValueError(
+                f"Unknown identity encoder '{self.identity}'; choose one of: {', '.join(IDENTITY_DIMS)}."
+            )
+        if self.generator.c_id != IDENTITY_DIMS[self.identity]:
+            raise ValueError(
+                f"The {self.identity} identity encoder gives {IDENTITY_DIMS[self.identity]}-d vectors, "
+                f"but the generator takes {self.generator.c_id}-d ones."
+            )
+        if self.amp not in AMP_MODES:
+            raise ValueError(f"Unknown AMP mode '{self.amp}'; choose one of: {', '.join(AMP_MODES)}.")
+        if not 0.0 <= self.same_person <= 1.0:
+            raise ValueError(f"same_person is a probability, got {self.same_person}.")
+        if len(self.jitter) != 4 or min(self.jitter) < 0 or self.jitter[3] > 0.5:
+            raise ValueError("jitter takes four non-negative numbers (hue at most 0.5).")
+        if self.batch_size < 1 or self.save_every < 1 or self.preview_count < 1 or self.log_every < 1:
+            raise ValueError("batch_size, save_every, preview_count and log_every must be at least 1.")
+        for name in ("iterations", "stage2_at", "min_size", "snapshot_every", "keep_snapshots",
+                     "preview_every", "workers"):  # fmt: skip
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative, got {getattr(self, name)}.")
+
+    def stage_at(self, iterations_done: int) -> int:
+        """The stage of the iteration after ``iterations_done``: 1 before ``stage2_at``, then 2."""
+        return 2 if iterations_done >= self.stage2_at else 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: to_plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> OneshotConfig:
+        data = dict(data)
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"Unknown one-shot training settings: {', '.join(unknown)} (newer faceforge?).")
+        parts = {
+            "generator": (AEINetConfig, "generator"),
+            "discriminator": (DiscriminatorConfig, "discriminator"),
+            "losses": (LossWeights, "loss weight"),
+            "optimiser": (OptimiserConfig, "optimiser"),
+        }
+        for name, (kind, what) in parts.items():
+            if name in data:
+                data[name] = from_plain(kind, dict(data[name]), what)
+        if "jitter" in data:
+            data["jitter"] = tuple(data["jitter"])
+        return cls(**data)
+
+    def resumed_with(self, changes: dict[str, Any]) -> OneshotConfig:
+        """This (stored) configuration with the run-level ``changes`` a resumed run may make."""
+        refused = sorted(set(changes) - set(RESUMABLE_CHANGES))
+        if refused:
+            raise ValueError(
+                f"A resumed run cannot change {', '.join(refused)}; train into a new model folder instead."
+            )
+        return dataclasses.replace(self, **changes)
+
+
+#: The defaults the CLI shows and uses.
+DEFAULTS = OneshotConfig()
