@@ -154,7 +154,6 @@ class GhostSwapper:
         if options.backend == "onnx" and options.precision == "fp16":
             raise InputError("The onnx backend runs the generator in fp32; use --backend torch for fp16.")
         self.device, self.dtype = torch_runtime(options.device, options.precision)
-        self.backend = options.backend
         loaded = load_generator(options)
         self.config = loaded.model.config
         self.source_convention = loaded.source
