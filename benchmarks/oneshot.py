@@ -36,8 +36,8 @@ import torch
 
 from faceforge.nets.aeinet import AEINet, AEINetConfig
 from faceforge.nets.onnx_export import export_aeinet_onnx
-from faceforge.nets.onnx_runtime import CUDA_PROVIDER
 from faceforge.swappers.ghost import OnnxGenerator, TorchGenerator, torch_runtime
+from faceforge.weights.onnx_session import CUDA_PROVIDER
 
 OFFICIAL_WIDTH = 32
 SIZE = 256

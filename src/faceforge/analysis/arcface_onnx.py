@@ -14,8 +14,8 @@ import numpy as np
 
 from faceforge.errors import WeightsError
 from faceforge.geometry.alignment import TEMPLATES, align_face
-from faceforge.nets.onnx_runtime import create_session, describe_io
 from faceforge.types import Face
+from faceforge.weights.onnx_session import create_session, describe_io
 
 CROP_SIZE = 112
 

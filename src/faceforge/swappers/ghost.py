@@ -227,7 +227,7 @@ class OnnxGenerator:
     :class:`TorchGenerator`'s interface."""
 
     def __init__(self, path: Path, device: str = "auto") -> None:
-        from faceforge.nets.onnx_runtime import create_session
+        from faceforge.weights.onnx_session import create_session
 
         self.session = create_session(path, device)
 

@@ -21,10 +21,10 @@ from faceforge.analysis.arcface_onnx import ArcFaceOnnx
 from faceforge.config import NeuralOptions
 from faceforge.errors import InputError, WeightsError
 from faceforge.geometry.alignment import TEMPLATES, Template
-from faceforge.nets.onnx_runtime import ModelIO, TensorSpec, create_session, describe_io
 from faceforge.swappers.onnx_families import FAMILIES, OnnxFamily
 from faceforge.types import AlignedFace, SourceIdentity, SwapResult
 from faceforge.weights import WeightsEntry, find_entry, resolve_weights
+from faceforge.weights.onnx_session import ModelIO, TensorSpec, create_session, describe_io
 
 EMBEDDING_SIZE = 512
 

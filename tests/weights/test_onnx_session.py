@@ -10,7 +10,7 @@ from onnx import TensorProto
 from onnx_toys import swapper_model
 
 from faceforge.errors import WeightsError
-from faceforge.nets.onnx_runtime import create_session, describe_io, session_providers
+from faceforge.weights.onnx_session import create_session, describe_io, session_providers
 
 
 def test_providers_follow_the_device(monkeypatch) -> None:
