@@ -230,6 +230,8 @@ class OneshotDataset(Dataset):
 
     def _target_of(self, i: int, rng: np.random.Generator) -> tuple[int, bool]:
         if rng.random() < self.same_person:
+            if not self.index.grouped:  # a flat dataset knows no identities: the same image
+                return i, True
             group = self.index.groups[self.index.person[i]]
             others = group[group != i]
             return (int(rng.choice(others)) if len(others) else i), True

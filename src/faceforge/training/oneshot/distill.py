@@ -25,8 +25,8 @@ from faceforge.training.oneshot.model_io import is_oneshot_folder, load_oneshot_
 
 
 def load_teacher(spec: str) -> tuple[AEINet, dict[str, Any] | None]:
-    """The frozen teacher ``spec`` names, and the identity section of its folder (None for a weight file:
-    GHOST's files were trained on raw ArcFace embeddings)."""
+    """The frozen teacher ``spec`` names, and the identity section of its folder (None for a weight file,
+    which does not say which encoder made its embeddings; GHOST's files used ArcFace's 512-d ones)."""
     path = Path(spec)
     if path.is_dir():
         if not is_oneshot_folder(path):
@@ -43,12 +43,17 @@ def load_teacher(spec: str) -> tuple[AEINet, dict[str, Any] | None]:
 
 
 def check_teacher(teacher: AEINet, identity: dict[str, Any] | None, encoder: str, dim: int) -> None:
-    """Refuse a teacher that embeds identities differently from the student's encoder."""
-    expected = identity["encoder"] if identity is not None else "arcface"
-    if expected != encoder or teacher.config.c_id != dim:
+    """Refuse a teacher that takes identity vectors other than the student's encoder gives: of another
+    size, or (for a train-oneshot folder, which records it) from another encoder."""
+    if teacher.config.c_id != dim:
         raise InputError(
-            f"The teacher was trained on {expected} identities ({teacher.config.c_id}-d); train the student "
-            f"with --identity {expected} so both see the same embeddings."
+            f"The teacher takes {teacher.config.c_id}-d identity vectors but the {encoder} encoder gives "
+            f"{dim}-d ones; train the student with the encoder the teacher was trained with."
+        )
+    if identity is not None and identity.get("encoder") != encoder:
+        raise InputError(
+            f"The teacher was trained on {identity.get('encoder')} identities; train the student with "
+            f"--identity {identity.get('encoder')} so both see the same embeddings."
         )
 
 
