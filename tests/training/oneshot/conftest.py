@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -10,9 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from oneshot_settings import tiny_config
 
-from faceforge.nets.aeinet import AEINetConfig
-from faceforge.training.oneshot.config import DiscriminatorConfig, OneshotConfig
+from faceforge.media.images import write_image
+from faceforge.training.oneshot.config import OneshotConfig
 from faceforge.training.oneshot.prepare import PrepareReport, prepare_dataset
 
 # Three "identities" of two stills each (the stills show different people: the grouping is what the
@@ -46,10 +46,7 @@ def photo_folder(testdata: Path, tmp_path_factory) -> Path:
         (root / person).mkdir(parents=True)
         for name in names:
             shutil.copy(testdata / name, root / person / name)
-    blank = np.full((300, 300, 3), 200, np.uint8)
-    from faceforge.media.images import write_image
-
-    write_image(root / "carl" / "wall.png", blank)
+    write_image(root / "carl" / "wall.png", np.full((300, 300, 3), 200, np.uint8))
     return root
 
 
@@ -62,22 +59,6 @@ def prepared(photo_folder: Path, analyser, tmp_path_factory) -> tuple[Path, Prep
 @pytest.fixture(scope="session")
 def oneshot_dataset(prepared: tuple[Path, PrepareReport]) -> Path:
     return prepared[0]
-
-
-def tiny_config(**changes: object) -> OneshotConfig:
-    """Width-4 AEI-Net with one AAD block (c_id 128: dlib's), a small two-scale D, batch 2, no workers."""
-    base = OneshotConfig(
-        generator=AEINetConfig(width=4, num_blocks=1, c_id=128),
-        discriminator=DiscriminatorConfig(ndf=8, n_layers=3, num_d=2),
-        batch_size=2,
-        iterations=4,
-        save_every=2,
-        snapshot_every=0,
-        preview_every=0,
-        workers=0,
-        seed=1,
-    )
-    return dataclasses.replace(base, **changes)
 
 
 @pytest.fixture
