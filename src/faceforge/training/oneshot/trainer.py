@@ -277,7 +277,8 @@ class OneshotTrainer(LoopTrainer):
 
     def _dataset_line(self, dataset: Path) -> str:
         index = self.index
-        people = f" of {len(index.groups)} identities" if index.grouped else " (flat: no identities)"
+        identities = sum(1 for group in index.groups if len(group))
+        people = f" of {identities} identities" if index.grouped else " (flat: no identities)"
         left_out = f"{index.too_small} under {self.config.min_size} px, {index.unreadable} unreadable"
         return (
             f"dataset {dataset}: {len(index.files)} images{people}, {index.with_landmarks} with landmarks; "
@@ -440,7 +441,8 @@ class OneshotTrainer(LoopTrainer):
     def console_line(self, means: dict[str, float], rate: float, lr: float) -> str:
         parts = " ".join(f"{k} {v:.4f}" for k, v in means.items() if k not in ("total", "d"))
         d = f"  D {means['d']:.4f}" if "d" in means else ""
+        stage = f"  stage {self.stage}" if self.config.stage2_at else ""  # a run with two stages
         return (
-            f"[bold]{self.iteration:>8}[/]  stage {self.stage}  G {means['total']:.4f}{d}  "
+            f"[bold]{self.iteration:>8}[/]{stage}  G {means['total']:.4f}{d}  "
             f"[dim]({parts})[/]  {rate:6.1f} ex/s  lr {lr:.2e}"
         )
