@@ -125,7 +125,7 @@ def scan_dataset(root: Path, min_size: int) -> DatasetIndex:
     if not files:
         raise InputError(
             f"{root} holds no usable training images ({too_small} under {min_size} px, {unreadable} "
-            "unreadable); prepare one with `faceforge train-oneshot prepare`."
+            "unreadable); prepare one with `faceforge prepare-oneshot`."
         )
     ids = np.asarray(person, np.int64)
     groups = [np.flatnonzero(ids == n) for n in range(len(folders))]

@@ -153,7 +153,7 @@ class OneshotTrainer(LoopTrainer):
         if weights.eyes and not self.index.with_landmarks:
             raise InputError(
                 f"The eye loss needs face landmarks, and {dataset} has none; make the dataset with "
-                "`faceforge train-oneshot prepare`, or leave the eye weight at 0."
+                "`faceforge prepare-oneshot`, or leave the eye weight at 0."
             )
 
         self.identity = (identity or create_crop_identity(config.identity, config.identity_weights)).to(
