@@ -85,12 +85,14 @@ def test_two_gloo_ranks_average_to_the_whole_batch_gradients(faceset_a, faceset_
     got = torch.load(tmp_path / "ddp_grads.pt", weights_only=True)
     assert set(got) == set(expected) and len(got) > 10
     for name, grad in expected.items():
-        # float32 sums over 3 and over 6 images differ in their last bits (~1e-6 on gradients ~0.1), so
-        # the whole-batch check is relative to the tensor's norm; a missing or un-averaged all-reduce is
-        # off by 50-100%. Against the mean of the two half-batch gradients the match is much tighter.
-        assert torch.linalg.norm(got[name] - grad) <= 1e-3 * torch.linalg.norm(grad) + 1e-9, name
+        # Against the whole batch only float noise remains: convolution kernels block 3 and 6 images
+        # differently, which moves small gradients by up to ~1e-3 of their norm; a missing or un-averaged
+        # all-reduce is off by 50-100%. (That the loss itself is a mean over images, so halves average to
+        # the whole batch exactly, is tested in test_losses.) Against the mean of the two half-batch
+        # gradients the match is much tighter.
+        assert torch.linalg.norm(got[name] - grad) <= 3e-3 * torch.linalg.norm(grad) + 1e-9, name
         mean = (halves[0][name] + halves[1][name]) / 2
-        assert torch.linalg.norm(got[name] - mean) <= 1e-5 * torch.linalg.norm(mean) + 1e-9, name
+        assert torch.linalg.norm(got[name] - mean) <= 1e-4 * torch.linalg.norm(mean) + 1e-9, name
     # Only rank 0 wrote anything.
     assert not (tmp_path / "rank1").exists()
 

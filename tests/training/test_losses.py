@@ -168,3 +168,20 @@ def test_training_lowers_the_loss(arch, faceset_a, faceset_b):
         optimiser.step()
     after = evaluate()
     assert after < 0.85 * before, (before, after)
+
+
+def test_a_batch_loss_is_the_mean_of_its_halves_losses():
+    """Each image counts equally however much of it the mask weights, so the loss of a batch is the mean of
+    its halves' losses: what DDP ranks that each see half a batch average their gradients over."""
+    batch = _batch()
+    batch["weight"][1] *= 0.2  # the second image's face weighs less than the first's
+    pred = (batch["target"] + 0.2 * torch.randn(batch["target"].shape)).clamp(0, 1)
+    config = LossConfig(terms=(("ssim", 1.0), ("l1", 1.0), ("mse", 1.0), ("ms_ssim", 1.0)))
+    whole, _ = swap_loss(pred, batch["mask"], batch, config)
+    halves = [
+        swap_loss(
+            pred[i : i + 1], batch["mask"][i : i + 1], {k: v[i : i + 1] for k, v in batch.items()}, config
+        )[0]
+        for i in range(2)
+    ]
+    assert whole.item() == pytest.approx((halves[0] + halves[1]).item() / 2, rel=1e-6)
