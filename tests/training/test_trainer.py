@@ -9,6 +9,7 @@ import signal
 import pytest
 import torch
 
+import faceforge.training.loop as loop
 from faceforge.nets.autoencoders import ARCHITECTURES, scaled
 from faceforge.training.checkpoint import CheckpointStore
 from faceforge.training.config import TrainConfig
@@ -75,7 +76,10 @@ def test_amp_paths_train_on_cpu(faceset_a, faceset_b, tmp_path, mode):
     assert bool(state["scaler"]) == (mode == "fp16")  # the scaler's state resumes with the rest
 
 
-def test_amp_defaults():
+def test_amp_defaults(monkeypatch):
+    monkeypatch.setattr(loop, "cpu_has_native_bf16", lambda: True)
+    assert resolve_amp("auto", torch.device("cpu")) == (torch.bfloat16, False)
+    monkeypatch.setattr(loop, "cpu_has_native_bf16", lambda: False)
     assert resolve_amp("auto", torch.device("cpu")) == (None, False)
     assert resolve_amp("off", torch.device("cuda")) == (None, False)
     assert resolve_amp("fp16", torch.device("cuda")) == (torch.float16, True)

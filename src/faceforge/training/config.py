@@ -77,8 +77,8 @@ class TrainConfig:
 
     Intervals are in iterations (one iteration: one batch of A and one of B); 0 turns previews or
     snapshots off. ``amp``: ``auto`` is float16 with a gradient scaler on CUDA (bfloat16 where the GPU
-    supports it) and off on CPU; ``bf16`` forces bfloat16 autocast (CPU too), ``fp16`` float16 with the
-    scaler, ``off`` full float32. ``batch_size`` is per process; DDP multiplies it by the world size.
+    supports it), bfloat16 on CPUs that compute it natively (AMX, AVX-512 BF16) and off on other CPUs;
+    ``bf16`` forces bfloat16 autocast, ``fp16`` float16 with the scaler, ``off`` full float32. ``batch_size`` is per process; DDP multiplies it by the world size.
     """
 
     model: AutoencoderConfig = field(default_factory=lambda: ARCHITECTURES["original"])

@@ -79,12 +79,24 @@ class LoopSettings(Protocol):
     amp: str
 
 
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes bfloat16 in hardware (AMX tiles or AVX-512 BF16), where oneDNN's bfloat16
+    convolutions beat float32 ones; elsewhere bfloat16 is emulated and slower."""
+    probes = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
+    return any(getattr(torch.cpu, name, lambda: False)() for name in probes)
+
+
 def resolve_amp(mode: str, device: torch.device) -> tuple[torch.dtype | None, bool]:
-    """The autocast dtype (None: off) and whether a gradient scaler is needed, for ``mode`` on ``device``."""
-    if mode == "off" or (mode == "auto" and device.type != "cuda"):
-        return None, False
-    if mode == "auto":
+    """The autocast dtype (None: off) and whether a gradient scaler is needed, for ``mode`` on ``device``.
+
+    ``auto``: on CUDA bfloat16 where the GPU supports it, else float16 with a scaler; on a CPU with native
+    bfloat16, bfloat16 (1.3-2.3x faster training steps measured, docs/benchmarks.md); otherwise off."""
+    if mode == "auto" and device.type == "cuda":
         return (torch.bfloat16, False) if torch.cuda.is_bf16_supported() else (torch.float16, True)
+    if mode == "auto":
+        return (torch.bfloat16, False) if device.type == "cpu" and cpu_has_native_bf16() else (None, False)
+    if mode == "off":
+        return None, False
     if mode == "bf16":
         return torch.bfloat16, False
     return torch.float16, True
