@@ -4,8 +4,10 @@ faceforge's training step over a plain eager PyTorch step of the same model, mea
 Prints one JSON line per figure. The plain step: the model as built (contiguous tensors), torch's default
 Adam, both sides forwarded separately, batches loaded in the main process between steps. faceforge's
 step (:class:`faceforge.training.trainer.Trainer`): one forward for both sides, channels-last tensors,
-fused Adam, batches prepared by background workers while the model computes, optionally torch.compile.
-Both use the same facesets, augmentation, loss and batch size.
+fused Adam, bfloat16 autocast on CPUs that compute it natively (``--amp auto``), batches prepared by
+background workers while the model computes, optionally torch.compile. Both use the same facesets,
+augmentation, loss and batch size. The two are timed a step each in turn (after warm-up) and the medians
+compared, so a host that speeds up or slows down during the run affects both alike.
 
     python benchmarks/train.py [--archs original,dfaker] [--iterations 3] [--warmup 1] [--compile]
 """
@@ -13,11 +15,14 @@ Both use the same facesets, augmentation, loss and batch size.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
+import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -42,7 +47,8 @@ def facesets(root: Path) -> tuple[Path, Path]:
     return root / "a", root / "b"
 
 
-def plain_step_rate(config: TrainConfig, a: Path, b: Path, warmup: int, iterations: int) -> float:
+def plain_step(config: TrainConfig, a: Path, b: Path) -> Callable[[], None]:
+    """One eager step of the plain baseline, batches loaded in the main process."""
     model = build_autoencoder(config.model)
     opt = torch.optim.Adam(model.parameters(), lr=config.optimiser.lr, betas=config.optimiser.betas)
     sizes = (config.model.input_size, config.model.output_size)
@@ -68,31 +74,33 @@ def plain_step_rate(config: TrainConfig, a: Path, b: Path, warmup: int, iteratio
         total.backward()
         opt.step()
 
-    for _ in range(warmup):
-        step()
-    start = time.perf_counter()
-    for _ in range(iterations):
-        step()
-    return 2 * config.batch_size * iterations / (time.perf_counter() - start)
+    return step
 
 
-def faceforge_step_rate(
-    config: TrainConfig, a: Path, b: Path, warmup: int, iterations: int, out: Path
-) -> float:
-    with Trainer(config, a, b, out, device="cpu", tensorboard=False) as trainer:
-        streams = trainer.streams
+def faceforge_step(trainer: Trainer) -> Callable[[], None]:
+    streams = trainer.streams
+    return lambda: trainer.step(next(streams["a"]), next(streams["b"]))  # type: ignore[return-value]
+
+
+def interleaved_rates(steps: dict[str, Callable[[], None]], examples: int, warmup: int, rounds: int):
+    """Examples per second of each step function: warmed up, then timed one step each in turn, ``rounds``
+    times, so drift in the host's speed hits every contender alike; the median step time counts."""
+    for step in steps.values():
         for _ in range(warmup):
-            trainer.step(next(streams["a"]), next(streams["b"]))
-        start = time.perf_counter()
-        for _ in range(iterations):
-            trainer.step(next(streams["a"]), next(streams["b"]))
-        return 2 * config.batch_size * iterations / (time.perf_counter() - start)
+            step()
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(rounds):
+        for name, step in steps.items():
+            start = time.perf_counter()
+            step()
+            times[name].append(time.perf_counter() - start)
+    return {name: examples / statistics.median(t) for name, t in times.items()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--archs", default=",".join(a for a in ARCHITECTURES))
-    parser.add_argument("--iterations", type=int, default=3)
+    parser.add_argument("--iterations", type=int, default=5, help="timed steps of each contender")
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--batch", type=int, default=0, help="batch per person (0: 16 for 64 px, 8 above)")
     parser.add_argument("--workers", type=int, default=2)
@@ -108,26 +116,25 @@ def main() -> None:
             config = TrainConfig(model=model, batch_size=batch, workers=args.workers, preview_every=0)
             common = {"arch": arch, "input": model.input_size, "output": model.output_size, "batch": batch,
                       "threads": torch.get_num_threads(), "cpus": os.cpu_count()}  # fmt: skip
-            plain = plain_step_rate(config, a, b, args.warmup, args.iterations)
-            print(
-                json.dumps({"figure": "plain_eager_examples_per_s", **common, "value": round(plain, 2)}),
-                flush=True,
-            )
-            ours = faceforge_step_rate(config, a, b, args.warmup, args.iterations, Path(tmp) / f"m-{arch}")
-            print(
-                json.dumps({"figure": "faceforge_examples_per_s", **common, "value": round(ours, 2)}),
-                flush=True,
-            )
-            print(
-                json.dumps({"figure": "speedup_vs_plain", **common, "value": round(ours / plain, 3)}),
-                flush=True,
-            )
-            if args.compile:
-                compiled = dataclasses.replace(config, compile=True)
-                rate = faceforge_step_rate(
-                    compiled, a, b, args.warmup + 1, args.iterations, Path(tmp) / f"c-{arch}"
+            contenders = {"plain": plain_step(config, a, b)}
+            with contextlib.ExitStack() as stack:
+                trainer = stack.enter_context(
+                    Trainer(config, a, b, Path(tmp) / f"m-{arch}", device="cpu", tensorboard=False)
                 )
-                figure = {"figure": "faceforge_compiled_examples_per_s", **common, "value": round(rate, 2)}
+                contenders["faceforge"] = faceforge_step(trainer)
+                if args.compile:
+                    compiled = dataclasses.replace(config, compile=True)
+                    trainer = stack.enter_context(
+                        Trainer(compiled, a, b, Path(tmp) / f"c-{arch}", device="cpu", tensorboard=False)
+                    )
+                    contenders["faceforge_compiled"] = faceforge_step(trainer)
+                rates = interleaved_rates(contenders, 2 * batch, args.warmup, args.iterations)
+            for name, rate in rates.items():
+                figure = {"figure": f"{name}_examples_per_s", **common, "value": round(rate, 2)}
+                print(json.dumps(figure), flush=True)
+            for name in rates.keys() - {"plain"}:
+                ratio = rates[name] / rates["plain"]
+                figure = {"figure": f"speedup_{name}_vs_plain", **common, "value": round(ratio, 3)}
                 print(json.dumps(figure), flush=True)
 
 
