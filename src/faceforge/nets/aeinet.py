@@ -19,7 +19,6 @@ load with ``load_state_dict(strict=True)``. ``AEINetConfig.width`` scales every 
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import re
 from collections.abc import Mapping
@@ -32,6 +31,7 @@ from torch import Tensor, nn
 
 from faceforge.errors import WeightsError
 from faceforge.nets.layout import layout_difference, state_shapes
+from faceforge.settings_io import refuse_unknown_keys
 
 Backbone = Literal["unet", "linknet", "resnet"]
 BACKBONES: tuple[str, ...] = get_args(Backbone)
@@ -68,10 +68,7 @@ class AEINetConfig:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> AEINetConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"Unknown AEI-Net settings: {', '.join(unknown)} (a newer faceforge?).")
+        refuse_unknown_keys(cls, d, "AEI-Net")
         return cls(**d)
 
 

@@ -35,6 +35,7 @@ from torch import Tensor, nn
 
 from faceforge.nets.blocks import Conv, Dense, Head, Residual, Upscale
 from faceforge.nets.init import INITIALISERS
+from faceforge.settings_io import refuse_unknown_keys
 
 SIDES = ("a", "b")
 
@@ -85,10 +86,7 @@ class AutoencoderConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> AutoencoderConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"Unknown autoencoder settings: {', '.join(unknown)} (a newer faceforge?).")
+        refuse_unknown_keys(cls, d, "autoencoder")
         return cls(**d)
 
 

@@ -4,15 +4,21 @@
 own knobs (batch, iterations, save/snapshot/preview intervals, AMP, seed, workers). It is written as
 indented JSON to ``MODEL_DIR/config.json`` when a run starts and read back when it resumes, so a model
 folder always says how it was trained. ``version`` lets later releases migrate older files.
+
+The one-shot configuration (:mod:`faceforge.training.oneshot.config`) shares the functions here: the
+checks of the run-loop options, the reading of nested sections with unknown keys refused, and the refusal
+of changes a resumed run may not make.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from faceforge.nets.autoencoders import ARCHITECTURES, AutoencoderConfig
+from faceforge.settings_io import refuse_unknown_keys
 from faceforge.training.augment import AugmentOptions
 from faceforge.training.losses import LossConfig
 from faceforge.training.optim import OptimiserConfig
@@ -21,8 +27,8 @@ CONFIG_FORMAT = "faceforge-train-config"
 CONFIG_VERSION = 1
 AMP_MODES = ("auto", "off", "fp16", "bf16")
 
-#: Options a resumed run may change (everything else is fixed by the weights or the data order).
-RESUMABLE_CHANGES = (
+#: The run-loop options of every trainer's configuration that a resumed run may change.
+RESUMABLE_RUN_OPTIONS = (
     "iterations",
     "save_every",
     "snapshot_every",
@@ -31,8 +37,18 @@ RESUMABLE_CHANGES = (
     "log_every",
     "workers",
     "amp",
-    "compile",
 )
+
+#: Options a resumed run may change (everything else is fixed by the weights or the data order); of the
+#: optimiser, the CLI changes only the run-level fields (learning rate, clipping, warm-up, weight decay).
+RESUMABLE_CHANGES = (*RESUMABLE_RUN_OPTIONS, "compile", "optimiser")
+
+_Config = TypeVar("_Config")
+
+
+def plain_fields(value: Any) -> dict[str, Any]:
+    """The fields of the dataclass instance ``value`` as a JSON-ready dict (nested ones included)."""
+    return {f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
 
 
 def to_plain(value: Any) -> Any:
@@ -41,7 +57,7 @@ def to_plain(value: Any) -> Any:
         to_dict = getattr(value, "to_dict", None)
         if callable(to_dict):
             return to_plain(to_dict())
-        return {f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return plain_fields(value)
     if isinstance(value, dict):
         return {str(k): to_plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -64,11 +80,51 @@ def from_plain(cls: type, data: dict[str, Any], what: str) -> Any:
     from_dict = getattr(cls, "from_dict", None)
     if callable(from_dict):
         return from_dict(data)
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ValueError(f"Unknown {what} settings: {', '.join(unknown)} (written by a newer faceforge?).")
+    refuse_unknown_keys(cls, data, what)
     return cls(**{k: _tuples(v) for k, v in data.items()})
+
+
+def config_from_plain(
+    cls: type[_Config], data: Mapping[str, Any], sections: Mapping[str, tuple[type, str]], what: str
+) -> _Config:
+    """A trainer's configuration ``cls`` from its JSON form: keys it does not know are refused (naming
+    ``what``); each of ``sections`` (field -> its dataclass and the name its errors use) is read with
+    :func:`from_plain`, and JSON lists of the other fields become tuples."""
+    refuse_unknown_keys(cls, data, what)
+    values = {}
+    for name, value in data.items():
+        if name in sections:
+            kind, section = sections[name]
+            values[name] = from_plain(kind, dict(value), section)
+        else:
+            values[name] = _tuples(value)
+    return cls(**values)
+
+
+def check_run_settings(config: Any, also_non_negative: Iterable[str] = ()) -> None:
+    """The checks of the run-loop options every trainer's configuration has (AMP mode, batch size,
+    iterations, save, snapshot, preview and log intervals, workers), and that ``also_non_negative`` of its
+    own fields are not negative; a ``ValueError`` names the first option out of range."""
+    if config.amp not in AMP_MODES:
+        raise ValueError(f"Unknown AMP mode '{config.amp}'; choose one of: {', '.join(AMP_MODES)}.")
+    for name in ("batch_size", "save_every", "preview_count", "log_every"):
+        if getattr(config, name) < 1:
+            raise ValueError(f"{name} must be at least 1, got {getattr(config, name)}.")
+    non_negative = ("iterations", "snapshot_every", "keep_snapshots", "preview_every", "workers")
+    for name in (*non_negative, *also_non_negative):
+        if getattr(config, name) < 0:
+            raise ValueError(f"{name} must not be negative, got {getattr(config, name)}.")
+
+
+def resumed_config(config: _Config, changes: Mapping[str, Any], resumable: Iterable[str]) -> _Config:
+    """The stored ``config`` with the ``changes`` a resumed run makes; a change of an option not in
+    ``resumable`` is refused."""
+    refused = sorted(set(changes) - set(resumable))
+    if refused:
+        raise ValueError(
+            f"A resumed run cannot change {', '.join(refused)}; train into a new model folder instead."
+        )
+    return dataclasses.replace(config, **changes)  # type: ignore[type-var]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +134,8 @@ class TrainConfig:
     Intervals are in iterations (one iteration: one batch of A and one of B); 0 turns previews or
     snapshots off. ``amp``: ``auto`` is float16 with a gradient scaler on CUDA (bfloat16 where the GPU
     supports it), bfloat16 on CPUs that compute it natively (AMX, AVX-512 BF16) and off on other CPUs;
-    ``bf16`` forces bfloat16 autocast, ``fp16`` float16 with the scaler, ``off`` full float32. ``batch_size`` is per process; DDP multiplies it by the world size.
+    ``bf16`` forces bfloat16 autocast, ``fp16`` float16 with the scaler, ``off`` full float32.
+    ``batch_size`` is per process; DDP multiplies it by the world size.
     """
 
     model: AutoencoderConfig = field(default_factory=lambda: ARCHITECTURES["original"])
@@ -100,23 +157,10 @@ class TrainConfig:
     compile: bool = False
 
     def __post_init__(self) -> None:
-        if self.amp not in AMP_MODES:
-            raise ValueError(f"Unknown AMP mode '{self.amp}'; choose one of: {', '.join(AMP_MODES)}.")
-        if self.batch_size < 1:
-            raise ValueError(f"The batch size must be at least 1, got {self.batch_size}.")
-        if self.iterations < 0:
-            raise ValueError(f"Iterations must not be negative, got {self.iterations}.")
-        if self.save_every < 1:
-            raise ValueError(f"save_every must be at least 1, got {self.save_every}.")
-        for name in ("snapshot_every", "keep_snapshots", "preview_every", "workers"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must not be negative, got {getattr(self, name)}.")
-        if self.preview_count < 1 or self.log_every < 1:
-            raise ValueError("preview_count and log_every must be at least 1.")
+        check_run_settings(self)
 
     def to_dict(self) -> dict[str, Any]:
-        body = {f.name: to_plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
-        return {"format": CONFIG_FORMAT, "version": CONFIG_VERSION, **body}
+        return {"format": CONFIG_FORMAT, "version": CONFIG_VERSION, **plain_fields(self)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
@@ -129,26 +173,14 @@ class TrainConfig:
                 f"The training configuration is version {version}, newer than this faceforge reads "
                 f"({CONFIG_VERSION}); update faceforge."
             )
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"Unknown training settings: {', '.join(unknown)}.")
-        parts = {
+        sections = {
             "model": (AutoencoderConfig, "model"),
             "loss": (LossConfig, "loss"),
             "augment": (AugmentOptions, "augmentation"),
             "optimiser": (OptimiserConfig, "optimiser"),
         }
-        for name, (kind, what) in parts.items():
-            if name in data:
-                data[name] = from_plain(kind, dict(data[name]), what)
-        return cls(**data)
+        return config_from_plain(cls, data, sections, "training")
 
     def resumed_with(self, changes: dict[str, Any]) -> TrainConfig:
         """This (stored) configuration with the run-level ``changes`` a resumed run may make."""
-        refused = sorted(set(changes) - set(RESUMABLE_CHANGES) - {"optimiser"})
-        if refused:
-            raise ValueError(
-                f"A resumed run cannot change {', '.join(refused)}; train into a new model folder instead."
-            )
-        return dataclasses.replace(self, **changes)
+        return resumed_config(self, changes, RESUMABLE_CHANGES)

@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from faceforge.settings_io import refuse_unknown_keys
+
 OPTIMISERS = ("adam", "adamw", "radam", "lion")
 SCHEDULES = ("constant", "cosine", "step")
 
@@ -64,6 +66,7 @@ class OptimiserConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> OptimiserConfig:
+        refuse_unknown_keys(cls, data, "optimiser")
         data = dict(data)
         if "betas" in data:
             data["betas"] = tuple(data["betas"])  # type: ignore[arg-type]

@@ -15,26 +15,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from faceforge.nets.aeinet import AEINetConfig
-from faceforge.training.config import AMP_MODES, from_plain, to_plain
+from faceforge.training.config import (
+    RESUMABLE_RUN_OPTIONS,
+    check_run_settings,
+    config_from_plain,
+    plain_fields,
+    resumed_config,
+)
 from faceforge.training.optim import OptimiserConfig
 
 IDENTITY_DIMS = {"dlib": 128, "arcface": 512}  # the embedding size of each crop identity encoder
 
 #: Options a resumed run may change; the rest are fixed by the weights, the data order or the teacher.
-RESUMABLE_CHANGES = (
-    "iterations",
-    "save_every",
-    "snapshot_every",
-    "keep_snapshots",
-    "preview_every",
-    "log_every",
-    "workers",
-    "amp",
-    "stage2_at",
-    "losses",
-    "discr_force",
-    "optimiser",
-)
+RESUMABLE_CHANGES = (*RESUMABLE_RUN_OPTIONS, "stage2_at", "losses", "discr_force", "optimiser")
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,54 +120,32 @@ class OneshotConfig:
                 f"The {self.identity} identity encoder gives {IDENTITY_DIMS[self.identity]}-d vectors, "
                 f"but the generator takes {self.generator.c_id}-d ones."
             )
-        if self.amp not in AMP_MODES:
-            raise ValueError(f"Unknown AMP mode '{self.amp}'; choose one of: {', '.join(AMP_MODES)}.")
+        check_run_settings(self, also_non_negative=("stage2_at", "min_size"))
         if not 0.0 <= self.same_person <= 1.0:
             raise ValueError(f"same_person is a probability, got {self.same_person}.")
         if len(self.jitter) != 4 or min(self.jitter) < 0 or self.jitter[3] > 0.5:
             raise ValueError("jitter takes four non-negative numbers (hue at most 0.5).")
-        if self.batch_size < 1 or self.save_every < 1 or self.preview_count < 1 or self.log_every < 1:
-            raise ValueError("batch_size, save_every, preview_count and log_every must be at least 1.")
-        for name in ("iterations", "stage2_at", "min_size", "snapshot_every", "keep_snapshots",
-                     "preview_every", "workers"):  # fmt: skip
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must not be negative, got {getattr(self, name)}.")
 
     def stage_at(self, iterations_done: int) -> int:
         """The stage of the iteration after ``iterations_done``: 1 before ``stage2_at``, then 2."""
         return 2 if iterations_done >= self.stage2_at else 1
 
     def to_dict(self) -> dict[str, Any]:
-        return {f.name: to_plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        return plain_fields(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> OneshotConfig:
-        data = dict(data)
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"Unknown one-shot training settings: {', '.join(unknown)} (newer faceforge?).")
-        parts = {
+        sections = {
             "generator": (AEINetConfig, "generator"),
             "discriminator": (DiscriminatorConfig, "discriminator"),
             "losses": (LossWeights, "loss weight"),
             "optimiser": (OptimiserConfig, "optimiser"),
         }
-        for name, (kind, what) in parts.items():
-            if name in data:
-                data[name] = from_plain(kind, dict(data[name]), what)
-        if "jitter" in data:
-            data["jitter"] = tuple(data["jitter"])
-        return cls(**data)
+        return config_from_plain(cls, data, sections, "one-shot training")
 
     def resumed_with(self, changes: dict[str, Any]) -> OneshotConfig:
         """This (stored) configuration with the run-level ``changes`` a resumed run may make."""
-        refused = sorted(set(changes) - set(RESUMABLE_CHANGES))
-        if refused:
-            raise ValueError(
-                f"A resumed run cannot change {', '.join(refused)}; train into a new model folder instead."
-            )
-        return dataclasses.replace(self, **changes)
+        return resumed_config(self, changes, RESUMABLE_CHANGES)
 
 
 #: The defaults the CLI shows and uses.
