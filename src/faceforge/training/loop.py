@@ -40,6 +40,7 @@ from torch.utils.data import DataLoader
 from faceforge.errors import FaceforgeError, InputError
 from faceforge.training.checkpoint import CheckpointStore
 from faceforge.training.distributed import DistContext, any_rank, barrier, mean_over_ranks
+from faceforge.training.optim import OptimiserConfig
 from faceforge.training.preview import write_preview
 
 
@@ -68,7 +69,8 @@ class TrainReport:
 
 
 class LoopSettings(Protocol):
-    """The run-level options :meth:`LoopTrainer.run` reads from a trainer's configuration."""
+    """The run-level options :meth:`LoopTrainer.run` reads from a trainer's configuration, and the
+    optimiser settings whose name a saved training state records."""
 
     iterations: int
     save_every: int
@@ -77,6 +79,7 @@ class LoopSettings(Protocol):
     preview_every: int
     log_every: int
     amp: str
+    optimiser: OptimiserConfig
 
 
 def cpu_has_native_bf16() -> bool:
@@ -279,6 +282,33 @@ class LoopTrainer(ABC):
         """The learning rate to log."""
 
     # -- shared pieces ---------------------------------------------------------------------------------
+
+    def loop_state(self, state_format: str, state_version: int) -> dict[str, Any]:
+        """The entries of the training state that every trainer saves: its ``format`` and ``version``, the
+        iteration, the optimiser's name, the gradient scaler and the RNG states."""
+        return {
+            "format": state_format,
+            "version": state_version,
+            "iteration": self.iteration,
+            "optimizer_name": self.config.optimiser.name,
+            "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else {},
+            "rng": rng_state(),
+        }
+
+    def restore_loop_state(self, state: Mapping[str, Any], state_format: str, state_version: int) -> None:
+        """Restore what :meth:`loop_state` saved (iteration, gradient scaler, RNG states), refusing a state
+        of another format, a newer version or another optimiser; the subclass restores the rest."""
+        if state.get("format") != state_format or int(state.get("version", 0)) > state_version:
+            raise InputError(f"The training state in {self.model_dir} is not one this faceforge can resume.")
+        if state.get("optimizer_name") != self.config.optimiser.name:
+            raise InputError(
+                f"{self.model_dir} was trained with the '{state.get('optimizer_name')}' optimiser; "
+                "resume it with the same one."
+            )
+        self.iteration = int(state["iteration"])
+        if self.scaler.is_enabled() and state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+        restore_rng(state["rng"])
 
     def has_saved_run(self) -> bool:
         return self.store.has_checkpoint() and self.store.read_index().latest is not None

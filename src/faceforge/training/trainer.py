@@ -32,8 +32,6 @@ from faceforge.training.loop import (
     TrainHooks,
     TrainReport,
     resolve_amp,
-    restore_rng,
-    rng_state,
     safe_workers,
 )
 from faceforge.training.losses import swap_loss
@@ -177,34 +175,19 @@ class Trainer(LoopTrainer):
     def training_state(self) -> dict[str, Any]:
         """Everything besides the weights that an exact resume needs (tensors and plain containers)."""
         return {
-            "format": STATE_FORMAT,
-            "version": STATE_VERSION,
-            "iteration": self.iteration,
-            "optimizer_name": self.config.optimiser.name,
+            **self.loop_state(STATE_FORMAT, STATE_VERSION),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": scheduler_state(self.scheduler),
-            "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else {},
-            "rng": rng_state(),
             "data": {side: stream.state() for side, stream in self.streams.items()},
         }
 
     def _load_state(self, state: dict[str, Any]) -> None:
-        if state.get("format") != STATE_FORMAT or int(state.get("version", 0)) > STATE_VERSION:
-            raise InputError(f"The training state in {self.model_dir} is not one this faceforge can resume.")
-        if state.get("optimizer_name") != self.config.optimiser.name:
-            raise InputError(
-                f"{self.model_dir} was trained with the '{state.get('optimizer_name')}' optimiser; "
-                f"resume it with the same one."
-            )
-        self.iteration = int(state["iteration"])
+        self.restore_loop_state(state, STATE_FORMAT, STATE_VERSION)
         self.optimizer.load_state_dict(state["optimizer"])
         load_scheduler_state(self.scheduler, state["scheduler"])
         follow_run_rate(
             self.optimizer, self.scheduler, self.config.optimiser, self.iteration, self.config.iterations
         )
-        if self.scaler.is_enabled() and state.get("scaler"):
-            self.scaler.load_state_dict(state["scaler"])
-        restore_rng(state["rng"])
 
     def write_config(self) -> None:
         self.store.write_config(self.config.to_dict())

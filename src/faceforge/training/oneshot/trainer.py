@@ -42,7 +42,7 @@ from faceforge.nets.oneshot_identity import CropIdentity, create_crop_identity
 from faceforge.nets.patchgan import MultiscaleDiscriminator
 from faceforge.training.data import make_loader
 from faceforge.training.distributed import DistContext, mean_over_ranks, wrap
-from faceforge.training.loop import BatchStream, LoopTrainer, TrainHooks, restore_rng, rng_state, safe_workers
+from faceforge.training.loop import BatchStream, LoopTrainer, TrainHooks, safe_workers
 from faceforge.training.oneshot import losses as L
 from faceforge.training.oneshot.config import OneshotConfig
 from faceforge.training.oneshot.data import CROP_SIZE, DatasetIndex, OneshotDataset, scan_dataset
@@ -239,30 +239,18 @@ class OneshotTrainer(LoopTrainer):
     def training_state(self) -> dict[str, Any]:
         """Everything besides the weights that an exact resume needs (tensors and plain containers)."""
         return {
-            "format": STATE_FORMAT,
-            "version": STATE_VERSION,
-            "iteration": self.iteration,
+            **self.loop_state(STATE_FORMAT, STATE_VERSION),
             "stage": self.stage,
             "adv_ema": self.adv_ema,
-            "optimizer_name": self.config.optimiser.name,
             "optimizer_g": self.optimizer_g.state_dict(),
             "optimizer_d": self.optimizer_d.state_dict(),
             "scheduler_g": scheduler_state(self.scheduler_g),
             "scheduler_d": scheduler_state(self.scheduler_d),
-            "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else {},
-            "rng": rng_state(),
             "data": self.stream.state(),
         }
 
     def _load_state(self, state: dict[str, Any]) -> None:
-        if state.get("format") != STATE_FORMAT or int(state.get("version", 0)) > STATE_VERSION:
-            raise InputError(f"The training state in {self.model_dir} is not one this faceforge can resume.")
-        if state.get("optimizer_name") != self.config.optimiser.name:
-            raise InputError(
-                f"{self.model_dir} was trained with the '{state.get('optimizer_name')}' optimiser; "
-                "resume it with the same one."
-            )
-        self.iteration = int(state["iteration"])
+        self.restore_loop_state(state, STATE_FORMAT, STATE_VERSION)
         self.stage = max(int(state["stage"]), self.config.stage_at(self.iteration))
         self.adv_ema = float(state["adv_ema"])
         pairs = ((self.optimizer_g, self.scheduler_g, "g"), (self.optimizer_d, self.scheduler_d, "d"))
@@ -271,9 +259,6 @@ class OneshotTrainer(LoopTrainer):
             load_scheduler_state(scheduler, state[f"scheduler_{side}"])
             steps = scheduler.last_epoch  # the iteration for G; D's own step count for D
             follow_run_rate(optimizer, scheduler, self.config.optimiser, steps, self.config.iterations)
-        if self.scaler.is_enabled() and state.get("scaler"):
-            self.scaler.load_state_dict(state["scaler"])
-        restore_rng(state["rng"])
 
     def _dataset_line(self, dataset: Path) -> str:
         index = self.index
