@@ -7,7 +7,9 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import Annotated
 
+import typer
 from rich.console import Console
 
 from faceforge.errors import FaceforgeError
@@ -16,6 +18,9 @@ INTERRUPTED = 130
 TERMINATED = 143
 BAD_OPTION = 2
 INTERNAL = 70
+
+#: The ``--debug`` flag of a command, for :func:`reported_errors`.
+Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks of unexpected errors.")]
 
 
 class Terminated(BaseException):

@@ -1,12 +1,14 @@
-"""A Rich progress bar with rate and ETA, handed to the pipeline as a plain callback."""
+"""Rich progress bars with rate and ETA, handed to the pipeline (or a download) as a plain callback
+``update(done, total)``."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 from rich.progress import (
     BarColumn,
+    DownloadColumn,
     MofNCompleteColumn,
     Progress,
     ProgressColumn,
@@ -14,8 +16,12 @@ from rich.progress import (
     TaskProgressColumn,
     TextColumn,
     TimeRemainingColumn,
+    TransferSpeedColumn,
 )
 from rich.text import Text
+
+#: ``update(done, total)``; a total of None or 0 means not known yet.
+Update = Callable[[int, int | None], None]
 
 
 class RateColumn(ProgressColumn):
@@ -32,11 +38,8 @@ class RateColumn(ProgressColumn):
         )
 
 
-@contextmanager
-def progress_bar(label: str, unit: str, enabled: bool = True) -> Iterator[Callable[[int, int], None] | None]:
-    if not enabled:
-        yield None
-        return
+def progress_bar(label: str, unit: str, enabled: bool = True) -> AbstractContextManager[Update | None]:
+    """A bar of counted items (``unit``: what they are, for the rate), or None when not ``enabled``."""
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -45,10 +48,30 @@ def progress_bar(label: str, unit: str, enabled: bool = True) -> Iterator[Callab
         RateColumn(unit),
         TimeRemainingColumn(),
     )
+    return _bar(label, columns, enabled)
+
+
+def byte_progress(label: str, enabled: bool = True) -> AbstractContextManager[Update | None]:
+    """A bar of bytes (size done, transfer speed), or None when not ``enabled``."""
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
+    return _bar(label, columns, enabled)
+
+
+@contextmanager
+def _bar(label: str, columns: tuple[ProgressColumn, ...], enabled: bool) -> Iterator[Update | None]:
+    if not enabled:
+        yield None
+        return
     with Progress(*columns, transient=False) as bar:
         task = bar.add_task(label, total=None)
 
-        def update(done: int, total: int) -> None:
+        def update(done: int, total: int | None) -> None:
             bar.update(task, completed=done, total=total or None)
 
         yield update

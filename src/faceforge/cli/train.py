@@ -9,7 +9,6 @@ layout, loss, augmentation, batch and seed are fixed by the folder. Multi-GPU: s
 from __future__ import annotations
 
 import dataclasses
-import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,7 +16,28 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from faceforge.cli.errors import INTERRUPTED, TERMINATED, reported_errors
+from faceforge.cli.errors import Debug, reported_errors
+from faceforge.cli.train_options import (
+    Amp,
+    AmpOption,
+    Device,
+    InjectNanAt,
+    Iterations,
+    KeepSnapshots,
+    LogEvery,
+    PreviewEvery,
+    Quiet,
+    Rollback,
+    SaveEvery,
+    Seed,
+    SnapshotEvery,
+    Tensorboard,
+    Workers,
+    end_run,
+    given_on_command_line,
+    kept_setting_error,
+    run_hooks,
+)
 
 CONVERT_HELP = (
     "Convert an image, a folder of images or a video with a trained model (same as `swap --model`): "
@@ -27,7 +47,6 @@ CONVERT_HELP = (
 
 Arch = StrEnum("Arch", {k: k for k in ("lightweight", "original", "iae", "dfaker", "custom")})  # type: ignore[misc]
 Optimiser = StrEnum("Optimiser", {k: k for k in ("adam", "adamw", "radam", "lion")})  # type: ignore[misc]
-Amp = StrEnum("Amp", {k: k for k in ("auto", "off", "fp16", "bf16")})  # type: ignore[misc]
 Schedule = StrEnum("Schedule", {k: k for k in ("constant", "cosine")})  # type: ignore[misc]
 
 _RUN_OPTIONS = {  # CLI name -> TrainConfig field a resumed run may change
@@ -107,30 +126,24 @@ def train(
     batch_size: Annotated[
         int, typer.Option("--batch-size", "-b", help="Faces of each person per batch.")
     ] = 16,
-    iterations: Annotated[
-        int, typer.Option("--iterations", "-n", help="Train until this iteration.")
-    ] = 100_000,
-    save_every: Annotated[int, typer.Option(help="Save every N iterations.")] = 250,
-    snapshot_every: Annotated[int, typer.Option(help="Keep a snapshot every N iterations (0: off).")] = 5_000,
-    keep_snapshots: Annotated[int, typer.Option(help="Snapshots kept.")] = 3,
-    preview_every: Annotated[int, typer.Option(help="Preview grid every N iterations (0: off).")] = 250,
-    log_every: Annotated[int, typer.Option(help="Console line every N iterations.")] = 10,
-    amp: Annotated[Amp, typer.Option(help="Mixed precision (auto: on for CUDA, off on CPU).")] = Amp.auto,  # type: ignore[attr-defined]
-    seed: Annotated[int, typer.Option(help="Seed of initialisation, data order and augmentation.")] = 0,
-    workers: Annotated[int, typer.Option(help="Background data-loading processes.")] = 2,
+    iterations: Iterations = 100_000,
+    save_every: SaveEvery = 250,
+    snapshot_every: SnapshotEvery = 5_000,
+    keep_snapshots: KeepSnapshots = 3,
+    preview_every: PreviewEvery = 250,
+    log_every: LogEvery = 10,
+    amp: AmpOption = Amp.auto,  # type: ignore[attr-defined]
+    seed: Seed = 0,
+    workers: Workers = 2,
     compile_model: Annotated[
         bool, typer.Option("--compile/--no-compile", help="torch.compile the model.")
     ] = False,
-    device: Annotated[
-        str | None, typer.Option(help="cpu, cuda, cuda:1 [default: CUDA when present].")
-    ] = None,
-    rollback: Annotated[
-        bool, typer.Option("--rollback", help="Resume from the last snapshot (after a NaN stop).")
-    ] = False,
-    tensorboard: Annotated[bool, typer.Option("--tensorboard/--no-tensorboard", help="Write logs/.")] = True,
-    inject_nan_at: Annotated[int | None, typer.Option(hidden=True)] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No console lines.")] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of unexpected errors.")] = False,
+    device: Device = None,
+    rollback: Rollback = False,
+    tensorboard: Tensorboard = True,
+    inject_nan_at: InjectNanAt = None,
+    quiet: Quiet = False,
+    debug: Debug = False,
 ) -> None:
     """Train a personal swap model on facesets A and B (resumes when MODEL_DIR holds one)."""
     console = Console(stderr=True)
@@ -143,7 +156,7 @@ def train(
         from faceforge.training.distributed import device_for, init_distributed, shutdown
         from faceforge.training.losses import LossConfig
         from faceforge.training.optim import OptimiserConfig
-        from faceforge.training.trainer import Trainer, TrainHooks
+        from faceforge.training.trainer import Trainer
 
         for path in (faceset_a, faceset_b):
             if not path.is_dir():
@@ -175,11 +188,7 @@ def train(
         elif rollback:
             raise InputError(f"{output} holds no checkpoint to roll back.")
 
-        hooks = TrainHooks()
-        if inject_nan_at is not None:
-            import torch
-
-            hooks.loss = lambda it, value: value * torch.nan if it == inject_nan_at else value
+        hooks = run_hooks(inject_nan_at)
         dist_ctx = init_distributed()
         try:
             out = Console() if dist_ctx.is_main and not quiet else None
@@ -190,22 +199,7 @@ def train(
                 report = trainer.run()
         finally:
             shutdown(dist_ctx)
-        if dist_ctx.is_main:
-            console.print(
-                f"iteration {report.iteration}: saved in {output} "
-                f"({report.examples_per_s:.1f} examples/s over this run).",
-                highlight=False,
-                soft_wrap=True,
-            )
-        if report.interrupted:
-            sys.exit(TERMINATED if report.interrupted == "SIGTERM" else INTERRUPTED)
-
-
-def given_on_command_line(ctx: typer.Context, name: str) -> bool:
-    """Whether the option ``name`` was given (on the command line or by its environment variable) rather
-    than left at its default."""
-    source = ctx.get_parameter_source(name)
-    return getattr(source, "name", "") in ("COMMANDLINE", "ENVIRONMENT")
+        end_run(console, report, output, dist_ctx.is_main)
 
 
 def _resumed(ctx: typer.Context, stored: Any, given: Any) -> Any:
@@ -238,10 +232,7 @@ def _resumed(ctx: typer.Context, stored: Any, given: Any) -> Any:
     candidate = dataclasses.replace(stored, **changes)
     for name in sorted(fixed):
         if explicit(name) and _differs(name, candidate, given):
-            raise ValueError(
-                f"--{name.replace('_', '-')} differs from the settings this model folder was trained with; "
-                "a resumed run keeps them (train into a new folder to change them)."
-            )
+            raise kept_setting_error(name)
     return stored.resumed_with(changes)
 
 

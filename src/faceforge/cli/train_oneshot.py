@@ -12,7 +12,6 @@ Multi-GPU: ``torchrun --nproc-per-node=N -m faceforge train-oneshot ...``. Defau
 from __future__ import annotations
 
 import dataclasses
-import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,13 +19,32 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from faceforge.cli.errors import INTERRUPTED, TERMINATED, reported_errors
-from faceforge.cli.train import given_on_command_line
+from faceforge.cli.errors import Debug, reported_errors
+from faceforge.cli.train_options import (
+    Amp,
+    AmpOption,
+    Device,
+    InjectNanAt,
+    Iterations,
+    KeepSnapshots,
+    LogEvery,
+    PreviewEvery,
+    Quiet,
+    Rollback,
+    SaveEvery,
+    Seed,
+    SnapshotEvery,
+    Tensorboard,
+    Workers,
+    end_run,
+    given_on_command_line,
+    kept_setting_error,
+    run_hooks,
+)
 from faceforge.training.oneshot.config import DEFAULTS, IDENTITY_DIMS, RESUMABLE_CHANGES
 
 Backbone = StrEnum("Backbone", {k: k for k in ("unet", "linknet", "resnet")})  # type: ignore[misc]
 Identity = StrEnum("Identity", {k: k for k in IDENTITY_DIMS})  # type: ignore[misc]
-Amp = StrEnum("Amp", {k: k for k in ("auto", "off", "fp16", "bf16")})  # type: ignore[misc]
 Schedule = StrEnum("Schedule", {k: k for k in ("constant", "step", "cosine")})  # type: ignore[misc]
 
 _G, _D, _W, _O = DEFAULTS.generator, DEFAULTS.discriminator, DEFAULTS.losses, DEFAULTS.optimiser
@@ -131,38 +149,27 @@ def train_oneshot(
     batch_size: Annotated[
         int, typer.Option("--batch-size", "-b", help="Pairs per batch (per process).")
     ] = DEFAULTS.batch_size,
-    iterations: Annotated[
-        int, typer.Option("--iterations", "-n", help="Train until this iteration.")
-    ] = DEFAULTS.iterations,
-    save_every: Annotated[int, typer.Option(help="Save every N iterations.")] = DEFAULTS.save_every,
-    snapshot_every: Annotated[
-        int, typer.Option(help="Keep a snapshot every N iterations (0: off).")
-    ] = DEFAULTS.snapshot_every,
-    keep_snapshots: Annotated[int, typer.Option(help="Snapshots kept.")] = DEFAULTS.keep_snapshots,
-    preview_every: Annotated[
-        int, typer.Option(help="Preview grid every N iterations (0: off).")
-    ] = DEFAULTS.preview_every,
-    log_every: Annotated[int, typer.Option(help="Console line every N iterations.")] = DEFAULTS.log_every,
-    amp: Annotated[Amp, typer.Option(help="Mixed precision (auto: on for CUDA, off on CPU).")] = _AMP,
-    seed: Annotated[int, typer.Option(help="Seed of initialisation, pairs and jitter.")] = DEFAULTS.seed,
-    workers: Annotated[int, typer.Option(help="Background data-loading processes.")] = DEFAULTS.workers,
-    device: Annotated[
-        str | None, typer.Option(help="cpu, cuda, cuda:1 [default: CUDA when present].")
-    ] = None,
-    rollback: Annotated[
-        bool, typer.Option("--rollback", help="Resume from the last snapshot (after a NaN stop).")
-    ] = False,
-    tensorboard: Annotated[bool, typer.Option("--tensorboard/--no-tensorboard", help="Write logs/.")] = True,
-    inject_nan_at: Annotated[int | None, typer.Option(hidden=True)] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No console lines.")] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of unexpected errors.")] = False,
+    iterations: Iterations = DEFAULTS.iterations,
+    save_every: SaveEvery = DEFAULTS.save_every,
+    snapshot_every: SnapshotEvery = DEFAULTS.snapshot_every,
+    keep_snapshots: KeepSnapshots = DEFAULTS.keep_snapshots,
+    preview_every: PreviewEvery = DEFAULTS.preview_every,
+    log_every: LogEvery = DEFAULTS.log_every,
+    amp: AmpOption = _AMP,
+    seed: Seed = DEFAULTS.seed,
+    workers: Workers = DEFAULTS.workers,
+    device: Device = None,
+    rollback: Rollback = False,
+    tensorboard: Tensorboard = True,
+    inject_nan_at: InjectNanAt = None,
+    quiet: Quiet = False,
+    debug: Debug = False,
 ) -> None:
     """Train a one-shot face swapper (GHOST's AEI-Net recipe) on a prepared dataset; resumes MODEL_DIR."""
     console = Console(stderr=True)
     with reported_errors(debug, console):
         from faceforge.errors import InputError
         from faceforge.nets.aeinet import AEINetConfig
-        from faceforge.training.loop import TrainHooks
         from faceforge.training.oneshot.config import DiscriminatorConfig, LossWeights, OneshotConfig
         from faceforge.training.oneshot.model_io import is_oneshot_folder, read_oneshot_config
 
@@ -194,21 +201,9 @@ def train_oneshot(
                 OneshotConfig.from_dict({**stored.get("train", {}), "generator": stored["generator"]}),
                 given,
             )
-        hooks = TrainHooks()
-        if inject_nan_at is not None:
-            import torch
-
-            hooks.loss = lambda it, value: value * torch.nan if it == inject_nan_at else value
+        hooks = run_hooks(inject_nan_at)
         report, is_main = _run(config, dataset, output, device, rollback, quiet, tensorboard, hooks)
-        if is_main:
-            console.print(
-                f"iteration {report.iteration}: saved in {output} "
-                f"({report.examples_per_s:.1f} examples/s over this run).",
-                highlight=False,
-                soft_wrap=True,
-            )
-        if report.interrupted:
-            sys.exit(TERMINATED if report.interrupted == "SIGTERM" else INTERRUPTED)
+        end_run(console, report, output, is_main)
 
 
 def _run(
@@ -244,10 +239,7 @@ def _resumed(ctx: typer.Context, stored: Any, given: Any) -> Any:
             continue
         old = getattr(stored, field) if sub is None else getattr(getattr(stored, field), sub)
         if old != new:
-            raise ValueError(
-                f"--{name.replace('_', '-')} differs from the settings this model folder was trained with; "
-                "a resumed run keeps them (train into a new folder to change them)."
-            )
+            raise kept_setting_error(name)
     return stored.resumed_with(changes)
 
 
@@ -260,7 +252,7 @@ def prepare_oneshot(
     min_face: Annotated[float, typer.Option(help="Skip faces smaller than this (source px).")] = 64.0,
     quality: Annotated[int, typer.Option(help="JPEG quality of the crops.")] = 95,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of unexpected errors.")] = False,
+    debug: Debug = False,
 ) -> None:
     """Crop photos into a one-shot training dataset (GHOST's 256-px crops, identity folders kept)."""
     console = Console(stderr=True)

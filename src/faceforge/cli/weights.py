@@ -3,24 +3,16 @@ Thin wrappers over :mod:`faceforge.weights`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 from rich.table import Table
 
 from faceforge.cli.errors import reported_errors
+from faceforge.cli.progress import byte_progress
 
 app = typer.Typer(
     name="weights",
@@ -63,27 +55,6 @@ def _size(size: int | None) -> str:
 
 def _licence(licence: str, non_commercial: bool) -> str:
     return f"[yellow]{licence}[/]" if non_commercial else licence
-
-
-@contextmanager
-def _byte_progress(label: str, enabled: bool) -> Iterator[Callable[[int, int | None], None] | None]:
-    if not enabled:
-        yield None
-        return
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, transient=False) as bar:
-        task = bar.add_task(label, total=None)
-
-        def update(done: int, total: int | None) -> None:
-            bar.update(task, completed=done, total=total)
-
-        yield update
 
 
 @app.command("list")
@@ -167,7 +138,7 @@ def fetch(
             console.print(
                 "No sha256 is published for this file: its hash is recorded now (trust on first use)."
             )
-        with _byte_progress(f"fetch {name}", not quiet) as progress:
+        with byte_progress(f"fetch {name}", not quiet) as progress:
             record = download(entry, folder, url or (), progress)
         console.print(
             f"Saved {record.path(folder)} ({_size(record.size)}, sha256 {record.sha256}).", highlight=False
@@ -190,7 +161,7 @@ def verify(
     console = Console()
     with reported_errors(debug):
         folder = _cache(cache)
-        with _byte_progress("verify", not quiet) as progress:
+        with byte_progress("verify", not quiet) as progress:
 
             def on_file(name: str, path: Path) -> Callable[[int], None] | None:
                 if progress is None:
