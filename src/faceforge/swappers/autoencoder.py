@@ -21,6 +21,7 @@ import torch
 from faceforge.errors import InputError, WeightsError
 from faceforge.geometry.alignment import TEMPLATES, Template
 from faceforge.nets.autoencoders import AutoencoderConfig, SwapAutoencoder
+from faceforge.swappers.base import stacked_crops
 from faceforge.training.checkpoint import CheckpointStore, load_weights, weights_metadata
 from faceforge.training.data import DEFAULT_COVERAGE, coverage_geometry
 from faceforge.types import AlignedFace, SourceIdentity, SwapResult
@@ -104,12 +105,8 @@ class AutoencoderSwapper:
         for start in range(0, len(targets), self.batch_size):
             group = targets[start : start + self.batch_size]
             inputs = []
-            for target in group:
-                if target.image.shape[:2] != (self.crop_size, self.crop_size):
-                    raise ValueError(
-                        f"Expected {self.crop_size}-px aligned crops, got {target.image.shape[:2]}."
-                    )
-                region = target.image[lo : lo + work, lo : lo + work]
+            for crop in stacked_crops(group, self.crop_size):
+                region = crop[lo : lo + work, lo : lo + work]
                 if size_in != work:
                     region = cv2.resize(region, (size_in, size_in), interpolation=cv2.INTER_AREA)
                 inputs.append(region)

@@ -1,10 +1,14 @@
-"""The swapper contract: four members, so a new swapper is one new file plus a registry line."""
+"""The swapper contract: four members, so a new swapper is one new file plus a registry line; and the
+checks of their inputs that swappers share."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Protocol
 
+import numpy as np
+
+from faceforge.errors import InputError
 from faceforge.geometry.alignment import Template
 from faceforge.types import AlignedFace, SourceIdentity, SwapResult
 
@@ -23,3 +27,18 @@ class Swapper(Protocol):
     def prepare_source(self, source: SourceIdentity) -> object: ...
 
     def swap(self, targets: Sequence[AlignedFace], prepared: object) -> list[SwapResult]: ...
+
+
+def require_views(source: SourceIdentity) -> None:
+    """Refuse a source without a photo to take the identity from."""
+    if not source.views:
+        raise InputError(f"The {source.name} has no photo to take the identity from.")
+
+
+def stacked_crops(targets: Sequence[AlignedFace], crop_size: int) -> np.ndarray:
+    """The targets' aligned crops as one ``(n, crop_size, crop_size, 3)`` uint8 batch; a crop of another
+    size is refused (a swapper runs on crops aligned at its own size)."""
+    for target in targets:
+        if target.image.shape != (crop_size, crop_size, 3):
+            raise ValueError(f"Expected {crop_size}-px RGB aligned crops, got {target.image.shape}.")
+    return np.stack([target.image for target in targets])

@@ -31,6 +31,7 @@ from faceforge.geometry.alignment import TEMPLATES, Template, anchor_points
 from faceforge.geometry.ghost_crop import FRONTAL_POSE, ghost_alignment
 from faceforge.nets.aeinet import AEINet, aeinet_config_from_state_dict
 from faceforge.nets.oneshot_identity import ENCODERS, CropIdentity, create_crop_identity
+from faceforge.swappers.base import require_views, stacked_crops
 from faceforge.training.checkpoint import MODEL_FILE, CheckpointStore
 from faceforge.training.oneshot.model_io import is_oneshot_folder, load_oneshot_generator, read_oneshot_config
 from faceforge.types import AlignedFace, SourceIdentity, SwapResult
@@ -168,8 +169,7 @@ class GhostSwapper:
 
     def prepare_source(self, source: SourceIdentity) -> np.ndarray:
         """The identity vector ``(1, c_id)`` float32: the mean of the views' raw embeddings."""
-        if not source.views:
-            raise InputError(f"The {source.name} has no photo to take the identity from.")
+        require_views(source)
         size, poses = self.source_convention.crop_size, self.source_convention.poses
         crops = []
         for image, face in source.views:
@@ -182,9 +182,7 @@ class GhostSwapper:
     def swap(self, targets: Sequence[AlignedFace], prepared: object) -> list[SwapResult]:
         if not targets:
             return []
-        crops = np.stack([target.image for target in targets])
-        if crops.shape[1:] != (self.crop_size, self.crop_size, 3):
-            raise ValueError(f"Expected {self.crop_size}-px RGB aligned crops, got {crops.shape[1:]}.")
+        crops = stacked_crops(targets, self.crop_size)
         source = np.asarray(prepared, dtype=np.float32).reshape(1, -1)
         if source.shape[1] != self.config.c_id:
             raise ValueError(f"The prepared source has {source.shape[1]} values, not {self.config.c_id}.")

@@ -21,6 +21,7 @@ from faceforge.analysis.arcface_onnx import ArcFaceOnnx
 from faceforge.config import NeuralOptions
 from faceforge.errors import InputError, WeightsError
 from faceforge.geometry.alignment import TEMPLATES, Template
+from faceforge.swappers.base import require_views, stacked_crops
 from faceforge.swappers.onnx_families import FAMILIES, OnnxFamily
 from faceforge.types import AlignedFace, SourceIdentity, SwapResult
 from faceforge.weights import WeightsEntry, find_entry, resolve_weights
@@ -102,8 +103,7 @@ class OnnxSwapper:
 
     def prepare_source(self, source: SourceIdentity) -> np.ndarray:
         """The ``source`` vector: every view's raw embedding, averaged, then mapped the family's way."""
-        if not source.views:
-            raise InputError(f"The {source.name} has no photo to take the identity from.")
+        require_views(source)
         crops = np.concatenate([self.recogniser.crops(image, [face]) for image, face in source.views])
         return self.source_vector(self.recogniser.embed_crops(crops).mean(axis=0))
 
@@ -126,9 +126,7 @@ class OnnxSwapper:
     def swap(self, targets: Sequence[AlignedFace], prepared: object) -> list[SwapResult]:
         if not targets:
             return []
-        crops = np.stack([target.image for target in targets])
-        if crops.shape[1:] != (self.crop_size, self.crop_size, 3):
-            raise ValueError(f"Expected {self.crop_size}-px RGB aligned crops, got {crops.shape[1:]}.")
+        crops = stacked_crops(targets, self.crop_size)
         pixels = ((crops.astype(np.float32) / 255.0).transpose(0, 3, 1, 2) - self._mean) / self._std
         pixels = pixels.astype(self._target.dtype)
         source = np.repeat(np.asarray(prepared, dtype=self._source.dtype).reshape(1, -1), len(crops), axis=0)
