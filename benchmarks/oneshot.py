@@ -7,7 +7,8 @@ Prints one JSON line per figure:
 - ``baseline``: plain eager PyTorch, float32, batch 1: ``model(x, z)`` under ``torch.no_grad`` on float
   tensors made beforehand (no pixel conversion);
 - ``torch``: the swapper's :class:`~faceforge.swappers.ghost.TorchGenerator` (uint8 crops in, uint8 faces
-  out, ``inference_mode``), float32 on the CPU and float16 on CUDA, at batch 1 and ``--batch``;
+  out, ``inference_mode``), float32 on the CPU and float16 on CUDA, then bfloat16 autocast
+  (``--precision bf16``), at batch 1 and ``--batch``;
 - ``onnx``: :class:`~faceforge.swappers.ghost.OnnxGenerator` on the model exported at opset 17 (export time
   reported once as ``export_s``), at batch 1 and ``--batch``;
 
@@ -74,7 +75,7 @@ def baseline_fps(model: AEINet, source: np.ndarray, device: torch.device, repeat
 
 
 def run_layout(blocks: int, width: int, args: argparse.Namespace, workdir: Path) -> None:
-    device, dtype = torch_runtime(args.device, "auto")
+    device, _ = torch_runtime(args.device, "auto")
     sync: Sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     config = AEINetConfig(num_blocks=blocks, width=width)
     torch.manual_seed(blocks)
@@ -105,12 +106,15 @@ def run_layout(blocks: int, width: int, args: argparse.Namespace, workdir: Path)
     export_aeinet_onnx(model.to("cpu"), onnx_path)
     emit(**common, path="onnx", export_s=round(time.perf_counter() - start, 1))
 
-    runner = TorchGenerator(model, device, dtype)
-    precision = "fp16" if dtype == torch.float16 else "fp32"
-    for batch in batches:
-        seconds = median_seconds(partial(runner, crops[batch], source), args.repeat, sync)
-        report("torch", precision, batch, seconds)
-    del runner, model  # the torch copy goes before onnxruntime loads its own
+    for choice in ("auto", "bf16"):  # fp16 on CUDA / fp32 on the CPU, then bfloat16 autocast
+        _, dtype = torch_runtime(args.device, choice)
+        runner = TorchGenerator(model, device, dtype)
+        precision = {torch.float16: "fp16", torch.bfloat16: "bf16"}.get(dtype, "fp32")
+        for batch in batches:
+            seconds = median_seconds(partial(runner, crops[batch], source), args.repeat, sync)
+            report("torch", precision, batch, seconds)
+        del runner
+    del model  # the torch copy goes before onnxruntime loads its own
 
     if device.type == "cuda" and CUDA_PROVIDER not in onnxruntime.get_available_providers():
         emit(**common, path="onnx", skipped="this onnxruntime has no CUDA provider (onnxruntime-gpu)")

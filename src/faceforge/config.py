@@ -38,7 +38,8 @@ class NeuralOptions:
     family: Literal["auto", "inswapper", "simswap", "ghost"] = "auto"  # onnx: auto reads catalog or size
     backend: Literal["torch", "onnx"] = "torch"  # ghost: run the generator in PyTorch or onnxruntime
     device: str = "auto"  # "auto" picks CUDA when there is one; or "cpu", "cuda", "cuda:1"
-    precision: Literal["auto", "fp32", "fp16"] = "auto"  # auto: fp16 on CUDA, fp32 on CPU
+    # auto: fp16 on CUDA, fp32 on CPU; bf16: bfloat16 autocast (ghost/torch; fast on CPUs with AMX)
+    precision: Literal["auto", "fp32", "fp16", "bf16"] = "auto"
 
     def __post_init__(self) -> None:
         if self.device != "auto" and self.device != "cpu" and not self.device.startswith("cuda"):

@@ -201,6 +201,15 @@ def test_the_onnx_backend_matches_torch_and_exports_once(
         GhostSwapper(dataclasses.replace(onnx_options, precision="fp16"))
 
 
+def test_bf16_runs_the_generator_in_bfloat16_close_to_fp32(options, swapper, targets, faces):
+    bf16 = GhostSwapper(dataclasses.replace(options, precision="bf16"))
+    assert isinstance(bf16.generator, TorchGenerator) and bf16.generator.autocast
+    source = swapper.prepare_source(SourceIdentity(views=(faces["face_frontal_a.jpg"],)))
+    for ours, exact in zip(bf16.swap(targets, source), swapper.swap(targets, source), strict=True):
+        difference = np.abs(ours.image.astype(int) - exact.image)
+        assert 0 < difference.mean() < 3  # bfloat16 really ran, and stays close to float32
+
+
 def test_a_model_folder_brings_its_own_identity_encoder_and_crop(tmp_path, faces):
     config = AEINetConfig(num_blocks=1, width=4, c_id=128)
     torch.manual_seed(3)
@@ -242,6 +251,7 @@ def test_mismatched_identity_sizes_and_impossible_runtimes_are_refused(tiny_file
             NeuralOptions(weights=str(tiny_files["G"]), identity_weights=str(tiny_files["arcface256"]))
         )
     assert torch_runtime("cpu", "auto") == (torch.device("cpu"), torch.float32)
+    assert torch_runtime("cpu", "bf16") == (torch.device("cpu"), torch.bfloat16)
     with pytest.raises(InputError, match="CUDA"):
         torch_runtime("cpu", "fp16")
     if not torch.cuda.is_available():

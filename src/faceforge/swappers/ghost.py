@@ -66,14 +66,16 @@ class LoadedGenerator:
 
 
 def torch_runtime(device: str, precision: str) -> tuple[torch.device, torch.dtype]:
-    """The torch device and dtype for NeuralOptions' ``device`` and ``precision``."""
+    """The torch device and compute dtype for NeuralOptions' ``device`` and ``precision``."""
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise InputError(f"Device '{device}' needs PyTorch with CUDA and a GPU; this one has neither.")
     target = torch.device(device)
     if precision == "fp16" and target.type != "cuda":
-        raise InputError("fp16 runs on a CUDA device only; use --precision fp32 or auto on the CPU.")
+        raise InputError("fp16 runs on a CUDA device only; use --precision bf16, fp32 or auto on the CPU.")
+    if precision == "bf16":
+        return target, torch.bfloat16
     half = precision == "fp16" or (precision == "auto" and target.type == "cuda")
     return target, torch.float16 if half else torch.float32
 
@@ -152,8 +154,10 @@ class GhostSwapper:
 
     def __init__(self, options: NeuralOptions | None = None, *, poses: bool | None = None) -> None:
         options = options or NeuralOptions()
-        if options.backend == "onnx" and options.precision == "fp16":
-            raise InputError("The onnx backend runs the generator in fp32; use --backend torch for fp16.")
+        if options.backend == "onnx" and options.precision in ("fp16", "bf16"):
+            raise InputError(
+                f"The onnx backend runs the generator in fp32; use --backend torch for {options.precision}."
+            )
         self.device, self.dtype = torch_runtime(options.device, options.precision)
         loaded = load_generator(options)
         self.config = loaded.model.config
@@ -206,15 +210,22 @@ class GhostSwapper:
 
 
 class TorchGenerator:
-    """An AEI-Net in PyTorch on ``device`` in ``dtype``: uint8 RGB crops and one identity in, uint8 RGB
-    faces out, the whole batch in one forward pass under ``torch.inference_mode``."""
+    """An AEI-Net in PyTorch on ``device`` computing in ``dtype``: uint8 RGB crops and one identity in,
+    uint8 RGB faces out, the whole batch in one forward pass under ``torch.inference_mode``.
+
+    float16 halves the weights (as GHOST runs on CUDA); bfloat16 runs as autocast over float32 weights,
+    which on CPUs with AMX is what reaches oneDNN's bfloat16 kernels (bfloat16-cast weights ran no faster
+    than float32 there; docs/benchmarks.md)."""
 
     def __init__(self, model: AEINet, device: torch.device, dtype: torch.dtype) -> None:
-        self.model = model.eval().to(device, dtype)
-        self.device, self.dtype = device, dtype
+        self.autocast = dtype == torch.bfloat16
+        self.dtype = torch.float32 if self.autocast else dtype
+        self.model = model.eval().to(device, self.dtype)
+        self.device = device
 
     def __call__(self, crops: np.ndarray, source: np.ndarray) -> np.ndarray:
-        with torch.inference_mode():
+        autocast = torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast)
+        with torch.inference_mode(), autocast:
             target = _to_unit_range(crops, self.device, self.dtype)
             z_id = torch.from_numpy(source).to(self.device, self.dtype).expand(len(crops), -1)
             return _to_pixels(self.model(target, z_id)[0])
