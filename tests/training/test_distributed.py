@@ -27,6 +27,7 @@ def _config() -> TrainConfig:
         model=scaled(ARCHITECTURES["dfaker"], 1 / 8),
         loss=LossConfig(terms=(("ssim", 1.0), ("l1", 1.0), ("ms_ssim", 0.5))),
         batch_size=PER_RANK,
+        amp="off",  # float32: bfloat16 autocast (the default on AMX CPUs) would swamp the comparison in noise
         iterations=1,
         preview_every=0,
         workers=0,
