@@ -246,6 +246,22 @@ def test_configuration_errors_are_one_sentence(tokens: list[str], message: str) 
         parse_configurations(tokens)
 
 
+def test_neural_swappers_take_their_weights_and_runtime_as_options() -> None:
+    (config,) = parse_configurations(
+        [
+            "--swapper", "ghost",
+            "--option", "neural.weights=G_unet_2blocks.pth",
+            "--option", "neural.backend=onnx",
+            "--option", "neural.precision=bf16",
+        ]
+    )  # fmt: skip
+    neural = config.config.neural
+    assert config.config.swapper == "ghost" and neural.weights == "G_unet_2blocks.pth"
+    assert (neural.backend, neural.precision, neural.identity_weights) == ("onnx", "bf16", None)
+    with pytest.raises(ValueError, match="takes one of auto"):
+        parse_configurations(["--swapper", "onnx", "--option", "neural.family=faceshifter"])
+
+
 def test_apply_options_leaves_the_rest_alone() -> None:
     from faceforge.config import SwapConfig
 
