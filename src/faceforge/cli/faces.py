@@ -35,7 +35,7 @@ def compare(
     threshold: Annotated[
         float | None,
         typer.Option(
-            help="Distance below which two faces count as the same person [default: the backend's]."
+            help="Distance below which two faces count as the same person \\[default: the backend's]."
         ),
     ] = None,
     identity: Annotated[IdentityName, typer.Option(help="Identity backend.")] = _DEFAULT_IDENTITY,

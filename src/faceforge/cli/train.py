@@ -85,17 +85,17 @@ def train(
         float, typer.Option(help="Multiply encoder/decoder widths and dense size (0.25: weak hardware).")
     ] = 1.0,
     input_size: Annotated[
-        int | None, typer.Option(help="Model input size (px) [default: the arch's].")
+        int | None, typer.Option(help="Model input size (px) \\[default: the arch's].")
     ] = None,
     output_size: Annotated[
-        int | None, typer.Option(help="Model output size (px) [default: the arch's].")
+        int | None, typer.Option(help="Model output size (px) \\[default: the arch's].")
     ] = None,
-    encoder_width: Annotated[int | None, typer.Option(help="Encoder width [default: the arch's].")] = None,
-    decoder_width: Annotated[int | None, typer.Option(help="Decoder width [default: the arch's].")] = None,
-    dense: Annotated[int | None, typer.Option(help="Bottleneck size [default: the arch's].")] = None,
+    encoder_width: Annotated[int | None, typer.Option(help="Encoder width \\[default: the arch's].")] = None,
+    decoder_width: Annotated[int | None, typer.Option(help="Decoder width \\[default: the arch's].")] = None,
+    dense: Annotated[int | None, typer.Option(help="Bottleneck size \\[default: the arch's].")] = None,
     learn_mask: Annotated[
         bool | None,
-        typer.Option("--learn-mask/--no-learn-mask", help="Learn a face mask [default: the arch's]."),
+        typer.Option("--learn-mask/--no-learn-mask", help="Learn a face mask \\[default: the arch's]."),
     ] = None,
     init: Annotated[str | None, typer.Option(help="Weight initialiser (he, icnr, conv-aware, ...).")] = None,
     loss: Annotated[

@@ -35,7 +35,7 @@ PreviewEvery = Annotated[int, typer.Option(help="Preview grid every N iterations
 LogEvery = Annotated[int, typer.Option(help="Console line every N iterations.")]
 Seed = Annotated[int, typer.Option(help="Seed of initialisation, data order and augmentation.")]
 Workers = Annotated[int, typer.Option(help="Background data-loading processes.")]
-Device = Annotated[str | None, typer.Option(help="cpu, cuda, cuda:1 [default: CUDA when present].")]
+Device = Annotated[str | None, typer.Option(help="cpu, cuda, cuda:1 \\[default: CUDA when present].")]
 Rollback = Annotated[
     bool, typer.Option("--rollback", help="Resume from the last snapshot (after a NaN stop).")
 ]

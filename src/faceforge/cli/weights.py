@@ -24,7 +24,7 @@ CacheOption = Annotated[
     Path | None,
     typer.Option(
         "--cache",
-        help="The weights cache folder [default: $FACEFORGE_WEIGHTS_DIR, else "
+        help="The weights cache folder \\[default: $FACEFORGE_WEIGHTS_DIR, else "
         "$XDG_CACHE_HOME/faceforge/weights, else ~/.cache/faceforge/weights].",
         show_default=False,
     ),
@@ -148,7 +148,7 @@ def fetch(
 @app.command()
 def verify(
     names: Annotated[
-        list[str] | None, typer.Argument(help="Cached names to check [default: all].", show_default=False)
+        list[str] | None, typer.Argument(help="Cached names to check \\[default: all].", show_default=False)
     ] = None,
     cache: CacheOption = None,
     quiet: Quiet = False,
