@@ -148,3 +148,26 @@ def test_fetch_cli_shows_the_licence_and_uses_url_override(
     again = _cli("fetch", "test-ghost", "--cache", str(tmp_path), "--quiet")
     assert again.exit_code == 0 and "already cached" in again.output
     assert len(server.behaviour.ranges) == 1
+
+
+def test_ctrl_c_keeps_the_partial_download_and_says_how_to_resume(
+    tmp_path: Path, server, local_entry, patch_catalog, monkeypatch
+) -> None:
+    import faceforge.weights.download as download
+
+    patch_catalog(local_entry(server.sha256))
+    real_fetch = download.fetch
+
+    def pressed_ctrl_c(done: int, total: int | None) -> None:
+        raise KeyboardInterrupt
+
+    def fetch_then_ctrl_c(entry, folder, urls, progress):
+        return real_fetch(entry, folder, urls, pressed_ctrl_c)
+
+    monkeypatch.setattr(download, "fetch", fetch_then_ctrl_c)
+    result = _cli("fetch", "test-ghost", "--cache", str(tmp_path), "--quiet")
+
+    assert result.exit_code == 130, result.output
+    assert "partial download is kept" in result.output and "fetch test-ghost" in result.output
+    assert (tmp_path / "test-ghost" / "G_test.pth.part").stat().st_size > 0
+    assert not (tmp_path / "test-ghost" / "G_test.pth").exists()

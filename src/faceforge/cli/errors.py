@@ -37,8 +37,13 @@ def handle_sigterm() -> None:
 
 
 @contextmanager
-def reported_errors(debug: bool = False, console: Console | None = None) -> Iterator[None]:
-    """Turn expected failures into a message and an exit code; unexpected ones too, unless debugging."""
+def reported_errors(
+    debug: bool = False,
+    console: Console | None = None,
+    stopped: str = "Files being written were discarded; finished ones are kept.",
+) -> Iterator[None]:
+    """Turn expected failures into a message and an exit code; unexpected ones too, unless debugging.
+    ``stopped`` is what a Ctrl-C or SIGTERM leaves behind, said after "interrupted." / "terminated."."""
     err = console or Console(stderr=True)
 
     def say(message: str) -> None:
@@ -54,10 +59,10 @@ def reported_errors(debug: bool = False, console: Console | None = None) -> Iter
         say(f"[bold red]error:[/] {exc}")
         sys.exit(BAD_OPTION)
     except KeyboardInterrupt:
-        say("[bold red]interrupted.[/] Files being written were discarded; finished ones are kept.")
+        say(f"[bold red]interrupted.[/] {stopped}")
         sys.exit(INTERRUPTED)
     except Terminated:
-        say("[bold red]terminated.[/] Files being written were discarded; finished ones are kept.")
+        say(f"[bold red]terminated.[/] {stopped}")
         sys.exit(TERMINATED)
     except Exception as exc:
         if debug:

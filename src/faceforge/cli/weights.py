@@ -113,7 +113,8 @@ def fetch(
     from faceforge.weights.download import fetch as download
 
     console = Console(stderr=True, soft_wrap=True)
-    with reported_errors(debug):
+    kept = f"The partial download is kept; run `faceforge weights fetch {name}` again to resume it."
+    with reported_errors(debug, stopped=kept):
         folder = _cache(cache)
         entry = CATALOG.get(name)
         if entry is None:
