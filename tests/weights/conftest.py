@@ -137,7 +137,6 @@ def local_entry(server: LocalServer):
             "filename": "G_test.pth",
             "urls": (server.url,),
             "sha256": sha256,
-            "size": None,
             "licence": "Non-Commercial (test)",
             "kind": "ghost-generator",
         }

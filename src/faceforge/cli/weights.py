@@ -77,10 +77,14 @@ def list_weights(cache: CacheOption = None, debug: Debug = False) -> None:
                 hashed = "trust on first use (recorded)"
             else:
                 hashed = "trust on first use"
-            size = record.size if record is not None else entry.size
             cached = "[green]yes[/]" if record is not None and record.path(folder).is_file() else "no"
             table.add_row(
-                name, entry.kind, _licence(entry.licence, entry.non_commercial), _size(size), cached, hashed
+                name,
+                entry.kind,
+                _licence(entry.licence, entry.non_commercial),
+                _size(record.size if record is not None else None),
+                cached,
+                hashed,
             )
         for name in sorted(set(records) - set(CATALOG)):
             record = records[name]

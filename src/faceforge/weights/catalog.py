@@ -4,7 +4,8 @@ Sources: the official GHOST ``download_models.sh``, facefusion's model registry 
 ``models_data.py`` (see ``docs/weights.md``). A sha256 is pinned only where its publisher lists one
 (VisoMaster); GHOST publishes none and facefusion publishes CRC-32 values only, so those entries carry
 ``sha256=None``: the hash of the first download is recorded in the cache manifest and every later check
-compares against it (trust on first use). No exact byte sizes are published for any of them.
+compares against it (trust on first use). No exact byte sizes are published for any of them, so entries
+carry none and files are checked by hash only.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ class WeightsEntry:
     filename: str  # the upstream file name, e.g. "G_unet_2blocks.pth"
     urls: tuple[str, ...]  # mirrors, tried in order
     sha256: str | None  # None: the publisher lists none; the first download's hash is recorded
-    size: int | None  # exact bytes, when published
     licence: str
     kind: str  # one of KINDS
     family: str | None = None  # onnx swappers: "inswapper" | "simswap" | "ghost"
@@ -79,7 +79,6 @@ def _ghost_entries() -> list[WeightsEntry]:
                 filename=f"G_unet_{suffix}.pth",
                 urls=(f"{_GHOST_RELEASES}/sber-swap-v2.0/G_unet_{suffix}.pth",),
                 sha256=None,
-                size=None,
                 licence=_GHOST_LICENCE,
                 kind="ghost-generator",
                 identity="ghost-arcface-backbone",
@@ -94,7 +93,6 @@ def _ghost_entries() -> list[WeightsEntry]:
                 filename=f"D_unet_{suffix}.pth",
                 urls=(f"{_GHOST_RELEASES}/sber-swap-v2.0/D_unet_{suffix}.pth",),
                 sha256=None,
-                size=None,
                 licence=_GHOST_LICENCE,
                 kind="ghost-discriminator",
                 description=f"GHOST multiscale discriminator trained with ghost-unet-{suffix}.",
@@ -106,7 +104,6 @@ def _ghost_entries() -> list[WeightsEntry]:
             filename="backbone.pth",
             urls=(f"{_GHOST_RELEASES}/arcface/backbone.pth",),
             sha256=None,
-            size=None,
             licence=_INSIGHTFACE_LICENCE,
             kind="arcface-iresnet100",
             description="ArcFace iResNet-100 (arcface_torch layout) that GHOST uses as its identity encoder.",
@@ -133,7 +130,6 @@ def _facefusion_entries() -> list[WeightsEntry]:
             filename=filename,
             urls=_facefusion_urls(base, filename),
             sha256=None,
-            size=None,
             licence=licence,
             kind=kind,
             family=family,
@@ -244,7 +240,6 @@ def _visomaster_entries() -> list[WeightsEntry]:
             filename=filename,
             urls=(f"{_VISOMASTER_RELEASES}/{filename}",),
             sha256=sha256,
-            size=None,
             licence=licence,
             kind=kind,
             family=family,

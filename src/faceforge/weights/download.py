@@ -140,23 +140,19 @@ def fetch(
             failures.append(f"{url} failed ({_describe(exc)})")
             continue
         actual = digest.hexdigest()
-        size = part.stat().st_size
         if expected is not None and actual != expected:
             failures.append(
                 f"{url} gave a file with sha256 {actual}, not {pinned_by} {expected}, so it was deleted"
             )
-        elif entry.size is not None and size != entry.size:
-            failures.append(
-                f"{url} gave {size} bytes, not the catalog's {entry.size}, so the file was deleted"
-            )
-        else:
-            os.replace(part, final)
-            record = CachedFile(
-                file=f"{entry.name}/{entry.filename}", sha256=actual, size=size, source=url, when=now()
-            )
-            record_file(cache_dir, entry.name, record)
-            return record
-        part.unlink()
+            part.unlink()
+            continue
+        size = part.stat().st_size
+        os.replace(part, final)
+        record = CachedFile(
+            file=f"{entry.name}/{entry.filename}", sha256=actual, size=size, source=url, when=now()
+        )
+        record_file(cache_dir, entry.name, record)
+        return record
     if not any(folder.iterdir()):
         folder.rmdir()
     kept = f"; the partial download {part} is kept, run the same command to resume" if part.exists() else ""
