@@ -227,7 +227,7 @@ def test_a_model_folder_brings_its_own_identity_encoder_and_crop(tmp_path, faces
     )
     store.save(5, prefixed(generator.state_dict(), {}), {}, loss=1.0)
     swapper = GhostSwapper(NeuralOptions(weights=str(tmp_path / "model"), device="cpu"))
-    assert swapper.identity.encoder == "dlib" and not swapper.poses
+    assert swapper.identity.encoder == "dlib" and not swapper.source_convention.poses
     source = swapper.prepare_source(SourceIdentity(views=(faces["face_frontal_a.jpg"],)))
     assert source.shape == (1, 128)
     target = align_face(*faces["face_profile_f.jpg"], swapper.template, 256)

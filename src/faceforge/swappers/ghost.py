@@ -40,7 +40,6 @@ from faceforge.weights.cache import sha256_file
 from faceforge.weights.loading import load_state_dict
 
 DEFAULT_GENERATOR = "ghost-unet-2blocks"
-DEFAULT_IDENTITY = "ghost-arcface-backbone"
 CROP_SIZE = 256
 GHOST_SOURCE_CROP = 224  # GHOST embeds the source from its 224-px crop
 ONNX_OPSET = 17
@@ -49,7 +48,8 @@ EXPORT_FOLDER = "onnx-exports"  # inside the weights cache; exports are named by
 
 @dataclass(frozen=True, slots=True)
 class SourceConvention:
-    """How a generator's source identity is cropped: crop side and whether pose templates are used."""
+    """How a generator's source identity is cropped: crop side and whether pose templates are used (which
+    also decides whether turned target heads are re-warped to them)."""
 
     crop_size: int
     poses: bool
@@ -88,9 +88,7 @@ def load_generator(options: NeuralOptions) -> LoadedGenerator:
     state = load_state_dict(path)
     model = AEINet(aeinet_config_from_state_dict(state))
     model.load_state_dict(state, strict=True)
-    identity = create_crop_identity(
-        "arcface", options.identity_weights or DEFAULT_IDENTITY, align_corners=True
-    )
+    identity = create_crop_identity("arcface", options.identity_weights, align_corners=True)
     loaded = LoadedGenerator(model.eval(), path, identity, SourceConvention(GHOST_SOURCE_CROP, poses=True))
     _check_identity_size(loaded, path)
     return loaded
@@ -142,17 +140,15 @@ def cached_onnx_export(loaded: LoadedGenerator, cache_dir: Path | None = None) -
 
 
 class GhostSwapper:
-    """Implements the swapper protocol with an AEI-Net generator; see the module docstring.
-
-    ``poses``: re-align turned heads to GHOST's side templates (default: what the weights were trained
-    with; always for GHOST's official weights).
-    """
+    """Implements the swapper protocol with an AEI-Net generator; see the module docstring. Turned heads are
+    re-aligned to GHOST's side templates when the weights were trained that way (always for GHOST's
+    official weights)."""
 
     name = "ghost"
     crop_size = CROP_SIZE
     template: Template = TEMPLATES["arcface_112_v1"]
 
-    def __init__(self, options: NeuralOptions | None = None, *, poses: bool | None = None) -> None:
+    def __init__(self, options: NeuralOptions | None = None) -> None:
         options = options or NeuralOptions()
         if options.backend == "onnx" and options.precision in ("fp16", "bf16"):
             raise InputError(
@@ -162,7 +158,6 @@ class GhostSwapper:
         loaded = load_generator(options)
         self.config = loaded.model.config
         self.source_convention = loaded.source
-        self.poses = loaded.source.poses if poses is None else poses
         # The identity network stays float32 (as in GHOST); only the generator is halved.
         self.identity = loaded.identity.to(self.device)
         self.generator: TorchGenerator | OnnxGenerator = (
@@ -203,7 +198,7 @@ class GhostSwapper:
     def pose_matrix(self, target: AlignedFace) -> np.ndarray | None:
         """The crop-to-crop warp onto the side template GHOST would have chosen for this face, or None when
         that is the frontal one (or poses are off)."""
-        if not self.poses:
+        if not self.source_convention.poses:
             return None
         matrix, chosen = ghost_alignment(anchor_points(target.landmarks), self.crop_size)
         return None if chosen == FRONTAL_POSE else matrix
