@@ -26,11 +26,11 @@ from faceforge.analysis.identity import (
 )
 from faceforge.errors import WeightsError
 from faceforge.nets.dlib_resnet import DlibFaceResNet
+from faceforge.nets.iresnet import INPUT_SIZE as ARCFACE_INPUT
 from faceforge.nets.iresnet import IResNet, iresnet_from_state_dict
 from faceforge.weights import resolve_weights
 from faceforge.weights.loading import load_state_dict
 
-ARCFACE_INPUT = 112
 DEFAULT_ARCFACE_WEIGHTS = "ghost-arcface-backbone"
 ENCODERS = ("arcface", "dlib")
 
