@@ -61,8 +61,9 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def sha256_file(path: Path, progress: Callable[[int], None] | None = None) -> str:
-    """Hex sha256 of a file, read in 1 MiB chunks; ``progress`` receives the bytes read so far."""
+def sha256_digest(path: Path, progress: Callable[[int], None] | None = None) -> hashlib._Hash:
+    """The sha256 digest of a file, read in 1 MiB chunks (still open to more data, as a resumed download
+    needs); ``progress`` receives the bytes read so far."""
     digest = hashlib.sha256()
     done = 0
     with open(path, "rb") as handle:
@@ -71,7 +72,12 @@ def sha256_file(path: Path, progress: Callable[[int], None] | None = None) -> st
             done += len(chunk)
             if progress is not None:
                 progress(done)
-    return digest.hexdigest()
+    return digest
+
+
+def sha256_file(path: Path, progress: Callable[[int], None] | None = None) -> str:
+    """Hex sha256 of a file; ``progress`` receives the bytes read so far."""
+    return sha256_digest(path, progress).hexdigest()
 
 
 def read_manifest(cache_dir: Path) -> dict[str, CachedFile]:

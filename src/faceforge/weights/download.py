@@ -20,7 +20,7 @@ from urllib.request import Request, urlopen
 
 from faceforge import __version__
 from faceforge.errors import WeightsError
-from faceforge.weights.cache import CachedFile, now, read_manifest, record_file
+from faceforge.weights.cache import CachedFile, now, read_manifest, record_file, sha256_digest
 from faceforge.weights.catalog import WeightsEntry
 
 DownloadProgress = Callable[[int, int | None], None]  # (bytes on disk, total bytes when known)
@@ -36,14 +36,6 @@ class _TransferFailed(Exception):
     """One mirror could not deliver the file; the message is the cause, for the user."""
 
 
-def _hash_of(path: Path) -> hashlib._Hash:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest
-
-
 def _content_range(header: str | None) -> tuple[int | None, int | None]:
     """(first byte, total size) of a Content-Range header; None where absent or "*"."""
     match = _CONTENT_RANGE.match(header or "")
@@ -56,8 +48,9 @@ def _content_range(header: str | None) -> tuple[int | None, int | None]:
 def _stream(
     response: http.client.HTTPResponse, part: Path, start: int, progress: DownloadProgress | None
 ) -> hashlib._Hash:
-    """Append the body to ``part`` (truncated to ``start`` bytes first) and return the digest of the whole."""
-    digest = _hash_of(part) if start else hashlib.sha256()
+    """Append the body to ``part`` (which holds ``start`` bytes; 0: start it afresh) and return the digest of
+    the whole file."""
+    digest = sha256_digest(part) if start else hashlib.sha256()
     length = response.headers.get("Content-Length")
     total = start + int(length) if length and length.isdigit() else None
     done = start
@@ -89,7 +82,7 @@ def _download(url: str, part: Path, progress: DownloadProgress | None, timeout: 
                     raise _TransferFailed(f"HTTP {exc.code} {exc.reason}") from None
                 _, total = _content_range(exc.headers.get("Content-Range"))
             if total == offset:  # the .part already holds the whole file
-                return _hash_of(part)
+                return sha256_digest(part)
             part.unlink()
             continue
         with response:
