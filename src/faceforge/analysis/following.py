@@ -89,8 +89,11 @@ class FaceFollower:
         found: list[Face] = []
         for track_id, box in self.tracker.predicted_boxes(timestamp):
             points = self.meshes.landmarks(track_id, image, box, margin)
-            if points is not None and plausible_follow(landmark_box(points), box):
-                found.append(Face(box=landmark_box(points), score=1.0, landmarks=points))
+            if points is None:
+                continue
+            followed = landmark_box(points)
+            if plausible_follow(followed, box):
+                found.append(Face(box=followed, score=1.0, landmarks=points))
         if not found:
             found = analyser.faces(image)  # nothing followed (first frame, a cut, all lost): full scan
         elif key_frame:
