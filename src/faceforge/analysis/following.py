@@ -51,8 +51,8 @@ def plausible_follow(found: np.ndarray, predicted: np.ndarray) -> bool:
 class FaceFollower:
     """Per-frame faces with stable track ids for consecutive frames of one video.
 
-    Returned faces include those the tracker bridged over a miss (``bridged_ids`` names them). Call
-    :meth:`close` when done; :meth:`reset` forgets every face (a new clip, or a new chunk that must not
+    Returned faces include those the tracker bridged over a miss (``tracker.bridged_ids`` names them).
+    Call :meth:`close` when done; :meth:`reset` forgets every face (a new clip, or a new chunk that must not
     depend on the frames before it).
     """
 
@@ -64,10 +64,6 @@ class FaceFollower:
         self.meshes = FaceMeshFollower(analyser.options.landmarks)
         self._frames = 0
         self._next_tile = 0
-
-    @property
-    def bridged_ids(self) -> frozenset[int]:
-        return self.tracker.bridged_ids
 
     def close(self) -> None:
         self.meshes.close()

@@ -169,10 +169,10 @@ def load_reference(analyser: FaceAnalyser, photos: Sequence[Path], threshold: fl
 
 class _VideoFaces:
     """Faces of sampled video frames, followed between detector key frames like the swap pipeline does
-    (:class:`~faceforge.analysis.following.FaceFollower`) but without smoothing or gap bridging: a
-    faceset stores only faces that were really seen. With ``follow`` off (sparse sampling) every frame
-    gets a full detection. :meth:`reset` forgets everything, so a chunk's faces do not depend on the
-    frames before it."""
+    (:class:`~faceforge.analysis.following.FaceFollower`) but without smoothing or gap bridging (a track
+    ends on its first frame without a face): a faceset stores only faces that were really seen. With
+    ``follow`` off (sparse sampling) every frame gets a full detection. :meth:`reset` forgets everything,
+    so a chunk's faces do not depend on the frames before it."""
 
     def __init__(self, analyser: FaceAnalyser, detect_every: int, follow: bool) -> None:
         self.analyser = analyser
@@ -189,9 +189,7 @@ class _VideoFaces:
     def faces(self, image: np.ndarray, timestamp: float) -> list[Face]:
         if not self.follow:
             return self.analyser.faces(image)
-        tracked = self.follower.faces(image, timestamp)
-        seen = [f for f in tracked if f.track_id not in self.follower.bridged_ids]
-        return sorted(seen, key=lambda f: f.size, reverse=True)
+        return sorted(self.follower.faces(image, timestamp), key=lambda f: f.size, reverse=True)
 
 
 class Extractor:
