@@ -77,8 +77,8 @@ class FaceMeshFollower:
     """FaceMesh in tracking mode, one graph per followed face (keyed by the caller, e.g. a track id).
 
     Use :meth:`landmarks` on every frame for each followed face, with the crop box predicted for it;
-    :meth:`retain` closes the graphs of faces no longer followed. Not thread-safe; ``close()`` (or the
-    context manager) releases every graph.
+    :meth:`retain` stops following the faces no longer followed and keeps their graphs for new ones. Not
+    thread-safe; ``close()`` (or the context manager) releases every graph.
     """
 
     name = "mediapipe-facemesh-tracking"
