@@ -47,9 +47,7 @@ def test_missing_and_invalid_files_are_weights_errors(tmp_path) -> None:
 
 
 def test_describe_io_reports_names_shapes_and_dtypes(tmp_path) -> None:
-    session = create_session(
-        swapper_model(tmp_path / "m.onnx", 64, element_type=TensorProto.FLOAT16), "cpu", 1
-    )
+    session = create_session(swapper_model(tmp_path / "m.onnx", 64, element_type=TensorProto.FLOAT16), "cpu")
     io = describe_io(session)
     target = io.input("target")
     assert target is not None and target.shape == ("batch", 3, 64, 64) and target.dtype == np.float16

@@ -23,13 +23,11 @@ CROP_SIZE = 112
 class ArcFaceOnnx:
     """An ONNX recogniser taking ``[N, 3, 112, 112]`` and returning ``[N, D]`` embeddings."""
 
-    name = "arcface-onnx"
-    crop_size = CROP_SIZE
     template = TEMPLATES["arcface_112_v2"]
 
-    def __init__(self, path: Path, device: str = "auto", threads: int | None = None) -> None:
+    def __init__(self, path: Path, device: str = "auto") -> None:
         self.path = Path(path)
-        self._session = create_session(self.path, device, threads)
+        self._session = create_session(self.path, device)
         io = describe_io(self._session)
         image = io.inputs[0] if len(io.inputs) == 1 else None
         if (
@@ -61,7 +59,3 @@ class ArcFaceOnnx:
         groups = [pixels] if self._batched else [pixels[i : i + 1] for i in range(len(pixels))]
         outputs = [self._session.run([self._output], {self._input.name: group})[0] for group in groups]
         return np.concatenate(outputs).astype(np.float32)
-
-    def embed(self, image: np.ndarray, faces: list[Face]) -> np.ndarray:
-        """Raw ``(len(faces), D)`` embeddings of the faces in ``image``."""
-        return self.embed_crops(self.crops(image, faces))

@@ -115,18 +115,14 @@ def session_providers(device: str) -> list[str | tuple[str, dict[str, str]]]:
     raise WeightsError(f"Device '{device}' is not one of auto, cpu, cuda or cuda:N.")
 
 
-def create_session(
-    path: Path, device: str = "auto", threads: int | None = None
-) -> onnxruntime.InferenceSession:
-    """Open the ONNX model at ``path`` on ``device``; ``threads`` caps onnxruntime's intra-op threads."""
+def create_session(path: Path, device: str = "auto") -> onnxruntime.InferenceSession:
+    """Open the ONNX model at ``path`` on ``device``."""
     path = Path(path)
     if not path.is_file():
         raise WeightsError(f"The ONNX model {path} does not exist.")
     providers = session_providers(device)
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3  # errors only: onnxruntime's load warnings are not for users
-    if threads is not None:
-        options.intra_op_num_threads = threads
     try:
         return onnxruntime.InferenceSession(str(path), sess_options=options, providers=providers)
     except _LOAD_ERRORS as exc:
