@@ -123,7 +123,9 @@ def extract(
     image_format: Annotated[str, typer.Option("--format", help="Crop file format: jpg or png.")] = "jpg",
     identity_every: Annotated[
         int,
-        typer.Option(help="A followed video face's identity is computed every N frames (1: every face)."),
+        typer.Option(
+            help="A followed video face's identity is computed on every Nth face of its track (1: all)."
+        ),
     ] = 8,
     chunk: Annotated[
         int, typer.Option(help="Video frames analysed per committed batch (at most this much is redone).")

@@ -52,9 +52,10 @@ class ExtractOptions:
     ``max_pitch``: largest absolute head angles in degrees. ``reference_threshold``: identity distance
     under which a face counts as the reference person. ``detect_every``: sampled frames between detector
     key frames (faces are followed in between). ``chunk``: sampled frames per committed batch.
-    ``identity_every``: a followed face's identity is computed on its first frame in each chunk and then on
-    every Nth sampled frame; the frames between carry that embedding (``identity_frame`` says which frame
-    it came from). The tracker guarantees they show the same face; 1 embeds every face."""
+    ``identity_every``: a followed face's identity is computed on its track's first face that passes the
+    filters in each chunk and then on every Nth such face of the track; the faces between carry that
+    embedding (``identity_frame`` says which frame it came from). The tracker guarantees they show the same
+    face; 1 embeds every face."""
 
     size: int = 256
     template: str = "full-face"
@@ -226,7 +227,7 @@ class Extractor:
         tracks: dict[int, tuple[_Candidate, int]] | None = None,
     ) -> list[_Candidate]:
         """Faces that pass the size, pose and sharpness filters, aligned and measured. ``tracks`` (track id
-        -> last embedded face, sampled frames since) decides which followed faces share an identity."""
+        -> last embedded face, the track's faces kept since) decides which followed faces share one."""
         opts, out = self.options, []
         for index, face in enumerate(faces[:100]):
             if face.size < opts.min_size:
