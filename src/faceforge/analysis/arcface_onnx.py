@@ -15,7 +15,7 @@ import numpy as np
 from faceforge.errors import WeightsError
 from faceforge.geometry.alignment import TEMPLATES, align_face
 from faceforge.types import Face
-from faceforge.weights.onnx_session import create_session, describe_io
+from faceforge.weights.onnx_session import create_session, describe_io, run_batch
 
 CROP_SIZE = 112
 
@@ -55,7 +55,5 @@ class ArcFaceOnnx:
         if len(crops) == 0:
             return np.zeros((0, self.dimensions or 0), dtype=np.float32)
         pixels = crops.astype(np.float32).transpose(0, 3, 1, 2) / 127.5 - 1.0
-        pixels = pixels.astype(self._input.dtype)
-        groups = [pixels] if self._batched else [pixels[i : i + 1] for i in range(len(pixels))]
-        outputs = [self._session.run([self._output], {self._input.name: group})[0] for group in groups]
-        return np.concatenate(outputs).astype(np.float32)
+        feeds = {self._input.name: pixels.astype(self._input.dtype)}
+        return run_batch(self._session, self._output, feeds, self._batched).astype(np.float32)

@@ -25,7 +25,7 @@ from faceforge.swappers.base import require_views, stacked_crops
 from faceforge.swappers.onnx_families import FAMILIES, OnnxFamily
 from faceforge.types import AlignedFace, SourceIdentity, SwapResult
 from faceforge.weights import WeightsEntry, find_entry, resolve_weights
-from faceforge.weights.onnx_session import ModelIO, TensorSpec, create_session, describe_io
+from faceforge.weights.onnx_session import ModelIO, TensorSpec, create_session, describe_io, run_batch
 
 EMBEDDING_SIZE = 512
 
@@ -130,21 +130,12 @@ class OnnxSwapper:
         pixels = ((crops.astype(np.float32) / 255.0).transpose(0, 3, 1, 2) - self._mean) / self._std
         pixels = pixels.astype(self._target.dtype)
         source = np.repeat(np.asarray(prepared, dtype=self._source.dtype).reshape(1, -1), len(crops), axis=0)
-        if self._batched:
-            output = self._run(pixels, source)
-        else:
-            output = np.concatenate(
-                [self._run(pixels[i : i + 1], source[i : i + 1]) for i in range(len(crops))]
-            )
-        output = output.astype(np.float32)
+        feeds = {self._target.name: pixels, self._source.name: source}
+        output = run_batch(self._session, self._output, feeds, self._batched).astype(np.float32)
         if self.family.denormalise_output:
             output = output * self._std + self._mean
         images = (np.clip(output, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8).transpose(0, 2, 3, 1)
         return [SwapResult(image=np.ascontiguousarray(image)) for image in images]
-
-    def _run(self, pixels: np.ndarray, source: np.ndarray) -> np.ndarray:
-        feeds = {self._target.name: pixels, self._source.name: source}
-        return self._session.run([self._output], feeds)[0]
 
 
 class EmbeddingConverter:

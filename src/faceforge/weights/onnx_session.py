@@ -7,6 +7,7 @@ opened here, so the device rule and the error sentences are the same everywhere.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -136,6 +137,22 @@ def describe_io(session: onnxruntime.InferenceSession) -> ModelIO:
         return tuple(TensorSpec(arg.name, tuple(arg.shape), arg.type) for arg in args)
 
     return ModelIO(inputs=specs(session.get_inputs()), outputs=specs(session.get_outputs()))
+
+
+def run_batch(
+    session: onnxruntime.InferenceSession, output: str, feeds: Mapping[str, np.ndarray], batched: bool
+) -> np.ndarray:
+    """``output`` for ``feeds`` that share a leading batch axis: in one run when the model's batch axis is
+    dynamic (``batched``), else one item per run (a model exported with batch 1)."""
+    if batched:
+        return session.run([output], dict(feeds))[0]
+    count = len(next(iter(feeds.values())))
+    return np.concatenate(
+        [
+            session.run([output], {name: feed[i : i + 1] for name, feed in feeds.items()})[0]
+            for i in range(count)
+        ]
+    )
 
 
 def _first_line(exc: Exception) -> str:
