@@ -7,13 +7,16 @@ Prints one JSON line per figure:
 - ``baseline``: plain eager PyTorch, float32, batch 1: ``model(x, z)`` under ``torch.no_grad`` on float
   tensors made beforehand (no pixel conversion);
 - ``torch``: the swapper's :class:`~faceforge.swappers.ghost.TorchGenerator` (uint8 crops in, uint8 faces
-  out, ``inference_mode``), float32 on the CPU and float16 on CUDA, then bfloat16 autocast
+  out, ``inference_mode``), float32 on the CPU and float16 on CUDA, and bfloat16 autocast
   (``--precision bf16``), at batch 1 and ``--batch``;
 - ``onnx``: :class:`~faceforge.swappers.ghost.OnnxGenerator` on the model exported at opset 17 (export time
   reported once as ``export_s``), at batch 1 and ``--batch``;
 
-each with ``fps`` (frames per second, from the median of ``--repeat`` timed calls after one warm-up call),
-``ms_per_frame`` and ``ratio_to_baseline`` (its fps over the baseline's fps for the same layout).
+each with ``fps`` (frames per second, from the median of ``--repeat`` timed calls), ``ms_per_frame`` and
+``ratio_to_baseline`` (its fps over the baseline's fps for the same layout). All paths of a layout are
+warmed up with one call each, then timed one call each in turn (the order rotating every round), so a host
+that speeds up or slows down during the run reaches every path alike. The torch model and the onnxruntime
+session are therefore in memory together.
 
 Usage: ``python benchmarks/oneshot.py [--quick] [--blocks 1,2,3] [--batch 4] [--repeat 3] [--device cuda]``.
 ``--quick`` runs one block at width 8 with one timed call: it checks every path in seconds, and its
@@ -23,6 +26,7 @@ numbers say nothing about the official networks.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import statistics
 import tempfile
@@ -43,27 +47,33 @@ from faceforge.weights.onnx_session import CUDA_PROVIDER
 OFFICIAL_WIDTH = 32
 SIZE = 256
 Sync = Callable[[], None]
+PRECISION_NAMES = {torch.float16: "fp16", torch.bfloat16: "bf16", torch.float32: "fp32"}
 
 
 def emit(**record: object) -> None:
     print(json.dumps({"benchmark": "oneshot", **record}), flush=True)
 
 
-def median_seconds(call: Callable[[], object], repeat: int, sync: Sync) -> float:
-    call()
-    sync()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
+def interleaved_seconds(calls: dict[str, Callable[[], object]], repeat: int, sync: Sync) -> dict[str, float]:
+    """Median seconds per call of each entry: one warm-up call each, then ``repeat`` rounds of one timed
+    call each, starting one entry later every round."""
+    for call in calls.values():
         call()
-        sync()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    sync()
+    names = list(calls)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for round_index in range(repeat):
+        shift = round_index % len(names)
+        for name in names[shift:] + names[:shift]:
+            start = time.perf_counter()
+            calls[name]()
+            sync()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(seconds) for name, seconds in times.items()}
 
 
-def baseline_fps(model: AEINet, source: np.ndarray, device: torch.device, repeat: int, sync: Sync) -> float:
+def baseline_call(model: AEINet, source: np.ndarray, device: torch.device) -> Callable[[], object]:
     """Plain eager float32 at batch 1 on tensors made beforehand: the figure the others are compared to."""
-    model.to(device, torch.float32)
     x = torch.rand(1, 3, SIZE, SIZE, device=device) * 2 - 1
     z = torch.from_numpy(source).to(device)
 
@@ -71,7 +81,7 @@ def baseline_fps(model: AEINet, source: np.ndarray, device: torch.device, repeat
         with torch.no_grad():
             return model(x, z)[0]
 
-    return 1 / median_seconds(plain, repeat, sync)
+    return plain
 
 
 def run_layout(blocks: int, width: int, args: argparse.Namespace, workdir: Path) -> None:
@@ -86,43 +96,41 @@ def run_layout(blocks: int, width: int, args: argparse.Namespace, workdir: Path)
     crops = {batch: rng.integers(0, 256, (batch, SIZE, SIZE, 3), dtype=np.uint8) for batch in batches}
     common = {"blocks": blocks, "width": width, "device": str(device), "threads": torch.get_num_threads()}
 
-    base = baseline_fps(model, source, device, args.repeat, sync)
-    emit(**common, path="baseline", precision="fp32", batch=1, fps=round(base, 3))
+    onnx_path = workdir / f"aeinet-{blocks}-{width}.onnx"
+    start = time.perf_counter()
+    export_aeinet_onnx(model, onnx_path)
+    emit(**common, path="onnx", export_s=round(time.perf_counter() - start, 1))
 
-    def report(path: str, precision: str, batch: int, seconds: float) -> None:
-        fps = batch / seconds
+    # (path, precision, batch) -> one call of that path
+    calls: dict[tuple[str, str, int], Callable[[], object]] = {
+        ("baseline", "fp32", 1): baseline_call(model.to(device, torch.float32), source, device)
+    }
+    for choice in ("auto", "bf16"):  # fp16 on CUDA / fp32 on the CPU, then bfloat16 autocast
+        _, dtype = torch_runtime(args.device, choice)
+        # A float16 runner halves its model in place; the float32 ones share the baseline's.
+        runner = TorchGenerator(copy.deepcopy(model) if dtype == torch.float16 else model, device, dtype)
+        for batch in batches:
+            calls["torch", PRECISION_NAMES[dtype], batch] = partial(runner, crops[batch], source)
+    if device.type == "cuda" and CUDA_PROVIDER not in onnxruntime.get_available_providers():
+        emit(**common, path="onnx", skipped="this onnxruntime has no CUDA provider (onnxruntime-gpu)")
+    else:
+        session = OnnxGenerator(onnx_path, args.device)
+        for batch in batches:
+            calls["onnx", "fp32", batch] = partial(session, crops[batch], source)
+
+    seconds = interleaved_seconds(calls, args.repeat, sync)
+    base_fps = 1 / seconds["baseline", "fp32", 1]
+    for (path, precision, batch), took in seconds.items():
+        fps = batch / took
         emit(
             **common,
             path=path,
             precision=precision,
             batch=batch,
             fps=round(fps, 3),
-            ms_per_frame=round(1000 * seconds / batch, 1),
-            ratio_to_baseline=round(fps / base, 3),
+            ms_per_frame=round(1000 * took / batch, 1),
+            ratio_to_baseline=round(fps / base_fps, 3),
         )
-
-    onnx_path = workdir / f"aeinet-{blocks}-{width}.onnx"
-    start = time.perf_counter()
-    export_aeinet_onnx(model.to("cpu"), onnx_path)
-    emit(**common, path="onnx", export_s=round(time.perf_counter() - start, 1))
-
-    for choice in ("auto", "bf16"):  # fp16 on CUDA / fp32 on the CPU, then bfloat16 autocast
-        _, dtype = torch_runtime(args.device, choice)
-        runner = TorchGenerator(model, device, dtype)
-        precision = {torch.float16: "fp16", torch.bfloat16: "bf16"}.get(dtype, "fp32")
-        for batch in batches:
-            seconds = median_seconds(partial(runner, crops[batch], source), args.repeat, sync)
-            report("torch", precision, batch, seconds)
-        del runner
-    del model  # the torch copy goes before onnxruntime loads its own
-
-    if device.type == "cuda" and CUDA_PROVIDER not in onnxruntime.get_available_providers():
-        emit(**common, path="onnx", skipped="this onnxruntime has no CUDA provider (onnxruntime-gpu)")
-        return
-    session = OnnxGenerator(onnx_path, args.device)
-    for batch in batches:
-        seconds = median_seconds(partial(session, crops[batch], source), args.repeat, sync)
-        report("onnx", "fp32", batch, seconds)
     onnx_path.unlink()
 
 
