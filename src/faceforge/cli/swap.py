@@ -14,7 +14,7 @@ from typing import Annotated, get_args, get_type_hints
 import typer
 from rich.console import Console
 
-from faceforge.cli.errors import reported_errors
+from faceforge.cli.errors import Debug, reported_errors
 from faceforge.cli.progress import progress_bar
 from faceforge.compose import BLENDERS, COLOR_TRANSFERS, MASKS
 from faceforge.config import NeuralOptions, SwapConfig
@@ -194,7 +194,7 @@ def swap(
         bool, typer.Option("--overwrite/--skip-existing", help="Folders: redo images already in the output.")
     ] = _CONFIG.overwrite,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of unexpected errors.")] = False,
+    debug: Debug = False,
 ) -> None:
     """Swap a face into an image, a folder of images or a video. No training, no downloads."""
     from faceforge.api import swap_path

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from faceforge.cli.errors import reported_errors
+from faceforge.cli.errors import Debug, reported_errors
 from faceforge.cli.progress import byte_progress
 
 app = typer.Typer(
@@ -29,7 +29,6 @@ CacheOption = Annotated[
         show_default=False,
     ),
 ]
-Debug = Annotated[bool, typer.Option(help="Show tracebacks of unexpected errors.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 
 TOFU_NOTE = (
