@@ -1,9 +1,10 @@
 """Colour transfer of the swapped face toward the target's skin.
 
 Statistics come only from pixels inside the mask (``mask > 0.5``) of both images, which share the crop
-space. The transfer is computed only on the bounding box of the mask's support, and pixels where the
-mask is 0 are returned as they were (they are never composited). When the mask holds fewer than
-``MIN_PIXELS`` pixels the statistics mean nothing and ``src`` comes back unchanged.
+space, and there only from those inside ``stats`` too when the caller gives one (e.g. bare skin). The
+transfer is computed only on the bounding box of the mask's support, and pixels where the mask is 0 are
+returned as they were (they are never composited). When the mask holds fewer than ``MIN_PIXELS`` pixels
+the statistics mean nothing and ``src`` comes back unchanged.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ _MAX_GAIN = 4.0
 
 class ColorTransfer(Protocol):
     """A named colour transfer the CLI can pick with ``--color NAME``. ``mask`` is where the result is
-    written; ``stats`` (default: the mask) is where the statistics of both images are taken."""
+    written; ``stats`` (optional) narrows where in the mask the statistics of both images are taken."""
 
     def __call__(
         self, src: np.ndarray, ref: np.ndarray, mask: np.ndarray, stats: np.ndarray | None = None
@@ -38,12 +39,14 @@ def _support(src: np.ndarray, ref: np.ndarray, mask: np.ndarray) -> tuple[slice,
 
 
 def _inside(mask: np.ndarray, stats: np.ndarray | None, box: tuple[slice, slice]) -> np.ndarray:
-    """The pixels the statistics come from: ``stats`` when it holds enough of them, else the mask."""
+    """The pixels the statistics come from: the mask's, narrowed to ``stats`` when enough are left. Never
+    outside the mask: there the swapped crop may hold anything (a swapper's own mask rejects it)."""
+    inside = mask[box] > 0.5
     if stats is not None:
-        inside = (stats[box] > 0.5).astype(np.uint8)
-        if np.count_nonzero(inside) >= MIN_PIXELS:
-            return inside
-    return (mask[box] > 0.5).astype(np.uint8)
+        both = inside & (stats[box] > 0.5)
+        if np.count_nonzero(both) >= MIN_PIXELS:
+            inside = both
+    return inside.astype(np.uint8)
 
 
 def _write(src: np.ndarray, box: tuple[slice, slice], moved: np.ndarray, mask: np.ndarray) -> np.ndarray:
