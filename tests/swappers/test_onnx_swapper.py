@@ -240,6 +240,7 @@ def test_dynamic_batch_runs_once_fixed_batch_per_crop_fp16_fed_as_declared(
         ("tiny_128.onnx", {"converter_weights": "converter.onnx"}, InputError, "take no --converter-weights"),
         ("tiny_256.onnx", {}, InputError, "--family (inswapper, simswap, ghost)"),
         ("tiny_128.onnx", {"precision": "fp16"}, InputError, "is an fp32 model"),
+        ("tiny_128.onnx", {"precision": "bf16"}, InputError, "exported in; drop --precision bf16."),
         ("tiny_128.onnx", {"family": "ghost"}, WeightsError, "takes 128-px crops, but ghost models take 256"),
         ("ghost_1_256.onnx", {}, WeightsError, "run `faceforge weights fetch crossface-ghost`"),
     ],

@@ -209,9 +209,10 @@ def check_precision(precision: str, target: TensorSpec, path: Path) -> None:
     """An ONNX model runs in the precision it was exported in: an explicit other precision is an error."""
     declared = "fp16" if target.dtype == np.float16 else "fp32"
     if precision not in ("auto", declared):
+        export = "" if precision == "bf16" else f" or use an {precision} export"  # bf16 ONNX is not fed
         raise InputError(
             f"{path} is an {declared} model and ONNX models run in the precision they were exported in; "
-            f"drop --precision {precision} or use an {precision} export."
+            f"drop --precision {precision}{export}."
         )
 
 
