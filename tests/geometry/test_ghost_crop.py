@@ -12,6 +12,16 @@ def _moved(points: np.ndarray, angle_deg: float, scale: float, shift: tuple[floa
 
 
 def test_the_frontal_template_is_arcface_112_v1():
+    # InsightFace 0.2.1's "---frontal" template at 112 px, written out: the module takes it from
+    # arcface_112_v1, so this is what pins both to GHOST's numbers.
+    insightface_frontal = [
+        (39.730, 51.138),
+        (72.270, 51.138),
+        (56.000, 68.493),
+        (42.463, 87.010),
+        (69.537, 87.010),
+    ]
+    np.testing.assert_allclose(GHOST_POSE_TEMPLATES[FRONTAL_POSE], insightface_frontal, atol=1e-9)
     np.testing.assert_allclose(GHOST_POSE_TEMPLATES[FRONTAL_POSE] / 112, TEMPLATES["arcface_112_v1"].points)
     assert GHOST_POSE_TEMPLATES.shape == (5, 5, 2)
 
