@@ -48,6 +48,7 @@ CONVERT_HELP = (
 Arch = StrEnum("Arch", {k: k for k in ("lightweight", "original", "iae", "dfaker", "custom")})  # type: ignore[misc]
 Optimiser = StrEnum("Optimiser", {k: k for k in ("adam", "adamw", "radam", "lion")})  # type: ignore[misc]
 Schedule = StrEnum("Schedule", {k: k for k in ("constant", "cosine")})  # type: ignore[misc]
+Init = StrEnum("Init", {k: k for k in ("he", "icnr", "conv_aware")})  # type: ignore[misc]
 
 _RUN_OPTIONS = {  # CLI name -> TrainConfig field a resumed run may change
     "iterations": "iterations",
@@ -64,12 +65,13 @@ _OPTIMISER_RUN_OPTIONS = {"lr": "lr", "clip": "clip", "warmup": "warmup", "weigh
 
 
 def parse_terms(text: str) -> tuple[tuple[str, float], ...]:
-    """``ssim:1,l1:1`` -> ``(("ssim", 1.0), ("l1", 1.0))`` (a missing weight is 1)."""
+    """``ssim:1,ms-ssim:0.5`` -> ``(("ssim", 1.0), ("ms_ssim", 0.5))`` (a missing weight is 1; a name may be
+    spelt with hyphens, as options are)."""
     terms = []
     for item in filter(None, (part.strip() for part in text.split(","))):
         name, _, weight = item.partition(":")
         try:
-            terms.append((name.strip(), float(weight) if weight else 1.0))
+            terms.append((name.strip().replace("-", "_"), float(weight) if weight else 1.0))
         except ValueError:
             raise ValueError(f"--loss takes NAME:WEIGHT items separated by commas, got '{item}'.") from None
     return tuple(terms)
@@ -97,7 +99,7 @@ def train(
         bool | None,
         typer.Option("--learn-mask/--no-learn-mask", help="Learn a face mask \\[default: the arch's]."),
     ] = None,
-    init: Annotated[str | None, typer.Option(help="Weight initialiser (he, icnr, conv-aware, ...).")] = None,
+    init: Annotated[Init | None, typer.Option(help="Weight initialiser \\[default: the arch's].")] = None,
     loss: Annotated[
         str, typer.Option(help="Loss terms NAME:WEIGHT (ssim, ms-ssim, l1, mse).")
     ] = "ssim:1,l1:1",
@@ -166,7 +168,8 @@ def train(
             model = scaled(model, width_scale)
         overrides = {
             "input_size": input_size, "output_size": output_size, "encoder_width": encoder_width,
-            "decoder_width": decoder_width, "dense": dense, "learn_mask": learn_mask, "init": init,
+            "decoder_width": decoder_width, "dense": dense, "learn_mask": learn_mask,
+            "init": init.value if init else None,
         }  # fmt: skip
         model = AutoencoderConfig.from_dict(
             {**model.to_dict(), **{k: v for k, v in overrides.items() if v is not None}}
