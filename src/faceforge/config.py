@@ -6,6 +6,7 @@ a ``SwapConfig`` and pass it down; nothing reads options from global state.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -27,6 +28,9 @@ class VideoOptions:
     reverify_every: int = 30  # frames between identity re-checks of a tracked face (reference mode)
 
 
+_DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
+
+
 @dataclass(frozen=True, slots=True)
 class NeuralOptions:
     """Weights and runtime of the neural swappers (ghost, onnx). Each weights value is a name from
@@ -42,7 +46,7 @@ class NeuralOptions:
     precision: Literal["auto", "fp32", "fp16", "bf16"] = "auto"
 
     def __post_init__(self) -> None:
-        if self.device != "auto" and self.device != "cpu" and not self.device.startswith("cuda"):
+        if not _DEVICE.fullmatch(self.device):
             raise ValueError(f"device takes auto, cpu or cuda[:N], not '{self.device}'.")
 
 

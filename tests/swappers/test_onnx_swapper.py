@@ -106,6 +106,14 @@ def test_families_agree_with_the_option_and_the_catalog() -> None:
         assert family.template in TEMPLATES
 
 
+def test_device_option_is_checked_whole() -> None:
+    for device in ("auto", "cpu", "cuda", "cuda:1"):
+        assert NeuralOptions(device=device).device == device
+    for device in ("cudax", "cuda:x", "cuda:", "gpu", "cpu:0"):
+        with pytest.raises(ValueError, match=f"device takes auto, cpu or cuda\\[:N\\], not '{device}'"):
+            NeuralOptions(device=device)
+
+
 def test_templates_match_facefusions_table() -> None:
     table = {
         "arcface_112_v1": [(0.35473214, 0.45658929), (0.64526786, 0.45658929), (0.5, 0.61154464),
