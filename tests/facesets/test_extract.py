@@ -199,3 +199,46 @@ def test_cli_stats_preview_and_bad_index(clip_faceset: Path, tmp_path: Path) -> 
     result = _cli("faces", "stats", bad)
     assert result.returncode == 2
     assert "not a readable faceset index" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_reset_follower_finds_faces_as_a_fresh_one(testdata: Path, analyser, monkeypatch) -> None:
+    """A chunk's faces may not depend on the chunks before it (a resumed extraction starts at a chunk
+    with a fresh follower): after ``reset`` the follower scans the same detector tiles for new faces,
+    and finds the same landmarks, as a new one. A 720p clip, so that there are tiles to rotate through."""
+    from faceforge.analysis.following import FaceFollower
+    from faceforge.analysis.smoothing import SmoothingOptions
+    from faceforge.analysis.tracking import TrackingOptions
+    from faceforge.media.video import read_frames
+
+    frames = read_frames(testdata / "talking_audio.mp4")
+    images = [next(frames).image for _ in range(24)]
+    frames.close()
+    detect = analyser.detector.detect
+    scanned: list[list[int] | None] = []
+
+    def recording(image, tiles=None):
+        scanned.append(None if tiles is None else list(tiles))
+        return detect(image, tiles=tiles)
+
+    monkeypatch.setattr(analyser.detector, "detect", recording)
+
+    def run(follower: FaceFollower, chunk: list[np.ndarray]) -> list[np.ndarray]:
+        scanned.clear()
+        return [f.landmarks for i, image in enumerate(chunk) for f in follower.faces(image, i / 30)]
+
+    tracking = TrackingOptions(max_missed=0, smoothing=SmoothingOptions(enabled=False))  # as extraction's
+    continued = FaceFollower(analyser, tracking, detect_every=4)
+    fresh = FaceFollower(analyser, tracking, detect_every=4)
+    try:
+        run(continued, images[:12])
+        continued.reset()
+        after_reset, tiles_after_reset = run(continued, images[12:]), list(scanned)
+        from_scratch, tiles_from_scratch = run(fresh, images[12:]), list(scanned)
+    finally:
+        continued.close()
+        fresh.close()
+    assert any(tiles for tiles in tiles_from_scratch), "the clip must exercise the tile rotation"
+    assert tiles_after_reset == tiles_from_scratch
+    assert len(after_reset) == len(from_scratch) == 12
+    for a, b in zip(after_reset, from_scratch, strict=True):
+        np.testing.assert_array_equal(a, b)

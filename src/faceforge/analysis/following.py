@@ -73,6 +73,7 @@ class FaceFollower:
         self.meshes.retain(())  # reused, not closed: MediaPipe keeps memory of every closed graph
         self.cuts.reset()
         self._frames = 0
+        self._next_tile = 0  # the tiles scanned after a reset are those a fresh follower scans
 
     def faces(self, image: np.ndarray, timestamp: float) -> list[Face]:
         key_frame = self._frames % self.detect_every == 0
