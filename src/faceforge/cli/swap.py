@@ -140,7 +140,11 @@ def swap(
     ] = _BACKEND,
     device: Annotated[str, typer.Option(help="ghost/onnx: auto, cpu, cuda or cuda:N.")] = _NEURAL.device,
     precision: Annotated[
-        PrecisionName, typer.Option(help="ghost/onnx: auto is fp16 on CUDA and fp32 on CPU.")
+        PrecisionName,
+        typer.Option(
+            help="ghost: auto is fp16 on CUDA and fp32 on CPU; bf16 is bfloat16 autocast. "
+            "onnx: a model runs in the precision it was exported in (auto)."
+        ),
     ] = _PRECISION,
     model: Annotated[
         Path | None,
