@@ -34,3 +34,19 @@ def test_unknown_choices_are_refused(faceset_a, faceset_b, tmp_path):
     bad_loss = _train(faceset_a, faceset_b, tmp_path / "m", "-n", "1", "--loss", "lpips:1")
     assert bad_loss.exit_code == BAD_OPTION and "Unknown loss 'lpips'" in bad_loss.output
     assert not (tmp_path / "m").exists()
+
+
+def test_a_resume_takes_run_options_and_compares_each_kept_option_alone(faceset_a, faceset_b, tmp_path):
+    model = tmp_path / "model"
+    first = _train(faceset_a, faceset_b, model, "-n", "1", "--init", "conv_aware")
+    assert first.exit_code == 0, first.output
+
+    refused = _train(faceset_a, faceset_b, model, "-n", "2", "--loss", "ssim:1")
+    assert refused.exit_code == BAD_OPTION and "--loss differs" in refused.output
+    # --arch, --width-scale and -b are given again with the folder's values (TINY); --init is not: the
+    # folder's initialiser is no reason to refuse them.
+    resumed = _train(faceset_a, faceset_b, model, "-n", "2", "--lr", "1e-4", "--loss", "ssim:1,l1:1")
+    assert resumed.exit_code == 0, resumed.output
+    config = json.loads((model / "config.json").read_text())
+    assert config["iterations"] == 2 and config["optimiser"]["lr"] == 1e-4
+    assert config["model"]["init"] == "conv_aware"

@@ -9,7 +9,9 @@ layout, loss, augmentation, batch and seed are fixed by the folder. Multi-GPU: s
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from enum import StrEnum
+from operator import attrgetter
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -62,6 +64,25 @@ _RUN_OPTIONS = {  # CLI name -> TrainConfig field a resumed run may change
     "compile_model": "compile",
 }
 _OPTIMISER_RUN_OPTIONS = {"lr": "lr", "clip": "clip", "warmup": "warmup", "weight_decay": "weight_decay"}
+# CLI name -> what it sets in a TrainConfig, for the options a resumed run keeps: given again, that value
+# must equal the folder's (--width-scale: the widths it gives).
+_KEPT: dict[str, Callable[[Any], object]] = {
+    "arch": attrgetter("model.arch"),
+    "width_scale": attrgetter("model.encoder_width", "model.decoder_width", "model.dense"),
+    **{name: attrgetter(f"model.{name}") for name in (
+        "input_size", "output_size", "encoder_width", "decoder_width", "dense", "learn_mask", "init")},
+    "loss": attrgetter("loss.terms"),
+    **{name: attrgetter(f"loss.{name}") for name in (
+        "mask_weighting", "eye_multiplier", "mouth_multiplier", "mask_loss")},
+    **{name: attrgetter(f"augment.{name}") for name in ("warp_to_landmarks", "flip")},
+    "optimizer": attrgetter("optimiser.name"),
+    "beta1": lambda config: config.optimiser.betas[0],
+    "beta2": lambda config: config.optimiser.betas[1],
+    "eps": attrgetter("optimiser.eps"),
+    "schedule": attrgetter("optimiser.schedule"),
+    "batch_size": attrgetter("batch_size"),
+    "seed": attrgetter("seed"),
+}  # fmt: skip
 
 
 def parse_terms(text: str) -> tuple[tuple[str, float], ...]:
@@ -206,12 +227,15 @@ def train(
 
 
 def _resumed(ctx: typer.Context, stored: Any, given: Any) -> Any:
-    """The stored configuration with the run-level options given on this command line; other options
-    given with a different value than stored are refused."""
+    """The stored configuration with the run-level options given on this command line; any other option
+    given with a value other than the stored one is refused."""
 
     def explicit(name: str) -> bool:
         return given_on_command_line(ctx, name)
 
+    for name, value_of in _KEPT.items():
+        if explicit(name) and value_of(given) != value_of(stored):
+            raise kept_setting_error(name)
     changes = {field: getattr(given, field) for name, field in _RUN_OPTIONS.items() if explicit(name)}
     opt_changes = {
         field: getattr(given.optimiser, field)
@@ -220,38 +244,4 @@ def _resumed(ctx: typer.Context, stored: Any, given: Any) -> Any:
     }
     if opt_changes:
         changes["optimiser"] = dataclasses.replace(stored.optimiser, **opt_changes)
-    fixed = set(ctx.params) - set(_RUN_OPTIONS) - set(_OPTIMISER_RUN_OPTIONS)
-    fixed -= {
-        "faceset_a",
-        "faceset_b",
-        "output",
-        "device",
-        "rollback",
-        "tensorboard",
-        "inject_nan_at",
-        "quiet",
-        "debug",
-    }
-    candidate = dataclasses.replace(stored, **changes)
-    for name in sorted(fixed):
-        if explicit(name) and _differs(name, candidate, given):
-            raise kept_setting_error(name)
     return stored.resumed_with(changes)
-
-
-def _differs(name: str, stored: Any, given: Any) -> bool:
-    if name in ("arch", "width_scale", "input_size", "output_size", "encoder_width", "decoder_width", "dense",
-                "learn_mask", "init"):  # fmt: skip
-        return stored.model != given.model
-    if name in ("loss", "mask_weighting", "eye_multiplier", "mouth_multiplier", "mask_loss"):
-        return stored.loss != given.loss
-    if name in ("warp_to_landmarks", "flip"):
-        return stored.augment != given.augment
-    if name in ("optimizer", "beta1", "beta2", "eps", "schedule"):
-        return (
-            dataclasses.replace(
-                stored.optimiser, **{k: getattr(given.optimiser, k) for k in _OPTIMISER_RUN_OPTIONS}
-            )
-            != given.optimiser
-        )
-    return getattr(stored, name, None) != getattr(given, name, None)
