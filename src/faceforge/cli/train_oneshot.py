@@ -171,7 +171,7 @@ def train_oneshot(
         from faceforge.errors import InputError
         from faceforge.nets.aeinet import AEINetConfig
         from faceforge.training.oneshot.config import DiscriminatorConfig, LossWeights, OneshotConfig
-        from faceforge.training.oneshot.model_io import is_oneshot_folder, read_oneshot_config
+        from faceforge.training.oneshot.model_io import is_oneshot_folder, read_training_config
 
         if not dataset.is_dir():
             raise InputError(f"The dataset folder {dataset} does not exist.")
@@ -195,12 +195,7 @@ def train_oneshot(
         if (output / "checkpoint.json").is_file():
             if not is_oneshot_folder(output):
                 raise InputError(f"{output} holds another kind of model; train into a new folder.")
-            stored = read_oneshot_config(output)
-            config = _resumed(
-                ctx,
-                OneshotConfig.from_dict({**stored.get("train", {}), "generator": stored["generator"]}),
-                given,
-            )
+            config = _resumed(ctx, read_training_config(output), given)
         hooks = run_hooks(inject_nan_at)
         report, is_main = _run(config, dataset, output, device, rollback, quiet, tensorboard, hooks)
         end_run(console, report, output, is_main)

@@ -18,13 +18,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from torch import Tensor
 
 from faceforge.errors import InputError, WeightsError
 from faceforge.nets.aeinet import AEINet, AEINetConfig
 from faceforge.training.checkpoint import MODEL_FILE, CheckpointStore, load_weights
+
+if TYPE_CHECKING:
+    from faceforge.training.oneshot.config import OneshotConfig
 
 FORMAT = "faceforge-oneshot"
 VERSION = 1
@@ -68,6 +71,18 @@ def read_oneshot_config(model_dir: Path) -> dict[str, Any]:
         if not isinstance(config.get(section), dict):
             raise InputError(f"{model_dir}/config.json lacks its '{section}' section.")
     return config
+
+
+def read_training_config(model_dir: Path) -> OneshotConfig:
+    """The :class:`~faceforge.training.oneshot.config.OneshotConfig` a one-shot model folder was trained
+    with (its ``train`` section and its generator)."""
+    from faceforge.training.oneshot.config import OneshotConfig  # the swapper reads folders without it
+
+    stored = read_oneshot_config(model_dir)
+    try:
+        return OneshotConfig.from_dict({**stored.get("train", {}), "generator": stored["generator"]})
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{model_dir}/config.json has unusable training settings ({exc}).") from None
 
 
 def load_oneshot_generator(model_dir: Path, which: str = "latest") -> tuple[AEINet, dict[str, Any]]:

@@ -53,7 +53,7 @@ from faceforge.training.oneshot.model_io import (
     GENERATOR_PREFIX,
     VERSION,
     prefixed,
-    read_oneshot_config,
+    read_training_config,
     unprefixed,
 )
 from faceforge.training.oneshot.prepare import read_crop_info
@@ -205,13 +205,7 @@ class OneshotTrainer(LoopTrainer):
     # -- configuration and state -----------------------------------------------------------------------
 
     def _check_stored_settings(self) -> None:
-        stored = read_oneshot_config(self.model_dir)
-        try:
-            previous = OneshotConfig.from_dict({**stored.get("train", {}), "generator": stored["generator"]})
-        except (TypeError, ValueError) as exc:
-            raise InputError(
-                f"{self.model_dir}/config.json has unusable training settings ({exc})."
-            ) from None
+        previous = read_training_config(self.model_dir)
         changed = [name for name in FIXED_SETTINGS if getattr(previous, name) != getattr(self.config, name)]
         if changed:
             raise InputError(
