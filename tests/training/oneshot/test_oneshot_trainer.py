@@ -134,6 +134,10 @@ def test_stage_two_turns_the_eye_loss_on_and_stays(oneshot_dataset, tiny, tmp_pa
     # A resumed run keeps stage 2 even when told to start it later.
     later = _trainer(dataclasses.replace(config, stage2_at=100), oneshot_dataset, tmp_path)
     assert later.iteration == 4 and later.stage == 2
+    # Settings outside config.RESUMABLE_CHANGES are the folder's.
+    for fixed in ({"seed": 2}, {"preview_count": 2}):
+        with pytest.raises(InputError, match=f"trained with another {next(iter(fixed)).replace('_', ' ')}"):
+            _trainer(dataclasses.replace(config, **fixed), oneshot_dataset, tmp_path)
     # Previews: source | target | swap, one row per fixed pair; the console line names the stage.
     trainer.preview()
     grid = read_image(tmp_path / "previews" / "preview.png")

@@ -26,7 +26,7 @@ from faceforge.training.optim import OptimiserConfig
 
 IDENTITY_DIMS = {"dlib": 128, "arcface": 512}  # the embedding size of each crop identity encoder
 
-#: Options a resumed run may change; the rest are fixed by the weights, the data order or the teacher.
+#: Options a resumed run may change; the rest (:data:`FIXED_SETTINGS`) are fixed.
 RESUMABLE_CHANGES = (*RESUMABLE_RUN_OPTIONS, "stage2_at", "losses", "discr_force", "optimiser")
 
 
@@ -147,6 +147,9 @@ class OneshotConfig:
         """This (stored) configuration with the run-level ``changes`` a resumed run may make."""
         return resumed_config(self, changes, RESUMABLE_CHANGES)
 
+
+#: Options a resumed run must keep (every other one): fixed by the weights, the data order or the teacher.
+FIXED_SETTINGS = tuple(f.name for f in dataclasses.fields(OneshotConfig) if f.name not in RESUMABLE_CHANGES)
 
 #: The defaults the CLI shows and uses.
 DEFAULTS = OneshotConfig()

@@ -44,7 +44,7 @@ from faceforge.training.data import make_loader
 from faceforge.training.distributed import DistContext, mean_over_ranks, wrap
 from faceforge.training.loop import BatchStream, LoopTrainer, TrainHooks, safe_workers
 from faceforge.training.oneshot import losses as L
-from faceforge.training.oneshot.config import OneshotConfig
+from faceforge.training.oneshot.config import FIXED_SETTINGS, OneshotConfig
 from faceforge.training.oneshot.data import CROP_SIZE, DatasetIndex, OneshotDataset, scan_dataset
 from faceforge.training.oneshot.distill import check_teacher, distillation_terms, load_teacher
 from faceforge.training.oneshot.model_io import (
@@ -70,9 +70,6 @@ from faceforge.training.preview import preview_tiles, tile_grid
 STATE_FORMAT = "faceforge-oneshot-state"
 STATE_VERSION = 1
 FORCE_EMA_START, FORCE_EMA_DECAY, FORCE_THRESHOLD = 20.0, 0.98, 4.0  # GHOST's discr_force rule
-#: Settings a resumed run must share with the stored ones (the weights, the data order, the teacher).
-FIXED_SETTINGS = ("generator", "discriminator", "identity", "identity_weights", "batch_size", "seed",
-                  "same_person", "min_size", "jitter", "teacher")  # fmt: skip
 _BATCH_KEYS = ("source_id", "source", "target", "same", "eyes", "eye_width", "eye_valid")
 
 
