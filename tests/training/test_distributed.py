@@ -56,6 +56,7 @@ def _rank(rank: int, port: int, a: str, b: str, batches: str, out: str) -> None:
         )
         if rank == 0:
             torch.save(grads, Path(out) / "ddp_grads.pt")
+        trainer.run()  # one iteration and its save: rank 0 writes its folder, rank 1 must write nothing
     finally:
         shutdown(ctx)
 
@@ -95,6 +96,7 @@ def test_two_gloo_ranks_average_to_the_whole_batch_gradients(faceset_a, faceset_
         mean = (halves[0][name] + halves[1][name]) / 2
         assert torch.linalg.norm(got[name] - mean) <= 1e-4 * torch.linalg.norm(mean) + 1e-9, name
     # Only rank 0 wrote anything.
+    assert {"checkpoint.json", "config.json"} <= {p.name for p in (tmp_path / "rank0").iterdir()}
     assert not (tmp_path / "rank1").exists()
 
 
