@@ -170,6 +170,7 @@ def train_oneshot(
     with reported_errors(debug, console):
         from faceforge.errors import InputError
         from faceforge.nets.aeinet import AEINetConfig
+        from faceforge.training.checkpoint import CheckpointStore
         from faceforge.training.oneshot.config import DiscriminatorConfig, LossWeights, OneshotConfig
         from faceforge.training.oneshot.model_io import is_oneshot_folder, read_training_config
 
@@ -192,7 +193,8 @@ def train_oneshot(
             seed=seed, workers=workers,
         )  # fmt: skip
         config = given
-        if (output / "checkpoint.json").is_file():
+        store = CheckpointStore(output)
+        if store.has_checkpoint() and store.read_index().latest is not None:  # what the trainer resumes
             if not is_oneshot_folder(output):
                 raise InputError(f"{output} holds another kind of model; train into a new folder.")
             config = _resumed(ctx, read_training_config(output), given)

@@ -59,3 +59,17 @@ def test_bad_options_are_one_sentence(oneshot_dataset, tmp_path):
     assert result.exit_code == 2 and "--jitter takes 4 numbers" in result.output
     result = _faceforge("train-oneshot", str(tmp_path / "missing"), "-o", str(tmp_path / "m"))
     assert result.exit_code == 2 and "does not exist" in result.output
+
+
+def test_a_nan_before_the_first_save_leaves_nothing_to_resume(oneshot_dataset, tmp_path):
+    model = str(tmp_path / "model")
+    result = _faceforge(
+        "train-oneshot", str(oneshot_dataset), "-o", model, *TINY, "-n", "1", "--inject-nan-at", "1"
+    )
+    assert result.exit_code == 7 and "nothing was saved" in result.output, result.output
+    # checkpoint.json now records the stop, but no save: the next run starts afresh, with its own layout.
+    result = _faceforge(
+        "train-oneshot", str(oneshot_dataset), "-o", model, *TINY[2:], "--width", "2", "-n", "1"
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "model" / "config.json").read_text())["generator"]["width"] == 2
