@@ -59,6 +59,8 @@ def test_warp_towards_the_other_faceset(faceset_a, faceset_b):
     dataset = FacesetDataset(faceset_a, 64, 64, options, seed=2, warp_towards=faceset_b)
     item = dataset[0]
     assert item["input"].shape == (3, 64, 64) and not torch.equal(item["input"], item["target"])
+    own = FacesetDataset(faceset_a, 64, 64, options, seed=2)[0]  # warped towards faceset A's own faces
+    assert torch.equal(own["target"], item["target"]) and not torch.equal(own["input"], item["input"])
 
 
 def test_loader_batches_and_reshuffles(faceset_a):
