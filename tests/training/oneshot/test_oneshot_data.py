@@ -71,6 +71,18 @@ def test_preparation_refuses_a_mixed_layout(tmp_path):
         prepare_dataset(tmp_path / "src", tmp_path / "out", None)  # type: ignore[arg-type]
 
 
+def test_a_broken_dataset_description_is_one_sentence(tmp_path):
+    (tmp_path / "src").mkdir()
+    write_image(tmp_path / "src" / "a.png", np.zeros((8, 8, 3), np.uint8))
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / DATASET_INFO).write_text("{not json")
+    with pytest.raises(InputError, match="is not readable JSON"):
+        prepare_dataset(tmp_path / "src", tmp_path / "out", None)  # type: ignore[arg-type]
+    (tmp_path / "out" / DATASET_INFO).write_text("[]")
+    with pytest.raises(InputError, match="is not a one-shot dataset description"):
+        prepare_dataset(tmp_path / "src", tmp_path / "out", None)  # type: ignore[arg-type]
+
+
 def _flat_copy(dataset: Path, root: Path) -> Path:
     """The crops of the prepared dataset in one flat folder (with their landmarks)."""
     root.mkdir()

@@ -15,7 +15,6 @@ crop geometry, which a later run must keep.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,7 @@ from faceforge.errors import InputError
 from faceforge.geometry.alignment import anchor_points, transform_landmarks
 from faceforge.geometry.ghost_crop import ghost_alignment
 from faceforge.media.images import is_image_path, read_image, write_image
-from faceforge.training.checkpoint import atomic_file, write_json
+from faceforge.training.checkpoint import atomic_file, read_json, write_json
 from faceforge.training.oneshot.data import CROP_SIZE, LANDMARKS_FILE
 from faceforge.types import LANDMARK_POINTS
 
@@ -92,7 +91,7 @@ def _plan(source: Path, dataset: Path) -> list[tuple[Path, list[Path]]]:
 def _check_info(dataset: Path, options: PrepareOptions) -> None:
     path = dataset / DATASET_INFO
     if path.is_file():
-        stored = json.loads(path.read_text(encoding="utf-8")).get("crop")
+        stored = read_crop_info(dataset)
         if stored != options.crop_info():
             raise InputError(
                 f"{dataset} was prepared with crops {stored}; prepare into a new folder to use "
@@ -109,13 +108,11 @@ def read_crop_info(dataset: Path) -> dict[str, object]:
     path = Path(dataset) / DATASET_INFO
     if not path.is_file():
         return PrepareOptions().crop_info()
-    try:
-        info = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path} is not readable JSON ({exc}).") from None
-    if info.get("format") != DATASET_FORMAT or not isinstance(info.get("crop"), dict):
+    info = read_json(path)
+    crop = info.get("crop") if isinstance(info, dict) and info.get("format") == DATASET_FORMAT else None
+    if not isinstance(crop, dict):
         raise InputError(f"{path} is not a one-shot dataset description.")
-    return dict(info["crop"])
+    return dict(crop)
 
 
 def crop_face(
