@@ -22,7 +22,13 @@ from faceforge.training.oneshot.data import (
     read_landmarks,
     scan_dataset,
 )
-from faceforge.training.oneshot.prepare import DATASET_INFO, PrepareOptions, prepare_dataset, read_crop_info
+from faceforge.training.oneshot.prepare import (
+    DATASET_INFO,
+    PrepareOptions,
+    _crop_names,
+    prepare_dataset,
+    read_crop_info,
+)
 
 NO_JITTER = (0.0, 0.0, 0.0, 0.0)
 
@@ -69,6 +75,12 @@ def test_preparation_refuses_a_mixed_layout(tmp_path):
     write_image(tmp_path / "src" / "b.png", np.zeros((8, 8, 3), np.uint8))
     with pytest.raises(InputError, match="both photos and sub-folders"):
         prepare_dataset(tmp_path / "src", tmp_path / "out", None)  # type: ignore[arg-type]
+
+
+def test_crop_names_stay_unique_in_nested_folders():
+    anna = Path("photos/anna")
+    photos = [anna / "2019/x/1.jpg", anna / "2020/x/1.jpg", anna / "a.jpg", anna / "a.png", anna / "b.jpg"]
+    assert _crop_names(photos) == ["2019_x_1_jpg.jpg", "2020_x_1_jpg.jpg", "a_jpg.jpg", "a_png.jpg", "b.jpg"]
 
 
 def test_a_broken_dataset_description_is_one_sentence(tmp_path):

@@ -15,6 +15,8 @@ crop geometry, which a later run must keep.
 
 from __future__ import annotations
 
+import os
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,14 +134,14 @@ def crop_face(
 
 
 def _crop_names(photos: list[Path]) -> list[str]:
-    """``<stem>.jpg`` per photo; photos sharing a stem get their path inside the folder spelt out instead."""
-    stems = [p.stem for p in photos]
-    names = []
-    for photo, stem in zip(photos, stems, strict=True):
-        if stems.count(stem) > 1:
-            stem = "_".join((*photo.parent.parts[-1:], photo.name)).replace(".", "_")
-        names.append(f"{stem}.jpg")
-    return names
+    """``<stem>.jpg`` per photo; photos sharing a stem get their path below the photos' common folder
+    spelt out instead (``2019/x/1.jpg`` -> ``2019_x_1_jpg.jpg``)."""
+    stems = Counter(p.stem for p in photos)
+    root = Path(os.path.commonpath([p.parent for p in photos])) if photos else Path()
+    return [
+        f"{p.stem if stems[p.stem] == 1 else '_'.join(p.relative_to(root).parts).replace('.', '_')}.jpg"
+        for p in photos
+    ]
 
 
 def prepare_dataset(
