@@ -28,7 +28,7 @@ from torch.utils.data import Dataset
 
 from faceforge.compose import landmark_regions as regions
 from faceforge.errors import InputError
-from faceforge.media.images import IMAGE_SUFFIXES
+from faceforge.media.images import is_image_path
 from faceforge.types import LANDMARK_POINTS
 
 CROP_SIZE = 256
@@ -58,12 +58,11 @@ class DatasetIndex:
         return int(np.isfinite(self.landmarks[:, 0, 0]).sum())
 
 
-def _images_in(folder: Path) -> list[Path]:
-    return sorted(
-        p
-        for p in folder.iterdir()
-        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES
-    )
+def image_files(folder: Path, recursive: bool = False) -> list[Path]:
+    """The image files of ``folder`` (and of its sub-folders with ``recursive``), sorted, hidden ones left
+    out (a killed run's temporary files are hidden)."""
+    found = folder.rglob("*") if recursive else folder.iterdir()
+    return sorted(p for p in found if p.is_file() and not p.name.startswith(".") and is_image_path(p))
 
 
 def read_landmarks(folder: Path) -> dict[str, np.ndarray]:
@@ -97,8 +96,8 @@ def scan_dataset(root: Path, min_size: int) -> DatasetIndex:
     if not root.is_dir():
         raise InputError(f"The dataset folder {root} does not exist.")
     people = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    people = [p for p in people if _images_in(p)]
-    loose = _images_in(root)
+    people = [p for p in people if image_files(p)]
+    loose = image_files(root)
     if people and loose:
         raise InputError(
             f"{root} holds both images and identity sub-folders; keep one layout (all images in "
@@ -112,7 +111,7 @@ def scan_dataset(root: Path, min_size: int) -> DatasetIndex:
     unknown = np.full((LANDMARK_POINTS, 2), np.nan, np.float32)
     for number, folder in enumerate(folders):
         marks = read_landmarks(folder)
-        for path in _images_in(folder):
+        for path in image_files(folder):
             side = _shorter_side(path)
             if side is None:
                 unreadable += 1

@@ -28,9 +28,9 @@ from faceforge.analysis.analyser import FaceAnalyser
 from faceforge.errors import InputError
 from faceforge.geometry.alignment import anchor_points, transform_landmarks
 from faceforge.geometry.ghost_crop import ghost_alignment
-from faceforge.media.images import is_image_path, read_image, write_image
+from faceforge.media.images import read_image, write_image
 from faceforge.training.checkpoint import atomic_file, read_json, write_json
-from faceforge.training.oneshot.data import CROP_SIZE, LANDMARKS_FILE
+from faceforge.training.oneshot.data import CROP_SIZE, LANDMARKS_FILE, image_files
 from faceforge.types import LANDMARK_POINTS
 
 DATASET_INFO = "oneshot-dataset.json"
@@ -62,22 +62,17 @@ class PrepareReport:
     identities: int = 0
 
 
-def _photos(folder: Path, recursive: bool) -> list[Path]:
-    found = folder.rglob("*") if recursive else folder.iterdir()
-    return sorted(p for p in found if p.is_file() and not p.name.startswith(".") and is_image_path(p))
-
-
 def _plan(source: Path, dataset: Path) -> list[tuple[Path, list[Path]]]:
     """(output folder, photos) per identity: one per sub-folder of ``source``, or one for the flat case."""
     if not source.is_dir():
         raise InputError(f"The photo folder {source} does not exist.")
     groups = [
-        (dataset / sub.name, _photos(sub, recursive=True))
+        (dataset / sub.name, image_files(sub, recursive=True))
         for sub in sorted(source.iterdir())
         if sub.is_dir() and not sub.name.startswith(".") and sub.resolve() != dataset.resolve()
     ]
     groups = [(out, photos) for out, photos in groups if photos]
-    loose = _photos(source, recursive=False)
+    loose = image_files(source)
     if groups and loose:
         raise InputError(
             f"{source} holds both photos and sub-folders of photos; put each person's photos in their own "
