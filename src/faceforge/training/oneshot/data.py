@@ -202,29 +202,27 @@ class OneshotDataset(Dataset):
         seed: int,
         same_person: float,
         jitter: tuple[float, float, float, float],
-        size: int = CROP_SIZE,
     ) -> None:
-        self.index, self.seed, self.same_person = index, seed, same_person
-        self.jitter, self.size = jitter, size
+        self.index, self.seed, self.same_person, self.jitter = index, seed, same_person, jitter
 
     def __len__(self) -> int:
         return len(self.index.files)
 
     def read(self, i: int) -> np.ndarray:
-        """Image ``i`` as float RGB in [0, 1], ``size`` px square."""
+        """Image ``i`` as float RGB in [0, 1], :data:`CROP_SIZE` px square."""
         path = self.index.files[i]
         image = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if image is None:
             raise InputError(f"Cannot read the training image {path}.")
-        if image.shape[:2] != (self.size, self.size):
-            smaller = image.shape[0] > self.size
+        if image.shape[:2] != (CROP_SIZE, CROP_SIZE):
+            smaller = image.shape[0] > CROP_SIZE
             image = cv2.resize(
-                image, (self.size, self.size), interpolation=cv2.INTER_AREA if smaller else cv2.INTER_LINEAR
+                image, (CROP_SIZE, CROP_SIZE), interpolation=cv2.INTER_AREA if smaller else cv2.INTER_LINEAR
             )
         return cv2.cvtColor(image, cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0
 
     def plain(self, i: int) -> torch.Tensor:
-        """Image ``i`` without jitter, ``(3, S, S)`` in [-1, 1] (the preview's fixed faces)."""
+        """Image ``i`` without jitter, ``(3, 256, 256)`` in [-1, 1] (the preview's fixed faces)."""
         return _to_tensor(self.read(i))
 
     def _target_of(self, i: int, rng: np.random.Generator) -> tuple[int, bool]:
@@ -244,7 +242,7 @@ class OneshotDataset(Dataset):
         source_id = color_jitter(source, rng, self.jitter)
         real = color_jitter(source, rng, self.jitter)
         target = color_jitter(target, rng, self.jitter)
-        eyes, widths, valid = eye_regions(self.index.landmarks[j] * self.size - 0.5, self.size)
+        eyes, widths, valid = eye_regions(self.index.landmarks[j] * CROP_SIZE - 0.5, CROP_SIZE)
         return {
             "source_id": _to_tensor(source_id),
             "source": _to_tensor(real),
