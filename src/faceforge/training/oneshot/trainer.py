@@ -38,7 +38,7 @@ from torch import Tensor, nn
 
 from faceforge.errors import InputError
 from faceforge.nets.aeinet import AEINet, init_aeinet
-from faceforge.nets.oneshot_identity import CropIdentity, create_crop_identity
+from faceforge.nets.oneshot_identity import create_crop_identity
 from faceforge.nets.patchgan import MultiscaleDiscriminator
 from faceforge.training.data import make_loader
 from faceforge.training.distributed import DistContext, mean_over_ranks, wrap
@@ -112,8 +112,7 @@ def build_networks(config: OneshotConfig) -> tuple[AEINet, MultiscaleDiscriminat
 class OneshotTrainer(LoopTrainer):
     """Trains AEI-Net on the one-shot dataset ``dataset`` into ``model_dir`` (resuming what is there).
 
-    Arguments as for :class:`~faceforge.training.trainer.Trainer`. ``identity`` replaces the encoder
-    ``config.identity`` names (it must have the same name and size).
+    Arguments as for :class:`~faceforge.training.trainer.Trainer`.
     """
 
     def __init__(
@@ -128,7 +127,6 @@ class OneshotTrainer(LoopTrainer):
         console: Console | None = None,
         tensorboard: bool = True,
         hooks: TrainHooks | None = None,
-        identity: CropIdentity | None = None,
     ) -> None:
         super().__init__(config, model_dir, device=device, ctx=ctx, console=console, hooks=hooks)
         self.config: OneshotConfig = config
@@ -153,10 +151,8 @@ class OneshotTrainer(LoopTrainer):
                 "`faceforge prepare-oneshot`, or leave the eye weight at 0."
             )
 
-        self.identity = (identity or create_crop_identity(config.identity, config.identity_weights)).to(
-            self.device
-        )
-        if self.identity.encoder != config.identity or self.identity.dim != config.generator.c_id:
+        self.identity = create_crop_identity(config.identity, config.identity_weights).to(self.device)
+        if self.identity.dim != config.generator.c_id:  # ArcFace weights of another embedding size
             raise InputError(
                 f"The identity encoder gives {self.identity.encoder} {self.identity.dim}-d vectors; the "
                 f"generator was set up for {config.identity} {config.generator.c_id}-d ones."
