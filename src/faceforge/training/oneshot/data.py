@@ -95,23 +95,23 @@ def scan_dataset(root: Path, min_size: int) -> DatasetIndex:
     root = Path(root)
     if not root.is_dir():
         raise InputError(f"The dataset folder {root} does not exist.")
-    people = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    people = [p for p in people if image_files(p)]
+    subfolders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    people = [(folder, images) for folder in subfolders if (images := image_files(folder))]
     loose = image_files(root)
     if people and loose:
         raise InputError(
             f"{root} holds both images and identity sub-folders; keep one layout (all images in "
             "per-person sub-folders, or all in the folder itself)."
         )
-    folders = people or [root]
     files: list[Path] = []
-    person: list[int] = []
+    groups: list[np.ndarray] = []
     points: list[np.ndarray] = []
     too_small = unreadable = 0
     unknown = np.full((LANDMARK_POINTS, 2), np.nan, np.float32)
-    for number, folder in enumerate(folders):
+    for folder, images in people or [(root, loose)]:
         marks = read_landmarks(folder)
-        for path in image_files(folder):
+        start = len(files)
+        for path in images:
             side = _shorter_side(path)
             if side is None:
                 unreadable += 1
@@ -119,15 +119,14 @@ def scan_dataset(root: Path, min_size: int) -> DatasetIndex:
                 too_small += 1
             else:
                 files.append(path)
-                person.append(number)
                 points.append(marks.get(path.name, unknown))
+        groups.append(np.arange(start, len(files)))
     if not files:
         raise InputError(
             f"{root} holds no usable training images ({too_small} under {min_size} px, {unreadable} "
             "unreadable); prepare one with `faceforge prepare-oneshot`."
         )
-    ids = np.asarray(person, np.int64)
-    groups = [np.flatnonzero(ids == n) for n in range(len(folders))]
+    ids = np.repeat(np.arange(len(groups)), [len(group) for group in groups])
     return DatasetIndex(files, ids, groups, np.stack(points), bool(people), too_small, unreadable)
 
 
