@@ -195,9 +195,9 @@ class CheckpointStore:
         loss: float | None,
         snapshot: bool = False,
         metadata: Mapping[str, str] | None = None,
-    ) -> tuple[Path, bool]:
-        """Write a save at ``iteration`` and make it the latest. Returns its folder and whether it became
-        the best (lowest loss so far)."""
+    ) -> None:
+        """Write a save at ``iteration`` and make it the latest (and the best when its loss is the lowest so
+        far)."""
         saves = self.model_dir / SAVES_DIR
         saves.mkdir(parents=True, exist_ok=True)
         name = save_name(iteration)
@@ -227,15 +227,13 @@ class CheckpointStore:
         index.saves[name] = SaveEntry(iteration, float(loss) if finite else None)
         index.latest = name
         best_loss = index.saves[index.best].loss if index.best in index.saves else None
-        is_best = finite and (best_loss is None or float(loss) < best_loss)  # type: ignore[arg-type]
-        if is_best:
+        if finite and (best_loss is None or float(loss) < best_loss):  # type: ignore[arg-type]
             index.best = name
         if snapshot and self.keep_snapshots:
             index.snapshots = [s for s in index.snapshots if s != name] + [name]
             index.snapshots = index.snapshots[-self.keep_snapshots :]
         index.stopped = None
         self._commit(index)
-        return final, is_best
 
     def mark_stopped(self, iteration: int, reason: str) -> None:
         """Record in the index that training stopped at ``iteration`` (a non-finite loss)."""

@@ -55,7 +55,6 @@ class TrainHooks:
     """Test and debugging hooks. ``loss`` may replace the loss of an iteration (1-based), e.g. with NaN."""
 
     loss: Callable[[int, Tensor], Tensor] | None = None
-    after_save: Callable[[int, Path], None] | None = None
 
 
 @dataclass(slots=True)
@@ -369,13 +368,9 @@ class LoopTrainer(ABC):
             every = self.config.snapshot_every
             snapshot = bool(every) and self.iteration % every == 0
             weights, state, metadata = self.checkpoint()
-            folder, _ = self.store.save(
-                self.iteration, weights, state, loss=loss, snapshot=snapshot, metadata=metadata
-            )
+            self.store.save(self.iteration, weights, state, loss=loss, snapshot=snapshot, metadata=metadata)
             if self.writer is not None:
                 self.writer.flush()
-            if self.hooks.after_save is not None:
-                self.hooks.after_save(self.iteration, folder)
         barrier(self.ctx)
         self.last_save = self.iteration
 
@@ -394,7 +389,7 @@ class LoopTrainer(ABC):
         cfg = self.config
         if self.ctx.is_main:
             self.write_config()
-        report = TrainReport(self.iteration, self.iteration, 0.0, last_save=self.last_save)
+        report = TrainReport(self.iteration, self.iteration, 0.0)
         if self.console is not None and self.iteration:
             self.console.print(f"resuming at iteration {self.iteration}", highlight=False)
         window: dict[str, float] = {}
@@ -427,7 +422,6 @@ class LoopTrainer(ABC):
                         self.preview()
                     if self.iteration % cfg.save_every == 0 or stop or last:
                         self.save(since_save / since_save_count)
-                        report.last_save = self.iteration
                         since_save, since_save_count = 0.0, 0
                     if stop:
                         report.interrupted = signals.received or "signal"
@@ -435,7 +429,7 @@ class LoopTrainer(ABC):
         finally:
             if self.writer is not None:
                 self.writer.flush()
-        report.iteration = self.iteration
+        report.iteration, report.last_save = self.iteration, self.last_save
         elapsed = time.perf_counter() - run_start
         report.examples_per_s = run_iterations * self.examples_per_iteration / max(elapsed, 1e-9)
         return report
