@@ -207,7 +207,7 @@ def train(
             log_every=log_every, amp=amp.value, seed=seed, workers=workers, compile=compile_model,
         )  # fmt: skip
         store = CheckpointStore(output)
-        if store.has_checkpoint() and store.read_index().latest is not None:
+        if store.has_checkpoint():
             config = _resumed(ctx, TrainConfig.from_dict(store.read_config()), config)
         elif rollback:
             raise InputError(f"{output} holds no checkpoint to roll back.")

@@ -150,7 +150,8 @@ class CheckpointStore:
         return self.model_dir / CONFIG_FILE
 
     def has_checkpoint(self) -> bool:
-        return self.index_path.is_file()
+        """Whether the folder holds a save to resume from (an index naming a latest save)."""
+        return self.read_index().latest is not None
 
     def read_index(self) -> CheckpointIndex:
         if not self.index_path.is_file():

@@ -310,7 +310,7 @@ class LoopTrainer(ABC):
         restore_rng(state["rng"])
 
     def has_saved_run(self) -> bool:
-        return self.store.has_checkpoint() and self.store.read_index().latest is not None
+        return self.store.has_checkpoint()
 
     def roll_back(self) -> None:
         """Make the newest snapshot the latest save (rank 0; the other ranks wait)."""
