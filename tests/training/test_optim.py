@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 from lion_pytorch import Lion
 
+from faceforge.training.config import from_plain, to_plain
 from faceforge.training.optim import (
     OptimiserConfig,
     build_optimizer,
@@ -91,7 +94,9 @@ def test_clipping_bounds_the_global_norm():
 
 def test_config_validation_and_json():
     config = OptimiserConfig(name="lion", lr=1e-5, betas=(0.9, 0.99))
-    assert OptimiserConfig.from_dict(config.to_dict()) == config
+    assert from_plain(OptimiserConfig, json.loads(json.dumps(to_plain(config))), "optimiser") == config
+    with pytest.raises(ValueError, match="Unknown optimiser settings: momentum"):
+        from_plain(OptimiserConfig, {**to_plain(config), "momentum": 0.9}, "optimiser")
     for bad in ({"name": "sgd"}, {"lr": 0.0}, {"betas": (1.0, 0.9)}, {"clip": -1.0}, {"schedule": "linear"},
                 {"step_size": 0}, {"step_gamma": 0.0}):  # fmt: skip
         with pytest.raises(ValueError):

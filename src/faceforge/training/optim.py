@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
-
-from faceforge.settings_io import refuse_unknown_keys
 
 OPTIMISERS = ("adam", "adamw", "radam", "lion")
 SCHEDULES = ("constant", "cosine", "step")
@@ -58,19 +56,6 @@ class OptimiserConfig:
             raise ValueError(f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}.")
         if self.step_size < 1 or not 0.0 < self.step_gamma <= 1.0:
             raise ValueError("step_size must be at least 1 and step_gamma in (0, 1].")
-
-    def to_dict(self) -> dict[str, object]:
-        data = asdict(self)
-        data["betas"] = list(self.betas)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, object]) -> OptimiserConfig:
-        refuse_unknown_keys(cls, data, "optimiser")
-        data = dict(data)
-        if "betas" in data:
-            data["betas"] = tuple(data["betas"])  # type: ignore[arg-type]
-        return cls(**data)  # type: ignore[arg-type]
 
 
 def fused_available(device: torch.device) -> bool:
