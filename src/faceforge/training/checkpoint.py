@@ -32,10 +32,11 @@ from typing import Any
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
 from safetensors.torch import safe_open as _safe_open
+from safetensors.torch import save_file
 
 from faceforge.errors import InputError, OutputError, WeightsError
+from faceforge.weights.loading import load_state_dict
 
 CONFIG_FILE = "config.json"
 INDEX_FILE = "checkpoint.json"
@@ -288,12 +289,8 @@ def _without(index: CheckpointIndex, name: str) -> CheckpointIndex:
 
 
 def load_weights(path: Path) -> dict[str, torch.Tensor]:
-    try:
-        return load_file(str(path), device="cpu")
-    except FileNotFoundError:
-        raise WeightsError(f"The weight file {path} is missing.") from None
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise WeightsError(f"The weight file {path} is not readable safetensors ({exc}).") from None
+    """The weights of a save (its ``model.safetensors``), read and refused as every weight file is."""
+    return load_state_dict(path)
 
 
 def weights_metadata(path: Path) -> dict[str, str]:
