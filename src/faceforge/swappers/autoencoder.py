@@ -22,7 +22,7 @@ from faceforge.errors import InputError, WeightsError
 from faceforge.geometry.alignment import TEMPLATES, Template
 from faceforge.nets.autoencoders import AutoencoderConfig, SwapAutoencoder
 from faceforge.swappers.base import stacked_crops
-from faceforge.training.checkpoint import CheckpointStore, load_weights, weights_metadata
+from faceforge.training.checkpoint import MODEL_FILE, CheckpointStore, load_weights, weights_metadata
 from faceforge.training.data import DEFAULT_COVERAGE, coverage_geometry
 from faceforge.types import AlignedFace, SourceIdentity, SwapResult
 
@@ -63,7 +63,7 @@ class AutoencoderSwapper:
         if not self.model_dir.is_dir():
             raise InputError(f"The model folder {self.model_dir} does not exist.")
         store = CheckpointStore(self.model_dir)
-        weights_path = store.resolve(checkpoint) / "model.safetensors"
+        weights_path = store.resolve(checkpoint) / MODEL_FILE
         meta = weights_metadata(weights_path)
         try:
             self.config = AutoencoderConfig.from_dict(json.loads(meta["model_config"]))
