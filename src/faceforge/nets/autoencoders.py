@@ -102,7 +102,7 @@ _NAMES = ("lightweight", "original", "iae", "dfaker", "custom")
 #:   shared decoder.
 #: - ``dfaker``: 64 px in, 128 px out, learned mask, residual decoder blocks 512-256-128-64 (Dfaker / DF).
 #: - ``custom``: every number configurable; defaults to a DFL-H128-like layout: 128 px in and out, encoder
-#:   128, dense 512, decoder 512-256-128... from width 64, learned mask.
+#:   128, dense 512, decoder 256-128-64 (width 64), learned mask.
 ARCHITECTURES: dict[str, AutoencoderConfig] = {
     "lightweight": AutoencoderConfig("lightweight", 64, 64, 64, 32, 512, learn_mask=False),
     "original": AutoencoderConfig("original", 64, 64, 128, 64, 1024, learn_mask=False),
