@@ -51,7 +51,8 @@ class _TrackSelector:
         if mode == "reference":
             return self._by_reference(frame, faces)
         if mode == "largest":
-            return [Assignment(f, 0) for f in faces if f.track_id == self._choose_largest(faces)]
+            largest = self._choose_largest(faces)
+            return [Assignment(f, 0) for f in faces if f.track_id == largest]
         return selector.select(faces)
 
     def _choose_largest(self, faces: list[Face]) -> int | None:
