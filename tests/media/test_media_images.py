@@ -166,6 +166,28 @@ def test_write_into_missing_folder(tmp_path: Path) -> None:
         write_image(tmp_path / "missing" / "out.png", _gradient(), tag=None)
 
 
+def test_write_errors_name_their_cause(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An errno error gives its text without the temporary file's path; one of Pillow's (no errno) its
+    message."""
+
+    def failing(error: OSError):
+        def save(self, fp, *args, **kwargs) -> None:
+            raise error
+
+        return save
+
+    pixels = np.zeros((4, 4, 3), np.uint8)
+    monkeypatch.setattr(Image.Image, "save", failing(OSError(28, "No space left on device", "/x/.tmp")))
+    with pytest.raises(OutputError) as full:
+        write_image(tmp_path / "a.png", pixels)
+    assert str(full.value) == f"Cannot write {tmp_path / 'a.png'}: No space left on device."
+    monkeypatch.setattr(Image.Image, "save", failing(OSError("encoder error -2")))
+    with pytest.raises(OutputError) as pillow:
+        write_image(tmp_path / "a.png", pixels)
+    assert str(pillow.value) == f"Cannot write {tmp_path / 'a.png'}: encoder error -2."
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_make_tag() -> None:
     tag = make_tag("1.2.3", "face-swap", {"swapper": "mesh"})
     assert tag["synthetic"] is True and tag["generator"] == "faceforge"

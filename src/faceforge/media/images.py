@@ -98,4 +98,7 @@ def write_image(path: Path, rgb: np.ndarray, tag: dict[str, Any] | None = None, 
         try:
             image.save(temp, format=pil_format, **options)
         except OSError as exc:
-            raise OutputError(f"Cannot write {path}: {exc.strerror or type(exc).__name__}.") from exc
+            # The errno text alone (its str() repeats the temporary file's path); Pillow's own errors
+            # carry no errno, only their message.
+            reason = exc.strerror or str(exc) or type(exc).__name__
+            raise OutputError(f"Cannot write {path}: {reason}.") from exc
