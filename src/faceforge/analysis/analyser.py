@@ -50,27 +50,15 @@ class FaceAnalyser:
             self._identity = create_identity_encoder()
         return self._identity
 
-    def faces(self, image: np.ndarray, skip_boxes: np.ndarray | None = None) -> list[Face]:
-        """All faces with landmarks, largest first; detections overlapping ``skip_boxes`` (faces the
-        caller already follows) are not landmarked again."""
+    def faces(self, image: np.ndarray) -> list[Face]:
+        """All faces with landmarks, largest first."""
         faces = []
         for det in self.detector.detect(image):
-            if skip_boxes is not None and len(skip_boxes) and box_iou(det.box[None], skip_boxes).max() > 0.2:
-                continue
             points = self.landmarker.landmarks(image, det.box, self.options.landmarks.detection_margin)
             if points is not None:
                 faces.append(Face(box=landmark_box(points), score=det.score, landmarks=points))
         faces = _drop_duplicates(faces)
         return sorted(faces, key=lambda f: f.size, reverse=True)
-
-    def refine(self, image: np.ndarray, previous: Face) -> Face | None:
-        """Landmarks of a face followed from the previous frame, without running the detector."""
-        points = self.landmarker.landmarks(
-            image, landmark_box(previous.points), self.options.landmarks.track_margin
-        )
-        if points is None:
-            return None
-        return previous.with_(box=landmark_box(points), landmarks=points)
 
     def embed(self, image: np.ndarray, faces: list[Face]) -> list[Face]:
         """The faces with their identity descriptors filled in."""

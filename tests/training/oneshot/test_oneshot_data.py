@@ -60,7 +60,7 @@ def test_preparation_resumes_and_keeps_its_crop_geometry(prepared, photo_folder)
         def __init__(self) -> None:
             pass
 
-        def faces(self, image, skip_boxes=None):
+        def faces(self, image):
             raise AssertionError("a finished folder was analysed again")
 
     again = prepare_dataset(photo_folder, dataset, NoAnalysis())
