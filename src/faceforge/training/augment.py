@@ -22,9 +22,9 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from scipy.spatial import Delaunay
 
 from faceforge.compose import landmark_regions as regions
+from faceforge.geometry.mesh_warp import delaunay_triangles, mesh_warp
 
 WARP_STD = 5.0 / 256.0  # faceswap's random-warp jitter: 5 px at 256 px
 WARP_GRID = 5
@@ -128,28 +128,16 @@ def random_warp(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def landmark_warp(image: np.ndarray, source: np.ndarray, destination: np.ndarray) -> np.ndarray:
-    """Warp ``image`` so that the points ``source`` (pixels) land on ``destination``: piecewise linear over
-    their Delaunay triangulation, with the image's corners and edge midpoints held still."""
+    """Warp ``image`` so that the points ``source`` (pixels) land on ``destination``: piecewise affine over
+    the Delaunay triangles of the destination points (:func:`~faceforge.geometry.mesh_warp.mesh_warp`), with
+    the image's corners and edge midpoints held still so the triangles cover the whole image."""
     size = image.shape[0]
     edge = np.array([0.0, (size - 1) / 2.0, size - 1.0])
     anchors = np.array([(x, y) for x in edge for y in edge if x != edge[1] or y != edge[1]])
     dst = np.concatenate([destination[:, :2], anchors])
     src = np.concatenate([source[:, :2], anchors])
-    step = 4  # the map is interpolated on a 4-px lattice and resized up: smooth anyway, 16x fewer queries
-    coarse = np.arange(0, size + step - 1, step, dtype=np.float64)
-    query = np.stack(np.meshgrid(coarse, coarse), axis=-1).reshape(-1, 2)
-    # Barycentric interpolation over the triangulation, by hand: scipy's LinearNDInterpolator evaluates
-    # this lattice ~1000x slower than find_simplex plus the affine maps below.
-    triangles = Delaunay(dst)
-    simplex = triangles.find_simplex(query)
-    affine = triangles.transform[simplex]
-    partial = np.einsum("mij,mj->mi", affine[:, :2], query - affine[:, 2])
-    weights = np.concatenate([partial, 1.0 - partial.sum(axis=1, keepdims=True)], axis=1)
-    mapped = np.einsum("mk,mkd->md", weights, src[triangles.simplices[simplex]])
-    mapped = np.where((simplex < 0)[:, None], query, mapped).reshape(len(coarse), len(coarse), 2)
-    lattice = _interpolation((len(coarse) - 1) * step + 1, len(coarse))[:size]  # node k at pixel k * step
-    map_x, map_y = _spread(lattice, mapped[..., 0]), _spread(lattice, mapped[..., 1])
-    return cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
+    warped, _ = mesh_warp(image, src, dst, delaunay_triangles(dst), (size, size))
+    return warped
 
 
 def _resize(image: np.ndarray, size: int) -> np.ndarray:
