@@ -9,7 +9,7 @@ background workers while the model computes, optionally torch.compile. Both use 
 augmentation, loss and batch size. The two are timed a step each in turn (after warm-up) and the medians
 compared, so a host that speeds up or slows down during the run affects both alike.
 
-    python benchmarks/train.py [--archs original,dfaker] [--iterations 3] [--warmup 1] [--compile]
+    python benchmarks/train.py [--archs original,dfaker] [--iterations 5] [--warmup 1] [--compile]
 """
 
 from __future__ import annotations
