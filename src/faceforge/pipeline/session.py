@@ -40,7 +40,7 @@ class SwapSession:
         self.config = config or SwapConfig()
         if swapper is not None:
             self.config = replace(self.config, swapper=swapper.name)
-        sourceless = swapper is not None and not getattr(swapper, "needs_source", True)
+        sourceless = swapper is not None and not swapper.needs_source
         if sourceless and sources:
             raise ValueError(
                 f"The {swapper.name} swapper puts in its own trained face; give no source photo."

@@ -17,12 +17,15 @@ class Swapper(Protocol):
     """Puts a source person's face into aligned target crops.
 
     ``prepare_source`` runs once per run (it may be slow); ``swap`` runs on batches of target crops
-    aligned to ``template`` at ``crop_size`` and returns one result per crop.
+    aligned to ``template`` at ``crop_size`` and returns one result per crop. ``needs_source`` is false for
+    a swapper that puts in a face of its own (a trained pair model): it takes no source photos, and its
+    ``prepare_source`` is called with None.
     """
 
     name: str
     crop_size: int
     template: Template
+    needs_source: bool
 
     def prepare_source(self, source: SourceIdentity) -> object: ...
 

@@ -145,6 +145,7 @@ class GhostSwapper:
     official weights)."""
 
     name = "ghost"
+    needs_source = True
     crop_size = CROP_SIZE
     template: Template = TEMPLATES["arcface_112_v1"]
 

@@ -52,6 +52,7 @@ class MeshSwapper:
     """Texture transfer along the FaceMesh; see the module docstring."""
 
     name = "mesh"
+    needs_source = True
 
     def __init__(self, options: MeshSwapOptions | None = None) -> None:
         self.options = options or MeshSwapOptions()

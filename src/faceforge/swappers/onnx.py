@@ -38,6 +38,7 @@ class OnnxSwapper:
     """
 
     name = "onnx"
+    needs_source = True
 
     def __init__(self, options: NeuralOptions) -> None:
         if options.weights is None:
