@@ -38,6 +38,13 @@ def is_image_path(path: Path) -> bool:
     return Path(path).suffix.lower() in IMAGE_SUFFIXES
 
 
+def image_files(folder: Path, recursive: bool = False) -> list[Path]:
+    """The image files of ``folder`` (and of its sub-folders with ``recursive``), sorted. Hidden files are
+    left out: they include the temporary outputs a killed run may have left behind."""
+    found = folder.rglob("*") if recursive else folder.iterdir()
+    return sorted(p for p in found if p.is_file() and not p.name.startswith(".") and is_image_path(p))
+
+
 def _to_rgb(image: Image.Image) -> np.ndarray:
     """Convert any Pillow mode to ``uint8`` RGB, dropping alpha and scaling 16-bit data down."""
     if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from faceforge.errors import InputError, NoFaceError, OutputError
-from faceforge.media.images import is_image_path, read_image, write_image
+from faceforge.media.images import image_files, read_image, write_image
 from faceforge.pipeline.provenance import swap_tag
 from faceforge.pipeline.session import SwapSession
 
@@ -34,10 +34,7 @@ class FolderReport:
 def folder_images(folder: Path) -> list[Path]:
     if not folder.is_dir():
         raise InputError(f"{folder} is not a folder.")
-    # Hidden files are skipped: they include temporary outputs a killed run may have left behind.
-    return sorted(
-        p for p in folder.iterdir() if p.is_file() and is_image_path(p) and not p.name.startswith(".")
-    )
+    return image_files(folder)
 
 
 def swap_folder(

@@ -28,7 +28,7 @@ from torch.utils.data import Dataset
 
 from faceforge.compose import landmark_regions as regions
 from faceforge.errors import InputError
-from faceforge.media.images import is_image_path
+from faceforge.media.images import image_files
 from faceforge.types import LANDMARK_POINTS
 
 CROP_SIZE = 256
@@ -56,13 +56,6 @@ class DatasetIndex:
     @property
     def with_landmarks(self) -> int:
         return int(np.isfinite(self.landmarks[:, 0, 0]).sum())
-
-
-def image_files(folder: Path, recursive: bool = False) -> list[Path]:
-    """The image files of ``folder`` (and of its sub-folders with ``recursive``), sorted, hidden ones left
-    out (a killed run's temporary files are hidden)."""
-    found = folder.rglob("*") if recursive else folder.iterdir()
-    return sorted(p for p in found if p.is_file() and not p.name.startswith(".") and is_image_path(p))
 
 
 def read_landmarks(folder: Path) -> dict[str, np.ndarray]:
