@@ -108,3 +108,7 @@ def test_convert_a_clip_keeps_frames_and_audio(facesets, testdata, tmp_path):
     bad = subprocess.run(_faceforge("convert", str(clip), "-o", str(tmp_path / "x.mp4")), capture_output=True,
                          text=True, timeout=120)  # fmt: skip
     assert bad.returncode == 2 and "needs --model" in bad.stderr
+    photo = testdata / "face_darkskin_i.jpg"
+    swap = _faceforge("swap", str(photo), str(clip), "-o", str(tmp_path / "y.mp4"), "--model", str(model))
+    sourced = subprocess.run(swap, capture_output=True, text=True, timeout=120)
+    assert sourced.returncode == 2 and "With --model give only the target" in sourced.stderr
