@@ -53,15 +53,11 @@ def context_from_env(env: Mapping[str, str]) -> DistContext:
     return DistContext(rank, world, local, "nccl" if torch.cuda.is_available() else "gloo")
 
 
-def init_distributed(
-    env: Mapping[str, str] | None = None, timeout_s: float = 1800.0, backend: str | None = None
-) -> DistContext:
+def init_distributed(env: Mapping[str, str] | None = None, timeout_s: float = 1800.0) -> DistContext:
     """Join the process group described by ``env`` (default: this process's environment)."""
     ctx = context_from_env(os.environ if env is None else env)
     if not ctx.distributed:
         return ctx
-    if backend is not None:
-        ctx = DistContext(ctx.rank, ctx.world_size, ctx.local_rank, backend)
     if ctx.backend == "nccl":
         torch.cuda.set_device(ctx.local_rank)
     if not dist.is_initialized():
