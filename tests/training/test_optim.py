@@ -14,6 +14,7 @@ from faceforge.training.optim import (
     build_optimizer,
     build_scheduler,
     clip_gradients,
+    follow_run_rate,
     fused_available,
     load_scheduler_state,
     lr_factor,
@@ -80,6 +81,19 @@ def test_scheduler_state_round_trips_with_primitives_only(tmp_path):
     opt.step()
     sched.step()
     assert other.get_last_lr() == sched.get_last_lr() == [pytest.approx(1e-3 * 5 / 10)]
+
+
+@pytest.mark.parametrize("name", ["adam", "lion"])
+def test_a_resumed_optimiser_takes_this_runs_hyper_parameters(name):
+    saved = OptimiserConfig(name=name, lr=1e-3, betas=(0.5, 0.999), eps=1e-7, weight_decay=0.0)
+    opt = build_optimizer(_params(), saved, CPU)
+    sched = build_scheduler(opt, saved, 100)
+    resumed = OptimiserConfig(name=name, lr=2e-4, betas=(0.0, 0.99), eps=1e-5, weight_decay=1e-4)
+    follow_run_rate(opt, sched, resumed, 50, 100)
+    (group,) = opt.param_groups
+    assert group["betas"] == (0.0, 0.99) and group["weight_decay"] == 1e-4
+    assert group["lr"] == pytest.approx(2e-4 * lr_factor(50, resumed, 100))
+    assert group.get("eps", 1e-5) == 1e-5
 
 
 def test_clipping_bounds_the_global_norm():

@@ -136,12 +136,16 @@ def follow_run_rate(
     iteration: int,
     total: int,
 ) -> None:
-    """After loading a saved optimiser and schedule: the rate and weight decay follow this run's settings
-    (a resumed run may lower the rate, say after a rollback)."""
+    """After loading a saved optimiser and schedule: its hyper-parameters (rate, weight decay, betas,
+    epsilon) follow this run's settings, so a resumed run may change them (lower the rate after a
+    rollback, say) and what config.json records is what the optimiser uses. Its moment estimates stay."""
     scheduler.base_lrs = [config.lr for _ in optimizer.param_groups]
     for group in optimizer.param_groups:
         group["lr"] = config.lr * lr_factor(iteration, config, total)
         group["weight_decay"] = config.weight_decay
+        group["betas"] = tuple(config.betas)
+        if "eps" in group:  # Lion has none
+            group["eps"] = config.eps
     scheduler._last_lr = [g["lr"] for g in optimizer.param_groups]  # type: ignore[attr-defined]
 
 
