@@ -1,8 +1,11 @@
-"""Shared fixtures: the test media live outside the repository, in ../shared/testdata."""
+"""Shared fixtures: the test media (outside the repository, in ../shared/testdata), the analyser, and two
+tiny facesets (person A and person B) extracted once per session for the training tests."""
 
 from pathlib import Path
 
 import pytest
+
+from faceforge.facesets.extract import ExtractOptions, extract_faceset
 
 
 @pytest.fixture(scope="session")
@@ -34,3 +37,23 @@ def photo(testdata: Path):
         return image
 
     return load
+
+
+# Every 6th frame, 128-px crops (the trainer's 64/128-px models need no more): ~13 and ~10 faces.
+_OPTIONS = ExtractOptions(size=128, every=6, identity_every=64)
+
+
+@pytest.fixture(scope="session")
+def faceset_a(testdata: Path, analyser, tmp_path_factory) -> Path:
+    """Person A: the talking head of ``talking_audio_3s.mp4``."""
+    root = tmp_path_factory.mktemp("faceset") / "a"
+    extract_faceset([testdata / "talking_audio_3s.mp4"], root, _OPTIONS, analyser)
+    return root
+
+
+@pytest.fixture(scope="session")
+def faceset_b(testdata: Path, analyser, tmp_path_factory) -> Path:
+    """Person B: the face of ``short_noaudio_small.mp4``."""
+    root = tmp_path_factory.mktemp("faceset") / "b"
+    extract_faceset([testdata / "short_noaudio_small.mp4"], root, _OPTIONS, analyser)
+    return root

@@ -13,20 +13,14 @@ from pathlib import Path
 import av
 import pytest
 
-from faceforge.facesets.extract import ExtractOptions, extract_faceset
-
-_OPTIONS = ExtractOptions(size=128, every=6, identity_every=64)
 _TRAIN = ["--arch", "dfaker", "--width-scale", "0.125", "-b", "4", "--save-every", "3",
           "--preview-every", "0", "--log-every", "1", "--workers", "0", "--lr", "5e-4",
           "--no-tensorboard"]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
-def facesets(testdata: Path, analyser, tmp_path_factory) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("pair")
-    extract_faceset([testdata / "talking_audio_3s.mp4"], root / "a", _OPTIONS, analyser)
-    extract_faceset([testdata / "short_noaudio_small.mp4"], root / "b", _OPTIONS, analyser)
-    return root / "a", root / "b"
+def facesets(faceset_a: Path, faceset_b: Path) -> tuple[Path, Path]:
+    return faceset_a, faceset_b
 
 
 def _faceforge(*args: str) -> list[str]:
