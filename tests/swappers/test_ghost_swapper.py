@@ -210,6 +210,18 @@ def test_bf16_runs_the_generator_in_bfloat16_close_to_fp32(options, swapper, tar
         assert 0 < difference.mean() < 3  # bfloat16 really ran, and stays close to float32
 
 
+@pytest.mark.parametrize(("dtype", "channels_last"), [(torch.float32, False), (torch.bfloat16, True)])
+def test_float32_feeds_nchw_and_bfloat16_channels_last(dtype, channels_last):
+    model = AEINet(AEINetConfig(num_blocks=1, width=1, c_id=8)).eval()
+    seen: list[torch.Tensor] = []
+    model.register_forward_pre_hook(lambda _module, args: seen.append(args[0]))
+    crops = np.random.default_rng(0).integers(0, 256, (2, 256, 256, 3), dtype=np.uint8)
+    TorchGenerator(model, torch.device("cpu"), dtype)(crops, np.ones((1, 8), np.float32))
+    (target,) = seen
+    assert target.is_contiguous() != channels_last
+    assert target.is_contiguous(memory_format=torch.channels_last) == channels_last
+
+
 def test_a_model_folder_brings_its_own_identity_encoder_and_crop(tmp_path, faces):
     config = AEINetConfig(num_blocks=1, width=4, c_id=128)
     torch.manual_seed(3)
