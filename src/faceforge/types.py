@@ -65,6 +65,9 @@ class SwapResult:
 
     image: np.ndarray  # (S, S, 3) uint8, the swapped crop
     mask: np.ndarray | None = None  # (S, S) float32 in [0, 1] when the swapper knows where its face is
+    # Why the swapper declined this face (a pose it cannot swap well, say); the face is then left as it
+    # is and counted in the run's report, never half-swapped. None when the face was swapped.
+    declined: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
