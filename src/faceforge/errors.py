@@ -41,3 +41,9 @@ class WeightsError(FaceforgeError):
     """A weight file is missing, corrupt or does not match its pinned hash."""
 
     exit_code = 6
+
+
+class OptionError(InputError):
+    """An option (a flag, a ``--config`` file entry, an ``--option KEY=VALUE``) is unknown or out of range."""
+
+    exit_code = 2
