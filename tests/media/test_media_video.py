@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from media_probes import audio_span, frame_times
 
-import faceforge.media.video as video_module
+import faceforge.media.reader as reader_module
 from faceforge.errors import InputError, OutputError, UnsupportedFormatError
 from faceforge.media import (
     VideoFrame,
@@ -135,7 +135,7 @@ def test_early_close_stops_the_thread(testdata: Path) -> None:
 
 def test_decode_error_reaches_the_consumer(testdata: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A decoder failure in the background thread arrives as InputError, after the good frames."""
-    real_open = video_module._open_input
+    real_open = reader_module.open_input
 
     class FailingContainer:
         def __init__(self, container: av.container.InputContainer) -> None:
@@ -151,7 +151,9 @@ def test_decode_error_reaches_the_consumer(testdata: Path, monkeypatch: pytest.M
         def close(self) -> None:
             self.inner.close()
 
-    monkeypatch.setattr(video_module, "_open_input", lambda path: FailingContainer(real_open(path)))
+    monkeypatch.setattr(
+        reader_module, "open_input", lambda path, max_pixels: FailingContainer(real_open(path, max_pixels))
+    )
     seen = []
     with pytest.raises(InputError, match="corrupt at frame 3"):
         for frame in read_frames(testdata / "short_1080p_1s.mp4"):

@@ -1,42 +1,187 @@
 """Write outputs under a temporary name and rename them into place only when complete.
 
-A reader (or a person) never sees a half-written file under the final name: the data goes to a hidden
-sibling ``.faceforge-tmp-<random>-<name>`` in the same folder (same file system, so the final
-``os.replace`` is atomic) and keeps the suffix so encoders pick the format from it.
+A reader (or a person) never sees a half-written file or folder under the final name: the data goes to
+a hidden sibling ``.faceforge-tmp-<pid>-<random>-<name>`` in the same folder (same file system, so the
+final ``os.replace`` is atomic) that keeps the suffix, so encoders pick the format from it.
+
+- **Bounded names.** The temporary name is cut to fit the file system's 255-byte limit (the stem is
+  shortened, the suffix kept), so any legal final name can be written.
+- **Stale temporaries.** The owner's process id is in the name. Creating an output removes the
+  temporaries beside it whose owner is no longer running (a run killed with SIGKILL); ``faceforge clean``
+  also removes those written before names carried a pid. A temporary whose owner is alive is never touched.
+- **Signals at the very end.** The rename is the point of no return: a SIGINT or SIGTERM before it
+  discards the temporary (nothing under the final name); one that arrives while the rename is being
+  made is held until the output is in place and then dropped, so the run completes.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
+import shutil
+import signal
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 from faceforge.errors import OutputError
 
 TEMP_PREFIX = ".faceforge-tmp-"
+OLD_PREFIX = ".faceforge-old-"  # a replaced report folder, deleted once the new one is in place
+NAME_MAX = 255  # bytes in one path component on Linux, macOS and Windows file systems
+_SUFFIX_MAX = 16  # longer "suffixes" are part of the stem (``a.very-long-sentence``), not a format
+_OWNED = re.compile(r"^\.faceforge-(?:tmp|old)-(\d+)-[0-9a-f]{12}-")
+_LEGACY = re.compile(r"^\.faceforge-(?:tmp|old)-[0-9a-f]{12}-")  # names before the owner's pid was in them
+
+#: Tests only: a file the process creates, then waits for it to be deleted, just before the rename
+#: (``before:PATH``: signals act as usual) or just after the point of no return (``inside:PATH``).
+PAUSE_ENV = "FACEFORGE_TEST_PAUSE_COMMIT"
+
+
+def temp_name(name: str, prefix: str = TEMP_PREFIX) -> str:
+    """A hidden, unique, owner-stamped sibling name for ``name`` that fits in :data:`NAME_MAX` bytes."""
+    head = f"{prefix}{os.getpid()}-{secrets.token_hex(6)}-"
+    suffix = Path(name).suffix
+    if len(suffix.encode()) > _SUFFIX_MAX:
+        suffix = ""
+    stem = name[: len(name) - len(suffix)] if suffix else name
+    room = NAME_MAX - len(head.encode()) - len(suffix.encode())
+    stem = stem.encode()[:room].decode(errors="ignore")  # never split a multi-byte character
+    return head + stem + suffix
+
+
+def temp_owner(name: str) -> int | None:
+    """The process id in a temporary's name; None for a name that is not an owner-stamped temporary."""
+    match = _OWNED.match(name)
+    return int(match.group(1)) if match else None
+
+
+def is_temporary(name: str) -> bool:
+    """True for the names faceforge gives its temporaries, with or without the owner's pid."""
+    return bool(_OWNED.match(name) or _LEGACY.match(name))
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's live process
+    return True
+
+
+def stale_temporaries(folder: Path, include_unowned: bool = False) -> list[Path]:
+    """The temporaries in ``folder`` whose owner has exited; with ``include_unowned``, also those whose
+    names carry no owner (written by an older faceforge). Never one whose owner is alive."""
+    found = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return []
+    for entry in entries:
+        if not entry.name.startswith((TEMP_PREFIX, OLD_PREFIX)):
+            continue
+        owner = temp_owner(entry.name)
+        if owner is not None:
+            if not _alive(owner):
+                found.append(Path(entry.path))
+        elif include_unowned and _LEGACY.match(entry.name):
+            found.append(Path(entry.path))
+    return sorted(found)
+
+
+def remove_temporaries(paths: list[Path]) -> list[Path]:
+    """Delete each temporary file or folder; the ones actually removed (another run may race us)."""
+    removed = []
+    for path in paths:
+        try:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+        except FileNotFoundError:
+            continue
+        except OSError:
+            continue  # left for `faceforge clean`, which reports what it cannot remove
+        removed.append(path)
+    return removed
+
+
+def _check_folder(path: Path) -> Path:
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise OutputError(f"Cannot write {path}: the folder {folder} does not exist.")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(f"Cannot write {path}: the folder {folder} is not writable.")
+    return folder
+
+
+def _pause(where: str) -> None:
+    """The test hook of :data:`PAUSE_ENV`: create the marker file and wait until the test deletes it."""
+    setting = os.environ.get(PAUSE_ENV, "")
+    position, _, marker = setting.partition(":")
+    if position != where or not marker:
+        return
+    Path(marker).touch()
+    while Path(marker).exists():
+        time.sleep(0.01)
+
+
+@contextmanager
+def _past_the_point_of_no_return() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM (main thread only: Python runs handlers there) while the rename is made;
+    a signal that arrives meanwhile is dropped, because the output it would abort is already complete."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+
+    def hold(signum: int, frame: FrameType | None) -> None:
+        held.append(signum)
+
+    previous: dict[int, Any] = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        previous[signum] = signal.signal(signum, hold)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _replace_into_place(temp: Path, path: Path) -> None:
+    """The final rename, with the test hooks either side of the point of no return."""
+    _pause("before")
+    with _past_the_point_of_no_return():
+        _pause("inside")
+        os.replace(temp, path)
 
 
 class AtomicOutput:
     """A temporary sibling of ``path`` that is either committed (renamed over ``path``) or discarded.
 
     Use :func:`atomic_output` where a ``with`` block fits; this class is for writers whose lifetime
-    spans several calls (a video writer opened in one place and closed in another).
+    spans several calls (a video writer opened in one place and closed in another). Creating one
+    removes the stale temporaries of killed runs from the folder.
     """
 
     def __init__(self, path: Path) -> None:
         path = Path(path)
-        folder = path.parent if str(path.parent) else Path(".")
-        if not folder.is_dir():
-            raise OutputError(f"Cannot write {path}: the folder {folder} does not exist.")
-        if not os.access(folder, os.W_OK | os.X_OK):
-            raise OutputError(f"Cannot write {path}: the folder {folder} is not writable.")
+        folder = _check_folder(path)
         if path.is_dir():
             raise OutputError(f"Cannot write {path}: a folder with that name exists.")
+        remove_temporaries(stale_temporaries(folder))
         self.path = path
         # The file is not created here: the encoder creates it, so it gets the usual permissions (umask).
-        self.temp_path = folder / f"{TEMP_PREFIX}{secrets.token_hex(6)}-{path.name}"
+        self.temp_path = folder / temp_name(path.name)
         self.done = False
 
     def commit(self) -> None:
@@ -45,10 +190,12 @@ class AtomicOutput:
             return
         self.done = True
         try:
-            os.replace(self.temp_path, self.path)
-        except OSError as exc:
+            _replace_into_place(self.temp_path, self.path)
+        except BaseException as exc:
             self.temp_path.unlink(missing_ok=True)
-            raise OutputError(f"Cannot write {self.path}: {exc.strerror or exc}.") from exc
+            if isinstance(exc, OSError):
+                raise OutputError(f"Cannot write {self.path}: {exc.strerror or exc}.") from exc
+            raise
 
     def discard(self) -> None:
         """Delete the temporary file, if any; the final path is left untouched."""
@@ -70,3 +217,44 @@ def atomic_output(path: Path) -> Iterator[Path]:
         out.discard()
         raise
     out.commit()
+
+
+@contextmanager
+def atomic_folder(path: Path, overwrite: bool = False) -> Iterator[Path]:
+    """A hidden temporary folder beside ``path``, renamed to ``path`` when the block succeeds and
+    deleted when it fails or is interrupted, so the folder is either complete or absent. With
+    ``overwrite`` an existing folder is replaced (moved aside, then deleted once the new one is in place)."""
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.exists() and not overwrite:
+        raise OutputError(f"The folder {path} already exists; use --overwrite to replace it.")
+    if path.exists() and not path.is_dir():
+        raise OutputError(f"Cannot write the folder {path}: a file with that name exists.")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        _check_folder(path)
+        remove_temporaries(stale_temporaries(parent))
+        temp = parent / temp_name(path.name)
+        temp.mkdir()
+    except OSError as exc:
+        raise OutputError(f"Cannot write the folder {path}: {exc.strerror or exc}.") from exc
+    try:
+        yield temp
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+    old = parent / temp_name(path.name, OLD_PREFIX) if path.exists() else None
+    try:
+        if old is not None:
+            os.replace(path, old)
+        _replace_into_place(temp, path)
+    except BaseException as exc:
+        if old is not None and not path.exists():
+            os.replace(old, path)  # put the previous folder back: nothing is lost
+            old = None
+        shutil.rmtree(temp, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise OutputError(f"Cannot write the folder {path}: {exc.strerror or exc}.") from exc
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

@@ -11,9 +11,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from faceforge.errors import InputError, OutputError, UnsupportedFormatError
 from faceforge.media.atomic import atomic_output
+from faceforge.media.limits import DEFAULT_MAX_PIXELS
 from faceforge.media.provenance import image_save_options
-
-DEFAULT_MAX_PIXELS = 80_000_000
 
 # Output suffix -> Pillow format name. Reading accepts anything Pillow decodes.
 _WRITE_FORMATS = {

@@ -16,7 +16,6 @@ The tag is a small JSON object (see :func:`make_tag`). Where it goes depends on 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +27,7 @@ import av
 from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
 from faceforge.errors import InputError
+from faceforge.media.atomic import atomic_output
 
 TAG_KEY = "faceforge:provenance"
 VIDEO_TAG_KEY = "faceforge_provenance"
@@ -127,21 +127,15 @@ def insert_gif_comment(path: Path, tag: dict[str, Any]) -> None:
     blocks = b"".join(
         bytes([len(part)]) + part for part in (payload[i : i + 255] for i in range(0, len(payload), 255))
     )
-    patched = path.with_name(path.name + ".comment")
-    try:
-        with path.open("rb") as source, patched.open("wb") as target:
-            header = source.read(13)
-            if len(header) < 13 or header[:3] != b"GIF":
-                raise ValueError(f"{path} is not a GIF file.")
-            packed = header[10]
-            table = 3 * 2 ** ((packed & 0x07) + 1) if packed & 0x80 else 0
-            target.write(b"GIF89a" + header[6:] + source.read(table))
-            target.write(b"\x21\xfe" + blocks + b"\x00")
-            shutil.copyfileobj(source, target)
-        os.replace(patched, path)
-    except BaseException:
-        patched.unlink(missing_ok=True)
-        raise
+    with atomic_output(path) as patched, path.open("rb") as source, patched.open("wb") as target:
+        header = source.read(13)
+        if len(header) < 13 or header[:3] != b"GIF":
+            raise ValueError(f"{path} is not a GIF file.")
+        packed = header[10]
+        table = 3 * 2 ** ((packed & 0x07) + 1) if packed & 0x80 else 0
+        target.write(b"GIF89a" + header[6:] + source.read(table))
+        target.write(b"\x21\xfe" + blocks + b"\x00")
+        shutil.copyfileobj(source, target)
 
 
 def _parse(payload: str | bytes | None) -> dict[str, Any] | None:
