@@ -47,3 +47,9 @@ class OptionError(InputError):
     """An option (a flag, a ``--config`` file entry, an ``--option KEY=VALUE``) is unknown or out of range."""
 
     exit_code = 2
+
+
+class PluginError(FaceforgeError):
+    """A third-party plug-in (a registered swapper, processor, masker...) could not be loaded."""
+
+    exit_code = 1

@@ -31,7 +31,7 @@ from faceforge.evaluation.configs import apply_options, parse_configurations
 from faceforge.evaluation.report import to_html
 from faceforge.evaluation.runner import METRICS, evaluate, read_pairs_csv, report_folder
 from faceforge.swappers.mesh import MeshSwapper
-from faceforge.swappers.registry import SWAPPERS
+from faceforge.swappers.registry import registered_swapper
 from faceforge.types import AlignedFace, SwapResult
 
 HERE = Path(__file__).parent
@@ -74,8 +74,7 @@ class BrokenSwapper(MeshSwapper):
 @pytest.fixture(scope="module")
 def run(tmp_path_factory, analyser):
     folder = tmp_path_factory.mktemp("evaluation") / "report"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setitem(SWAPPERS, "broken", lambda options: BrokenSwapper())
+    with registered_swapper("broken", lambda options: BrokenSwapper()):
         configurations = parse_configurations(
             ["--swapper", "mesh", "--name", "mesh (default)", "--swapper", "broken"]
         )

@@ -1,19 +1,46 @@
-"""Swapper names the CLI and the API accept."""
+"""Swapper names the CLI and the API accept: the built-ins, those registered at run time with
+:func:`register_swapper`, and third-party ones from the ``faceforge.swappers`` entry-point group."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any
 
 from faceforge.config import NeuralOptions
+from faceforge.plugins import Registry
 from faceforge.swappers.base import Swapper
-from faceforge.swappers.mesh import MeshSwapper
+
+SwapperFactory = Callable[[Any], Swapper]
 
 
-def _mesh(options: NeuralOptions) -> Swapper:
+@dataclass(frozen=True, slots=True)
+class SwapperEntry:
+    """How to build one swapper: ``factory(options)`` with an instance of ``options`` (the swapper's own
+    options dataclass, whose declared fields the CLI and config files read), or with None when the
+    swapper has no options. Heavy modules (torch, onnxruntime) belong inside the factory."""
+
+    factory: SwapperFactory
+    options: type | None = None
+
+
+def _entry(name: str, loaded: object) -> SwapperEntry:
+    """What a ``faceforge.swappers`` entry point loads: a :class:`SwapperEntry`, or a bare factory."""
+    if isinstance(loaded, SwapperEntry):
+        return loaded
+    if callable(loaded):
+        return SwapperEntry(loaded)
+    raise TypeError(f"expected a SwapperEntry or a factory, got {type(loaded).__name__}")
+
+
+def _mesh(options: object) -> Swapper:
+    from faceforge.swappers.mesh import MeshSwapper
+
     return MeshSwapper()
 
 
-def _autoencoder(options: NeuralOptions) -> Swapper:
+def _autoencoder(options: object) -> Swapper:
     """A trained pair model. It needs its model folder, so the CLI builds it from --model MODEL_DIR."""
     raise ValueError("The autoencoder swapper needs a trained model: use --model MODEL_DIR.")
 
@@ -30,18 +57,46 @@ def _ghost(options: NeuralOptions) -> Swapper:
     return GhostSwapper(options)
 
 
-# Each factory takes the run's NeuralOptions (weights, device, precision); heavy modules import on use.
-SWAPPERS: dict[str, Callable[[NeuralOptions], Swapper]] = {
-    "mesh": _mesh,
-    "autoencoder": _autoencoder,
-    "onnx": _onnx,
-    "ghost": _ghost,
-}
+def _builtins() -> Registry[SwapperEntry]:
+    registry: Registry[SwapperEntry] = Registry("swapper", "faceforge.swappers", _entry)
+    registry.register("mesh", SwapperEntry(_mesh))
+    registry.register("autoencoder", SwapperEntry(_autoencoder))
+    registry.register("onnx", SwapperEntry(_onnx, NeuralOptions))
+    registry.register("ghost", SwapperEntry(_ghost, NeuralOptions))
+    return registry
 
 
-def create_swapper(name: str, options: NeuralOptions | None = None) -> Swapper:
-    try:
-        factory = SWAPPERS[name]
-    except KeyError:
-        raise ValueError(f"Unknown swapper '{name}'; choose one of: {', '.join(sorted(SWAPPERS))}.") from None
-    return factory(options if options is not None else NeuralOptions())
+SWAPPERS = _builtins()
+
+
+def register_swapper(name: str, factory: SwapperFactory, options: type | None = None) -> None:
+    """Make ``factory`` available as ``--swapper name`` (see :class:`SwapperEntry`)."""
+    SWAPPERS.register(name, SwapperEntry(factory, options))
+
+
+def unregister_swapper(name: str) -> None:
+    SWAPPERS.unregister(name)
+
+
+def registered_swapper(
+    name: str, factory: SwapperFactory, options: type | None = None
+) -> AbstractContextManager[SwapperEntry]:
+    """``factory`` registered as ``name`` for a ``with`` block (tests), removed afterwards."""
+    return SWAPPERS.registered(name, SwapperEntry(factory, options))
+
+
+def swapper_names() -> list[str]:
+    return SWAPPERS.names()
+
+
+def swapper_options(name: str) -> type | None:
+    """The options dataclass of swapper ``name`` (None when it has none)."""
+    return SWAPPERS.get(name).options
+
+
+def create_swapper(name: str, options: object | None = None) -> Swapper:
+    """Build swapper ``name`` with ``options`` (an instance of its options dataclass; defaults when None)."""
+    entry = SWAPPERS.get(name)
+    if options is None and entry.options is not None:
+        options = entry.options()
+    return entry.factory(options)
