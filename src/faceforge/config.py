@@ -13,6 +13,8 @@ from typing import Literal
 from faceforge.analysis.analyser import AnalysisOptions
 from faceforge.analysis.tracking import TrackingOptions
 from faceforge.compose.compositor import ComposeOptions
+from faceforge.media.limits import DEFAULT_MAX_PIXELS
+from faceforge.options import option
 from faceforge.pipeline.selection import SelectionOptions
 
 
@@ -26,6 +28,17 @@ class VideoOptions:
     )
     batch_size: int = 4  # frames whose face crops go to the swapper together
     reverify_every: int = 30  # frames between identity re-checks of a tracked face (reference mode)
+    strict: bool = option(
+        False,
+        help="Fail on a video that ends before the frame count its header declares (a file cut short); "
+        "without it such a video is swapped as far as it goes, with a warning.",
+    )
+    max_pixels: int = option(
+        DEFAULT_MAX_PIXELS,
+        help="Refuse a video whose frames are larger than this many pixels (width x height), before "
+        "decoding any.",
+        min=1,
+    )
 
 
 _DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from faceforge.cli.errors import reported_errors
 from faceforge.cli.progress import progress_bar
+from faceforge.media.limits import DEFAULT_MAX_PAIRS
 
 
 def _options_help() -> str:
@@ -70,6 +71,10 @@ def evaluate(
         int, typer.Option(help="Videos: measure identity and background on every N-th frame.")
     ] = 10,
     worst: Annotated[int, typer.Option(help="Worst pairs shown per configuration in the report.")] = 4,
+    max_pairs: Annotated[
+        int,
+        typer.Option(help="Refuse a pairs file (or folders) giving more pairs than this (untrusted input)."),
+    ] = DEFAULT_MAX_PAIRS,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace an existing report folder.")
     ] = False,
@@ -82,17 +87,20 @@ def evaluate(
     console = Console(stderr=True)
     with reported_errors(debug, console):
         from faceforge.evaluation.configs import parse_configurations
+        from faceforge.evaluation.metric_table import METRIC_BY_KEY
+        from faceforge.evaluation.pairs import pairs_from_folders, read_pairs_csv
         from faceforge.evaluation.report import summary_rows
-        from faceforge.evaluation.runner import METRIC_BY_KEY, pairs_from_folders, read_pairs_csv
         from faceforge.evaluation.runner import evaluate as run_evaluation
 
         configurations = parse_configurations(list(ctx.args))
         if pairs is not None and (sources is not None or targets is not None):
             raise ValueError("Give either --pairs or --sources with --targets, not both.")
+        if max_pairs < 1:
+            raise ValueError("--max-pairs must be at least 1.")
         if pairs is not None:
-            chosen = read_pairs_csv(pairs)
+            chosen = read_pairs_csv(pairs, max_pairs)
         elif sources is not None and targets is not None:
-            chosen = pairs_from_folders(sources, targets)
+            chosen = pairs_from_folders(sources, targets, max_pairs)
         else:
             raise ValueError(
                 "Give the pairs to evaluate: --pairs PAIRS.csv, or --sources DIR with --targets DIR."

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from faceforge.evaluation.runner import METRIC_BY_KEY, METRICS, EvaluationResult, Metric
+from faceforge.evaluation.metric_table import METRIC_BY_KEY, METRICS, Metric
+from faceforge.evaluation.runner import EvaluationResult
 
 _ROW_KEYS = ("pair", "name", "kind", "status", "note", "source", "target", "output", "nearest")
 _EXTRA_KEYS = ("frames", "target_face_frames", "seconds", "jitter")

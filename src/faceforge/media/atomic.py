@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -78,24 +79,36 @@ def _alive(pid: int) -> bool:
     return True
 
 
+@dataclass(frozen=True, slots=True)
+class Temporary:
+    """A temporary file or folder found beside outputs, and whether a running process owns it."""
+
+    path: Path
+    owner: int | None  # None: the name carries no owner (written by an older faceforge)
+    alive: bool  # the owner is running; such a temporary is never removed
+
+
+def find_temporaries(folder: Path) -> list[Temporary]:
+    """The faceforge temporaries directly in ``folder``, sorted by name; none when it cannot be listed."""
+    try:
+        entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+    except OSError:
+        return []
+    found = []
+    for entry in entries:
+        if not entry.name.startswith((TEMP_PREFIX, OLD_PREFIX)) or not is_temporary(entry.name):
+            continue
+        owner = temp_owner(entry.name)
+        found.append(Temporary(Path(entry.path), owner, owner is not None and _alive(owner)))
+    return found
+
+
 def stale_temporaries(folder: Path, include_unowned: bool = False) -> list[Path]:
     """The temporaries in ``folder`` whose owner has exited; with ``include_unowned``, also those whose
     names carry no owner (written by an older faceforge). Never one whose owner is alive."""
-    found = []
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return []
-    for entry in entries:
-        if not entry.name.startswith((TEMP_PREFIX, OLD_PREFIX)):
-            continue
-        owner = temp_owner(entry.name)
-        if owner is not None:
-            if not _alive(owner):
-                found.append(Path(entry.path))
-        elif include_unowned and _LEGACY.match(entry.name):
-            found.append(Path(entry.path))
-    return sorted(found)
+    return [
+        t.path for t in find_temporaries(folder) if not t.alive and (t.owner is not None or include_unowned)
+    ]
 
 
 def remove_temporaries(paths: list[Path]) -> list[Path]:

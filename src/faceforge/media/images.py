@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import warnings
 from pathlib import Path
 from typing import Any
@@ -108,3 +110,10 @@ def write_image(path: Path, rgb: np.ndarray, tag: dict[str, Any] | None = None, 
             # carry no errno, only their message.
             reason = exc.strerror or str(exc) or type(exc).__name__
             raise OutputError(f"Cannot write {path}: {reason}.") from exc
+
+
+def jpeg_data_uri(rgb: np.ndarray, quality: int = 85) -> str:
+    """``rgb`` as a ``data:image/jpeg;base64,...`` URI, for pictures embedded in an HTML page."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(rgb), mode="RGB").save(buffer, format="JPEG", quality=quality)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")

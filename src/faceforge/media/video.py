@@ -8,10 +8,11 @@ file into place when complete, and :mod:`~faceforge.media.audio` carries the sou
 
 from faceforge.media.probe import VIDEO_SUFFIXES, VideoInfo, is_video_path, probe_video, quarter_turns
 from faceforge.media.reader import VideoFrame, VideoReader, read_frames
-from faceforge.media.writer import VideoWriter
+from faceforge.media.writer import X264_SUFFIXES, VideoWriter
 
 __all__ = [
     "VIDEO_SUFFIXES",
+    "X264_SUFFIXES",
     "VideoFrame",
     "VideoInfo",
     "VideoReader",

@@ -33,6 +33,8 @@ _DEFAULT_CODEC = {
     ".webm": "libvpx-vp9",
     ".gif": "gif",
 }
+#: Containers whose default video codec is libx264, so a run's ``--codec`` choice applies to them.
+X264_SUFFIXES: frozenset[str] = frozenset(s for s, codec in _DEFAULT_CODEC.items() if codec == "libx264")
 _WEBM_CODECS = frozenset({"libvpx-vp9", "libvpx", "libaom-av1", "libsvtav1", "libdav1d"})
 _FAST_PRESETS = frozenset({"ultrafast", "superfast", "veryfast", "faster", "fast"})
 _GIF_TIME_BASE = Fraction(1, 100)  # the GIF format stores frame delays in centiseconds

@@ -34,6 +34,8 @@ class VideoReport:
     frames: int
     frames_swapped: int
     faces_swapped: int
+    frames_expected: int | None = None  # the count the target's header declares
+    truncation: str | None = None  # one sentence when the target ended before that count
 
 
 class _TrackSelector:
@@ -89,8 +91,8 @@ def swap_video_file(
     session: SwapSession, target: Path, output: Path, progress: Progress | None = None
 ) -> VideoReport:
     """Swap faces through a whole video into ``output`` (same frame count, timestamps and audio)."""
-    info = probe_video(target)
     video = session.config.video
+    info = probe_video(target, video.max_pixels)
     follower = FaceFollower(session.analyser, session.config.tracking, session.config.video.detect_every)
     selection = _TrackSelector(session)
     batch_frames: list[VideoFrame] = []
@@ -109,7 +111,8 @@ def swap_video_file(
     with writer, closing(follower):
         worker = _SwapWriter(session.engine, writer)
         try:
-            for frame in read_frames(target):
+            reader = read_frames(target, max_pixels=video.max_pixels, strict=video.strict)
+            for frame in reader:
                 assignments = selection.select(frame, follower.faces(frame.image, frame.time))
                 batch_frames.append(frame)
                 batch_assignments.append(assignments)
@@ -128,7 +131,13 @@ def swap_video_file(
             worker.stop()
         if frames_swapped == 0:
             raise NoFaceError(f"No face to swap was found in any frame of {target}.")
-    return VideoReport(frames=frames, frames_swapped=frames_swapped, faces_swapped=faces_swapped)
+    return VideoReport(
+        frames=frames,
+        frames_swapped=frames_swapped,
+        faces_swapped=faces_swapped,
+        frames_expected=reader.frames_expected,
+        truncation=reader.truncation,
+    )
 
 
 _DONE = object()
