@@ -59,6 +59,9 @@ class MeshSwapper:
         self.crop_size = self.options.crop_size
         self.template: Template = TEMPLATES["full-face"]
 
+    def close(self) -> None:
+        """Nothing to release: the mesh swapper loads no model."""
+
     def prepare_source(self, source: SourceIdentity) -> list[_SourceView]:
         views = []
         for image, face in source.views:
