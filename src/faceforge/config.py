@@ -63,6 +63,13 @@ class NeuralOptions:
             raise ValueError(f"device takes auto, cpu or cuda[:N], not '{self.device}'.")
 
 
+def _processor_names() -> list[str]:
+    """The processor registry's names, read when the CLI or a config file asks (plug-ins included)."""
+    from faceforge.processors.registry import processor_names
+
+    return processor_names()
+
+
 @dataclass(frozen=True, slots=True)
 class SwapConfig:
     swapper: str = "mesh"
@@ -73,4 +80,10 @@ class SwapConfig:
     video: VideoOptions = field(default_factory=VideoOptions)
     neural: NeuralOptions = field(default_factory=NeuralOptions)  # --swapper ghost / onnx
     watermark: bool = False
+    processors: tuple[str, ...] = option(
+        (),
+        help="Processors run after the swap, in this order (face processors on the swapped face, frame "
+        "processors on the finished frame); the watermark, when on, runs last.",
+        choices=_processor_names,
+    )
     overwrite: bool = False  # folders: images already in the output are skipped, so a rerun resumes

@@ -6,9 +6,10 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 DEFAULT_TEXT = "SYNTHETIC · faceforge"
+DEFAULT_OPACITY = 0.6
 
 
-def add_watermark(rgb: np.ndarray, text: str = DEFAULT_TEXT, opacity: float = 0.6) -> np.ndarray:
+def add_watermark(rgb: np.ndarray, text: str = DEFAULT_TEXT, opacity: float = DEFAULT_OPACITY) -> np.ndarray:
     """Return a copy of ``rgb`` with ``text`` in white with a dark outline in the bottom-right corner.
 
     The text height is about 3.5 % of the shorter image side (at least 10 px), so the label reads the

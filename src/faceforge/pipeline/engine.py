@@ -1,54 +1,77 @@
-"""The per-frame swap: align the chosen faces, run the swapper on a batch, compose the results back."""
+"""The per-frame swap: align the chosen faces, swap them in batches, run the face processors, compose the
+results back, run the frame processors."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from faceforge.compose.compositor import ComposeOptions, compose
 from faceforge.geometry.alignment import align_face
-from faceforge.media.watermark import add_watermark
 from faceforge.pipeline.selection import Assignment
+from faceforge.processors.chain import ProcessorChain
 from faceforge.swappers.base import Swapper
-from faceforge.types import AlignedFace
+from faceforge.types import AlignedFace, SwapResult
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedFrame:
+    """One output frame and what happened to the faces chosen in it."""
+
+    image: np.ndarray
+    faces_swapped: int
+    faces_declined: int  # faces the swapper would not swap well (SwapResult.declined): left as they are
 
 
 class SwapEngine:
-    """Applies a swapper with prepared sources to frames, given which faces to replace."""
+    """Applies a swapper with prepared sources, then the processor chain, to frames, given which faces
+    to replace. Holds no per-video state of its own; not thread-safe (one caller thread at a time)."""
 
     def __init__(
         self,
         swapper: Swapper,
         prepared_sources: Sequence[object],
         compose_options: ComposeOptions,
-        watermark: bool = False,
+        processors: ProcessorChain,
     ) -> None:
         self.swapper = swapper
         self.prepared = list(prepared_sources)
         self.compose_options = compose_options
-        self.watermark = watermark
+        self.processors = processors
 
     def apply(
         self, frames: Sequence[np.ndarray], assignments: Sequence[Sequence[Assignment]]
-    ) -> list[np.ndarray]:
+    ) -> list[RenderedFrame]:
         """Swapped copies of ``frames``; ``assignments[i]`` are the faces to replace in frame ``i``.
 
-        All crops of the batch that share a source go to the swapper in one call.
+        All crops of the batch that share a source go to the swapper in one call, and every accepted
+        crop of the batch goes through the face processors in one call.
         """
         crops: list[tuple[int, AlignedFace, int]] = [
             (i, align_face(frame, a.face, self.swapper.template, self.swapper.crop_size), a.source)
             for i, (frame, chosen) in enumerate(zip(frames, assignments, strict=True))
             for a in chosen
         ]
-        outputs = list(frames)
+        swapped: list[tuple[int, AlignedFace, SwapResult]] = []
+        declined = [0] * len(frames)
         for source in sorted({c[2] for c in crops}):
             group = [c for c in crops if c[2] == source]
             results = self.swapper.swap([c[1] for c in group], self.prepared[source])
             for (index, aligned, _), result in zip(group, results, strict=True):
-                outputs[index] = compose(
-                    outputs[index], aligned, result.image, self.compose_options, result.mask
-                )
-        if self.watermark:
-            outputs = [add_watermark(frame) for frame in outputs]
-        return outputs
+                if result.declined is None:
+                    swapped.append((index, aligned, result))
+                else:
+                    declined[index] += 1
+        images = self.processors.process_faces([s[1] for s in swapped], [s[2].image for s in swapped])
+        outputs = list(frames)
+        counts = [0] * len(frames)
+        for (index, aligned, result), image in zip(swapped, images, strict=True):
+            outputs[index] = compose(outputs[index], aligned, image, self.compose_options, result.mask)
+            counts[index] += 1
+        outputs = self.processors.process_frames(outputs)
+        return [
+            RenderedFrame(image, swapped_count, declined_count)
+            for image, swapped_count, declined_count in zip(outputs, counts, declined, strict=True)
+        ]

@@ -1,4 +1,5 @@
-"""A swap session: the analyser, the swapper with its prepared sources, and the face selector."""
+"""A swap session: the analyser, the swapper with its prepared sources, the face selector and the
+processor chain, loaded once for any number of images and videos."""
 
 from __future__ import annotations
 
@@ -10,12 +11,15 @@ import numpy as np
 
 from faceforge.analysis.analyser import FaceAnalyser
 from faceforge.config import SwapConfig
+from faceforge.errors import NoFaceError
 from faceforge.media.images import read_image
-from faceforge.pipeline.engine import SwapEngine
+from faceforge.pipeline.engine import RenderedFrame, SwapEngine
 from faceforge.pipeline.selection import Assignment, FaceSelector
 from faceforge.pipeline.sources import load_identity, main_face
+from faceforge.pipeline.stream import preview_frame
+from faceforge.processors.chain import ProcessorChain
 from faceforge.swappers.base import Swapper
-from faceforge.swappers.registry import create_swapper
+from faceforge.swappers.registry import create_swapper, swapper_options
 from faceforge.types import Face, SourceIdentity
 
 Photo = Path | np.ndarray
@@ -28,6 +32,10 @@ class SwapSession:
     per source of the person in the targets that this source replaces; giving references switches
     selection to reference mode. ``swapper`` (optional) is a ready swapper instance (a trained model)
     used instead of ``config.swapper``; one whose ``needs_source`` is false takes no source photos.
+
+    :meth:`close` (or the context manager) closes what the session opened: the analyser, the swapper
+    it built (not one passed in: its caller owns it) and the processors. Not thread-safe: one session per
+    thread (see docs/architecture.md).
     """
 
     def __init__(
@@ -58,6 +66,8 @@ class SwapSession:
                 "Several source people need one reference photo each, to know who replaces whom."
             )
         self.analyser = FaceAnalyser(self.config.analysis)
+        self._owned_swapper: Swapper | None = None
+        self.processors = ProcessorChain(())
         try:
             self.identities: list[SourceIdentity] = [
                 load_identity(self.analyser, photos, name=f"source {i + 1}" if len(sources) > 1 else "source")
@@ -69,20 +79,40 @@ class SwapSession:
                 for photo in references:
                     image = photo if isinstance(photo, np.ndarray) else read_image(Path(photo))
                     face = main_face(self.analyser, image, f"the reference photo {_label(photo)}")
-                    assert face.embedding is not None
+                    if face.embedding is None:
+                        raise NoFaceError(f"No identity could be computed for {_label(photo)}.")
                     reference_vectors.append(face.embedding)
-            self.selector = FaceSelector(selection, reference_vectors, self.analyser.identity.distance)
-            self.swapper = (
-                swapper if swapper is not None else create_swapper(self.config.swapper, self.config.neural)
+            self.selector = FaceSelector(
+                selection,
+                reference_vectors,
+                self.analyser.identity.distance,
+                self.analyser.embed,
+                self.config.video.reverify_every,
             )
+            if swapper is None:
+                swapper = self._owned_swapper = create_swapper(self.config.swapper, self._swapper_options())
+            self.swapper = swapper
             if sourceless:
                 prepared = [self.swapper.prepare_source(None)]  # type: ignore[arg-type]
             else:
                 prepared = [self.swapper.prepare_source(identity) for identity in self.identities]
-            self.engine = SwapEngine(self.swapper, prepared, self.config.compose, self.config.watermark)
+            self.processors = ProcessorChain(self._processor_names())
+            self.engine = SwapEngine(self.swapper, prepared, self.config.compose, self.processors)
         except BaseException:
-            self.analyser.close()
+            self.close()
             raise
+
+    def _swapper_options(self) -> object | None:
+        """The run's options for its swapper: the neural options for a swapper that takes them, the
+        swapper's own defaults otherwise."""
+        kind = swapper_options(self.config.swapper)
+        return self.config.neural if kind is not None and isinstance(self.config.neural, kind) else None
+
+    def _processor_names(self) -> list[str]:
+        names = list(self.config.processors)
+        if self.config.watermark and "watermark" not in names:
+            names.append("watermark")
+        return names
 
     def __enter__(self) -> SwapSession:
         return self
@@ -91,20 +121,33 @@ class SwapSession:
         self.close()
 
     def close(self) -> None:
+        """Close what the session opened; safe to call more than once."""
+        self.processors.close()
+        if self._owned_swapper is not None:
+            swapper, self._owned_swapper = self._owned_swapper, None
+            swapper.close()
         self.analyser.close()
 
     def assign(self, image: np.ndarray, faces: list[Face]) -> list[Assignment]:
-        """Selection for a still image (identity computed here when the mode needs it)."""
-        if self.selector.needs_identity:
-            faces = self.analyser.embed(image, faces)
-        return self.selector.select(faces)
+        """Selection for a still image: the faces are untracked, so nothing is remembered between stills."""
+        return self.selector.select(faces, image)
+
+    def render_image(self, image: np.ndarray) -> RenderedFrame:
+        """The swapped image, with how many faces were swapped and declined."""
+        assignments = self.assign(image, self.analyser.faces(image))
+        if not assignments:
+            return RenderedFrame(image, 0, 0)
+        return self.engine.apply([image], [assignments])[0]
 
     def swap_image(self, image: np.ndarray) -> tuple[np.ndarray, int]:
         """The swapped image and the number of faces replaced."""
-        assignments = self.assign(image, self.analyser.faces(image))
-        if not assignments:
-            return image, 0
-        return self.engine.apply([image], [assignments])[0], len(assignments)
+        rendered = self.render_image(image)
+        return rendered.image, rendered.faces_swapped
+
+    def preview_frame(self, video: Path, index: int) -> RenderedFrame:
+        """Frame ``index`` of ``video`` exactly as a video run renders it (see
+        :func:`faceforge.pipeline.stream.preview_frame`)."""
+        return preview_frame(self, video, index)
 
 
 def _label(photo: Photo) -> str:

@@ -21,7 +21,7 @@ import torch
 from faceforge.errors import InputError, WeightsError
 from faceforge.geometry.alignment import TEMPLATES, Template
 from faceforge.nets.autoencoders import AutoencoderConfig, SwapAutoencoder
-from faceforge.swappers.base import stacked_crops
+from faceforge.swappers.base import release_models, stacked_crops
 from faceforge.training.checkpoint import MODEL_FILE, CheckpointStore, load_weights, weights_metadata
 from faceforge.training.data import DEFAULT_COVERAGE, coverage_geometry
 from faceforge.types import AlignedFace, SourceIdentity, SwapResult
@@ -93,6 +93,10 @@ class AutoencoderSwapper:
         lo, hi = self._offset + inset, self._offset + self._work - inset
         mask[lo:hi, lo:hi] = 1.0
         return cv2.GaussianBlur(mask, (0, 0), sigmaX=inset / 2.0)
+
+    def close(self) -> None:
+        """Release the network."""
+        release_models(self, "model")
 
     def prepare_source(self, source: SourceIdentity | None) -> None:
         """Nothing to prepare: the identity put in lives in the model's weights."""

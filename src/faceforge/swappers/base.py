@@ -3,6 +3,8 @@ checks of their inputs that swappers share."""
 
 from __future__ import annotations
 
+import gc
+import sys
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -19,7 +21,8 @@ class Swapper(Protocol):
     ``prepare_source`` runs once per run (it may be slow); ``swap`` runs on batches of target crops
     aligned to ``template`` at ``crop_size`` and returns one result per crop. ``needs_source`` is false for
     a swapper that puts in a face of its own (a trained pair model): it takes no source photos, and its
-    ``prepare_source`` is called with None.
+    ``prepare_source`` is called with None. ``close`` releases the swapper's models (and the GPU memory
+    they hold); the swapper is not used afterwards.
     """
 
     name: str
@@ -30,6 +33,19 @@ class Swapper(Protocol):
     def prepare_source(self, source: SourceIdentity) -> object: ...
 
     def swap(self, targets: Sequence[AlignedFace], prepared: object) -> list[SwapResult]: ...
+
+    def close(self) -> None: ...
+
+
+def release_models(owner: object, *attributes: str) -> None:
+    """Drop ``owner``'s references to its models so their memory can be freed, and give PyTorch's cached
+    GPU memory back when CUDA was used; safe to call twice. Torch is never imported here."""
+    for name in attributes:
+        vars(owner).pop(name, None)
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_initialized():
+        gc.collect()  # the models' tensors are freed only once nothing refers to them
+        torch.cuda.empty_cache()
 
 
 def require_views(source: SourceIdentity) -> None:

@@ -31,7 +31,7 @@ from faceforge.geometry.alignment import TEMPLATES, Template, anchor_points
 from faceforge.geometry.ghost_crop import FRONTAL_POSE, ghost_alignment
 from faceforge.nets.aeinet import AEINet, aeinet_config_from_state_dict
 from faceforge.nets.oneshot_identity import ENCODERS, CropIdentity, create_crop_identity
-from faceforge.swappers.base import require_views, stacked_crops
+from faceforge.swappers.base import release_models, require_views, stacked_crops
 from faceforge.training.checkpoint import MODEL_FILE, CheckpointStore
 from faceforge.training.oneshot.model_io import is_oneshot_folder, load_oneshot_generator, read_oneshot_config
 from faceforge.types import AlignedFace, SourceIdentity, SwapResult
@@ -166,6 +166,10 @@ class GhostSwapper:
             if options.backend == "onnx"
             else TorchGenerator(loaded.model, self.device, self.dtype)
         )
+
+    def close(self) -> None:
+        """Release the generator and the identity network."""
+        release_models(self, "generator", "identity")
 
     def prepare_source(self, source: SourceIdentity) -> np.ndarray:
         """The identity vector ``(1, c_id)`` float32: the mean of the views' raw embeddings."""

@@ -21,7 +21,7 @@ from faceforge.analysis.arcface_onnx import ArcFaceOnnx
 from faceforge.config import NeuralOptions
 from faceforge.errors import InputError, WeightsError
 from faceforge.geometry.alignment import TEMPLATES, Template
-from faceforge.swappers.base import require_views, stacked_crops
+from faceforge.swappers.base import release_models, require_views, stacked_crops
 from faceforge.swappers.onnx_families import FAMILIES, OnnxFamily
 from faceforge.types import AlignedFace, SourceIdentity, SwapResult
 from faceforge.weights import WeightsEntry, find_entry, resolve_weights
@@ -101,6 +101,10 @@ class OnnxSwapper:
             EmbeddingConverter(resolve_weights(converter), options.device) if converter else None,
             None,
         )
+
+    def close(self) -> None:
+        """Release the ONNX sessions (the swapper's and its identity networks')."""
+        release_models(self, "_session", "recogniser", "converter")
 
     def prepare_source(self, source: SourceIdentity) -> np.ndarray:
         """The ``source`` vector: every view's raw embedding, averaged, then mapped the family's way."""
