@@ -1,40 +1,112 @@
-"""The ``faceforge`` command."""
+"""The ``faceforge`` command.
+
+Each subcommand's module is imported only when that subcommand runs (or shows its help): the modules
+pull in numpy, OpenCV, PyAV and, inside the command bodies, torch and mediapipe, and ``faceforge --help``
+must not pay for any of them. The listing below is therefore the one place a command's name, module and
+one-line summary are written.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from dataclasses import dataclass
+from importlib import import_module
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 from faceforge import __version__
-from faceforge.cli import evaluate as evaluate_command
-from faceforge.cli.demo import demo
 from faceforge.cli.errors import handle_sigterm
-from faceforge.cli.faces import app as faces_app
+from faceforge.cli.help import readable_help
 from faceforge.cli.native_logs import filter_native_stderr
-from faceforge.cli.provenance import provenance
-from faceforge.cli.swap import swap
-from faceforge.cli.train import CONVERT_HELP, train
-from faceforge.cli.train_oneshot import prepare_oneshot, train_oneshot
-from faceforge.cli.weights import app as weights_app
+
+
+@dataclass(frozen=True, slots=True)
+class LazyCommand:
+    """Where a subcommand lives: ``module.attribute`` is a ``typer.Typer`` (a command group) or a
+    function, registered with the ``typer.Typer.command`` keywords in ``module.settings`` when named."""
+
+    module: str
+    attribute: str
+    summary: str
+    settings: str | None = None
+
+
+COMMANDS: dict[str, LazyCommand] = {
+    "swap": LazyCommand(
+        "faceforge.cli.swap", "swap", "Swap a face into an image, a folder of images or a video."
+    ),
+    "convert": LazyCommand(
+        "faceforge.cli.swap",
+        "swap",
+        "Convert an image, folder or video with a model from `train`.",
+        settings="CONVERT_SETTINGS",
+    ),
+    "train": LazyCommand("faceforge.cli.train", "train", "Train a pair model (A and B) on two facesets."),
+    "train-oneshot": LazyCommand(
+        "faceforge.cli.train_oneshot", "train_oneshot", "Train a one-shot (AEI-Net) swapper."
+    ),
+    "prepare-oneshot": LazyCommand(
+        "faceforge.cli.train_oneshot", "prepare_oneshot", "Prepare a dataset for train-oneshot."
+    ),
+    "demo": LazyCommand("faceforge.cli.demo", "demo", "Swap a face in sample media (no downloads)."),
+    "evaluate": LazyCommand(
+        "faceforge.cli.evaluate",
+        "evaluate",
+        "Measure swap quality and speed of swapper configurations.",
+        settings="COMMAND_SETTINGS",
+    ),
+    "faces": LazyCommand("faceforge.cli.faces", "app", "Build and curate facesets."),
+    "weights": LazyCommand("faceforge.cli.weights", "app", "List, fetch, verify and add weight files."),
+    "provenance": LazyCommand("faceforge.cli.provenance", "provenance", "Read a file's synthetic-media tag."),
+    "clean": LazyCommand("faceforge.cli.clean", "clean", "Remove temporary files that killed runs left."),
+}
+
+
+def load_command(name: str) -> Any:
+    """The click command of ``name``, its module imported now."""
+    entry = COMMANDS[name]
+    module = import_module(entry.module)
+    target = getattr(module, entry.attribute)
+    if isinstance(target, typer.Typer):
+        group = typer.main.get_group(target)
+        group.name = name
+        return group
+    single = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    settings = getattr(module, entry.settings) if entry.settings else {}
+    single.command(name, **settings)(target)
+    return typer.main.get_command(single)
+
+
+class LazyGroup(TyperGroup):
+    """Lists the commands from :data:`COMMANDS` without importing them; imports one when it is run."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        return TyperCommand(cmd_name, help=entry.summary, short_help=entry.summary)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        name, command, rest = super().resolve_command(ctx, args)
+        return name, (readable_help(load_command(name), ctx) if name is not None else command), rest
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        readable_help(self, ctx)
+        return super().get_params(ctx)
+
 
 app = typer.Typer(
     name="faceforge",
+    cls=LazyGroup,
     help="Face swapping for consented, clearly labelled synthetic media; every output is tagged synthetic.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-app.command()(swap)
-app.command()(train)
-app.command("train-oneshot")(train_oneshot)
-app.command("prepare-oneshot")(prepare_oneshot)
-app.command("convert", help=CONVERT_HELP)(swap)
-app.command()(demo)
-app.command(**evaluate_command.COMMAND_SETTINGS)(evaluate_command.evaluate)
-app.add_typer(faces_app)
-app.add_typer(weights_app)
-app.command()(provenance)
 
 
 def _version(value: bool) -> None:

@@ -65,6 +65,14 @@ def parse_mapping(items: list[str]) -> list[tuple[Path, Path]]:
     return pairs
 
 
+#: How ``main.py`` registers ``convert``: the swap command with ``--model`` required and its own help.
+CONVERT_SETTINGS: dict[str, object] = {
+    "help": "Convert an image, a folder of images or a video with a trained model (same as `swap --model`): "
+    "faces of A become B (or B become A with --direction b2a), with the usual mask, colour and blend "
+    "options; video audio is kept."
+}
+
+
 class Direction(StrEnum):
     a2b = "a2b"
     b2a = "b2a"
@@ -188,6 +196,9 @@ def swap(
     detect_every: Annotated[
         int, typer.Option(help="Run the face detector every N video frames; faces are tracked in between.")
     ] = _VIDEO.detect_every,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Fail on a video cut short (fewer frames than it declares).")
+    ] = _VIDEO.strict,
     smoothing: Annotated[
         bool, typer.Option("--smoothing/--no-smoothing", help="Smooth landmarks over time (video).")
     ] = _CONFIG.tracking.smoothing.enabled,
@@ -241,7 +252,7 @@ def swap(
             tracking=replace(
                 _CONFIG.tracking, smoothing=replace(_CONFIG.tracking.smoothing, enabled=smoothing)
             ),
-            video=replace(_VIDEO, crf=crf, preset=preset, detect_every=detect_every),
+            video=replace(_VIDEO, crf=crf, preset=preset, detect_every=detect_every, strict=strict),
             neural=NeuralOptions(
                 weights=weights,
                 identity_weights=identity_weights,
@@ -260,6 +271,8 @@ def swap(
             console.print(
                 f"wrote {output}: {result.frames} frames, a face swapped in {result.frames_swapped} of them."
             )
+            if result.truncation is not None:
+                console.print(f"warning: {result.truncation}", highlight=False)
         elif isinstance(result, FolderReport):
             console.print(
                 f"wrote {len(result.swapped)} images to {output}"

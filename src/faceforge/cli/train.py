@@ -41,12 +41,6 @@ from faceforge.cli.train_options import (
     run_hooks,
 )
 
-CONVERT_HELP = (
-    "Convert an image, a folder of images or a video with a trained model (same as `swap --model`): "
-    "faces of A become B (or B become A with --direction b2a), with the usual mask, colour and blend "
-    "options; video audio is kept."
-)
-
 Arch = StrEnum("Arch", {k: k for k in ("lightweight", "original", "iae", "dfaker", "custom")})  # type: ignore[misc]
 Optimiser = StrEnum("Optimiser", {k: k for k in ("adam", "adamw", "radam", "lion")})  # type: ignore[misc]
 Schedule = StrEnum("Schedule", {k: k for k in ("constant", "cosine")})  # type: ignore[misc]
