@@ -12,7 +12,6 @@ from faceforge.errors import InputError, NoFaceError, UnsupportedFormatError
 from faceforge.media.images import IMAGE_SUFFIXES, is_image_path, read_image, write_image
 from faceforge.media.video import VIDEO_SUFFIXES, is_video_path
 from faceforge.pipeline.image import FolderReport, Progress, swap_folder, swap_image_file
-from faceforge.pipeline.provenance import swap_tag
 from faceforge.pipeline.session import Photo, SwapSession
 from faceforge.pipeline.video import VideoReport, swap_video_file
 from faceforge.swappers.base import Swapper
@@ -37,12 +36,12 @@ def swap_image(
     written there, with its provenance tag. Returns the swapped image."""
     with SwapSession(_people(source), config) as session:
         image = target if isinstance(target, np.ndarray) else read_image(Path(target))
-        result, count = session.swap_image(image)
-        if count == 0:
+        rendered = session.render_image(image)
+        if rendered.faces_swapped == 0:
             raise NoFaceError("No face to swap was found in the target image.")
         if output is not None:
-            write_image(Path(output), result, swap_tag(session.config.swapper, count))
-        return result
+            write_image(Path(output), rendered.image, session.tag(rendered))
+        return rendered.image
 
 
 def swap_video(

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from faceforge.errors import InputError, NoFaceError, OutputError
 from faceforge.media.images import image_files, read_image, write_image
-from faceforge.pipeline.provenance import swap_tag
 from faceforge.pipeline.session import SwapSession
 
 Progress = Callable[[int, int], None]
@@ -16,12 +15,13 @@ Progress = Callable[[int, int], None]
 
 def swap_image_file(session: SwapSession, target: Path, output: Path) -> int:
     """Swap the faces of one image file into ``output``; returns how many faces were replaced."""
-    image = read_image(target)
-    result, count = session.swap_image(image)
-    if count == 0:
+    rendered = session.render_image(read_image(target))
+    if rendered.faces_swapped == 0 and rendered.faces_declined:
+        raise NoFaceError(f"The swapper declined every face of {target} ({rendered.faces_declined}).")
+    if rendered.faces_swapped == 0:
         raise NoFaceError(f"No face to swap was found in {target}.")
-    write_image(output, result, swap_tag(session.config.swapper, count))
-    return count
+    write_image(output, rendered.image, session.tag(rendered))
+    return rendered.faces_swapped
 
 
 @dataclass

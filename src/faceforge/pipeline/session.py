@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -14,6 +15,7 @@ from faceforge.config import SwapConfig
 from faceforge.errors import NoFaceError
 from faceforge.media.images import read_image
 from faceforge.pipeline.engine import RenderedFrame, SwapEngine
+from faceforge.pipeline.provenance import swap_tag
 from faceforge.pipeline.selection import Assignment, FaceSelector
 from faceforge.pipeline.sources import load_identity, main_face
 from faceforge.pipeline.stream import preview_frame
@@ -138,6 +140,15 @@ class SwapSession:
         if not assignments:
             return RenderedFrame(image, 0, 0)
         return self.engine.apply([image], [assignments])[0]
+
+    def tag(self, rendered: RenderedFrame | None = None) -> dict[str, Any]:
+        """The provenance tag of this session's outputs (with the face counts of a rendered image)."""
+        return swap_tag(
+            self.config.swapper,
+            rendered.faces_swapped if rendered is not None else None,
+            self.processors.names,
+            rendered.faces_declined if rendered is not None else None,
+        )
 
     def swap_image(self, image: np.ndarray) -> tuple[np.ndarray, int]:
         """The swapped image and the number of faces replaced."""

@@ -15,7 +15,6 @@ from faceforge.errors import NoFaceError
 from faceforge.media.video import X264_SUFFIXES, VideoFrame, VideoWriter, probe_video
 from faceforge.media.workers import ConsumerThread
 from faceforge.pipeline.engine import SwapEngine
-from faceforge.pipeline.provenance import swap_tag
 from faceforge.pipeline.selection import Assignment
 from faceforge.pipeline.session import SwapSession
 from faceforge.pipeline.stream import assigned_batches, open_frames
@@ -68,7 +67,7 @@ def swap_video_file(
         codec=video.codec if output.suffix.lower() in X264_SUFFIXES else None,
         crf=video.crf,
         preset=video.preset,
-        tag=swap_tag(session.config.swapper, processors=session.engine.processors.names),
+        tag=session.tag(),
     )
     frames = 0
     with writer:
