@@ -28,12 +28,17 @@ def triangle_areas(points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
 def triangle_affines(src: np.ndarray, dst: np.ndarray, triangles: np.ndarray) -> np.ndarray:
     """Per-triangle 2x3 affines taking destination positions to source positions, ``(T, 2, 3)``.
     Collapsed destination triangles get the identity (they cover no pixel anyway)."""
-    d = np.concatenate([dst[triangles], np.ones((len(triangles), 3, 1))], axis=2)  # (T, 3, 3)
-    s = src[triangles]  # (T, 3, 2)
+    return corner_affines(src[triangles], dst[triangles])
+
+
+def corner_affines(src_corners: np.ndarray, dst_corners: np.ndarray) -> np.ndarray:
+    """Affines ``(T, 2, 3)`` taking each destination triangle's corners ``(T, 3, 2)`` to its source
+    corners ``(T, 3, 2)``; the identity where a destination triangle has collapsed."""
+    d = np.concatenate([dst_corners, np.ones((len(dst_corners), 3, 1))], axis=2)  # (T, 3, 3)
     det = np.linalg.det(d)
     ok = np.abs(det) > 1e-9
-    affines = np.tile(np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]), (len(triangles), 1, 1))
-    affines[ok] = np.linalg.solve(d[ok], s[ok]).transpose(0, 2, 1)
+    affines = np.tile(np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]), (len(dst_corners), 1, 1))
+    affines[ok] = np.linalg.solve(d[ok], src_corners[ok]).transpose(0, 2, 1)
     return affines
 
 
@@ -66,20 +71,25 @@ def mesh_warp(
     a triangle covered the pixel).
     """
     index_map = rasterise_triangles(dst_points, triangles, out_shape, dst_depth)
+    affines = triangle_affines(src_points, dst_points, triangles)
+    return remap_triangles(source, affines, index_map), (index_map >= 0).view(np.uint8) * np.uint8(255)
+
+
+def remap_triangles(source: np.ndarray, affines: np.ndarray, index_map: np.ndarray) -> np.ndarray:
+    """One ``cv2.remap`` of ``source``: each pixel sampled through the affine ``(T, 2, 3)`` of the
+    triangle ``index_map`` gives it (pixels with index -1 get the source's border)."""
     # One row of affine coefficients per triangle plus a last row that sends uncovered pixels (index -1,
     # which picks the last row) to (-1, -1): one gather gives every pixel its coefficients.
-    table = np.empty((6, len(triangles) + 1), dtype=np.float32)
-    table[:, :-1] = triangle_affines(src_points, dst_points, triangles).reshape(-1, 6).T
+    table = np.empty((6, len(affines) + 1), dtype=np.float32)
+    table[:, :-1] = affines.reshape(-1, 6).T
     table[:, -1] = (0.0, 0.0, -1.0, 0.0, 0.0, -1.0)
     a00, a01, a02, a10, a11, a12 = (np.take(row, index_map) for row in table)
-    ys = np.arange(out_shape[0], dtype=np.float32)[:, None]
-    xs = np.arange(out_shape[1], dtype=np.float32)[None, :]
+    ys = np.arange(index_map.shape[0], dtype=np.float32)[:, None]
+    xs = np.arange(index_map.shape[1], dtype=np.float32)[None, :]
     map_x = a00 * xs
     map_x += a01 * ys
     map_x += a02
     map_y = a10 * xs
     map_y += a11 * ys
     map_y += a12
-    warped = cv2.remap(source, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    coverage = (index_map >= 0).view(np.uint8) * np.uint8(255)
-    return warped, coverage
+    return cv2.remap(source, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

@@ -1,9 +1,22 @@
-"""The built-in swapper: the source's skin texture on the target's face mesh.
+"""The built-in swapper: the source's skin texture and face shape on the target's face mesh.
 
-Source and target are aligned to one template; the source crop is warped triangle by triangle from its
-own FaceMesh onto the target's, so the target's pose and expression stay and the source's face shows.
-Needs no weights and no training. For each target face the source view whose head pose is closest is
-used, which matters when several source photos are given.
+Source and target are aligned to one template. For each target face:
+
+1. **Shape.** The target mesh is moved toward the source's identity shape (outline, jaw and chin, face
+   length, nose, eye spacing, mouth position) in a pose-free frame, keeping the target's pose and
+   expression (:mod:`faceforge.geometry.mesh_shape`), by ``shape`` (0 keeps the target's shape).
+2. **Texture.** Every triangle of the moved mesh samples the source photo through its own triangle, or,
+   where the source shows that triangle badly (turned away, foreshortened, behind the nose:
+   :mod:`faceforge.geometry.mesh_visibility`), through its mirror triangle (FaceMesh is left-right
+   symmetric: :mod:`faceforge.geometry.mesh_symmetry`) or through another source photo that shows it
+   better. Nothing outside the source's face oval is ever sampled, so the source's hair and background
+   never land inside the target's face.
+3. **Surroundings.** Two rings of points around the face oval carry the target's own surroundings: the
+   inner one moves with the (reshaped) outline, the outer one stays, so where a narrower jaw uncovers
+   background, the target's background just outside its jaw slides in, instead of being invented.
+
+All of it is one ``cv2.remap`` over the source views and the target crop laid side by side. Target faces
+turned further than ``max_yaw`` are declined (left as they are and counted by the run).
 """
 
 from __future__ import annotations
@@ -15,41 +28,84 @@ import cv2
 import numpy as np
 
 from faceforge.geometry.alignment import TEMPLATES, Template, align_face
-from faceforge.geometry.mesh_warp import delaunay_triangles, mesh_warp
+from faceforge.geometry.mesh_shape import shape_offsets
+from faceforge.geometry.mesh_symmetry import MESH_MIRROR
+from faceforge.geometry.mesh_topology import (
+    FACE_OVAL,
+    face_layout,
+    face_triangles,
+    ring_points,
+    ring_triangles,
+)
+from faceforge.geometry.mesh_visibility import triangle_visibility
+from faceforge.geometry.mesh_warp import corner_affines, rasterise_triangles, remap_triangles
 from faceforge.geometry.pose import head_pose
+from faceforge.options import option
 from faceforge.types import MESH_POINTS, AlignedFace, SourceIdentity, SwapResult
 
-# FaceMesh's face-oval ring, used to add a ring of points just outside the face so the warp also covers
-# the blending margin around the oval.
-_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377,
-         152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109)  # fmt: skip
+# How much more visible (see mesh_visibility) another texture must be before it replaces the primary's own:
+# none of it below half this gain, all of it from 1.5 times this gain.
+_CLEARLY_BETTER = 0.3
+_FADE = 0.015  # Gaussian sigma of the fade between textures, fraction of the crop size
 
 
 @dataclass(frozen=True, slots=True)
 class MeshSwapOptions:
-    crop_size: int = 256
-    margin_ring: float = 0.12  # the outer ring sits this fraction of the face radius beyond the oval
+    crop_size: int = option(256, help="Side of the aligned face crop the swap works on, in pixels.", min=64)
+    shape: float = option(
+        0.6,
+        help="How far the target's face shape (outline, jaw, chin, face length, nose, eye spacing) moves "
+        "toward the source's: 0 keeps the target's shape, 1 takes the source's.",
+        min=0.0,
+        max=1.5,
+    )
+    mirror_below: float = option(
+        0.5,
+        help="A source triangle whose visibility (facing cosine times unhidden share) is below this takes "
+        "its texture from its mirror triangle or another source photo, when one shows it better (0: never).",
+        min=0.0,
+        max=1.0,
+    )
+    max_yaw: float = option(
+        60.0,
+        help="Target faces turned further than this (degrees of yaw) are left unswapped and counted as "
+        "declined.",
+        min=0.0,
+        max=90.0,
+    )
+    margin_ring: float = option(
+        0.12, help="The inner ring of surrounding points, beyond the face oval in face radii.", min=0.0
+    )
+    outer_ring: float = option(
+        0.3, help="The outer, fixed ring of surrounding points, beyond the face oval in face radii.", min=0.0
+    )
+
+    def __post_init__(self) -> None:
+        if self.outer_ring <= self.margin_ring:
+            raise ValueError(
+                f"outer_ring ({self.outer_ring}) must lie beyond margin_ring ({self.margin_ring})"
+            )
 
 
 @dataclass(frozen=True, slots=True)
 class _SourceView:
-    crop: np.ndarray
-    points: np.ndarray  # (N, 2) mesh points plus outer ring, crop pixels
-    triangles: np.ndarray
+    points: np.ndarray  # (468, 2) mesh points in this view's crop pixels
     pose: np.ndarray  # yaw, pitch, roll
+    landmarks: np.ndarray  # (478, 3) in crop pixels
+    visibility: np.ndarray  # (T,) of each face triangle as this view shows it
+    mirror_visibility: np.ndarray  # (T,) of each face triangle's mirror triangle
 
 
-def with_outer_ring(landmarks: np.ndarray, margin: float) -> np.ndarray:
-    """The 468 mesh points plus the face oval pushed outward by ``margin`` of the face radius."""
-    mesh = landmarks[:MESH_POINTS, :2].astype(np.float64)
-    oval = mesh[list(_OVAL)]
-    centre = mesh.mean(axis=0)
-    ring = centre + (oval - centre) * (1.0 + margin)
-    return np.concatenate([mesh, ring])
+@dataclass(frozen=True, slots=True)
+class _PreparedSource:
+    atlas: np.ndarray  # (S, V * S, 3): every view's crop side by side; the target crop is appended per swap
+    views: tuple[_SourceView, ...]
+    triangles: np.ndarray  # (T, 3) over the 468 mesh points and both rings, wound counter-clockwise
+    face_triangles: np.ndarray  # (T,) bool: all three corners are mesh points
 
 
 class MeshSwapper:
-    """Texture transfer along the FaceMesh; see the module docstring."""
+    """Texture and shape transfer along the FaceMesh; see the module docstring."""
 
     name = "mesh"
     needs_source = True
@@ -62,39 +118,120 @@ class MeshSwapper:
     def close(self) -> None:
         """Nothing to release: the mesh swapper loads no model."""
 
-    def prepare_source(self, source: SourceIdentity) -> list[_SourceView]:
+    def prepare_source(self, source: SourceIdentity) -> _PreparedSource:
+        size = (self.crop_size, self.crop_size)
+        aligned = [align_face(image, face, self.template, self.crop_size) for image, face in source.views]
+        # One triangulation for every view and target, made on the first view's tidied frontal layout.
+        layout = face_layout(aligned[0].landmarks)
+        face = face_triangles(layout)
+        triangles = np.concatenate([face, ring_triangles(layout)])
+        mirrored = MESH_MIRROR[face][:, [0, 2, 1]]  # reflection reverses the winding: restore it
         views = []
-        for image, face in source.views:
-            aligned = align_face(image, face, self.template, self.crop_size)
-            points = with_outer_ring(aligned.landmarks, self.options.margin_ring)
+        for crop in aligned:
+            points = crop.landmarks[:MESH_POINTS].astype(np.float64)
             views.append(
                 _SourceView(
-                    crop=aligned.image,
-                    points=points,
-                    triangles=delaunay_triangles(points),
-                    pose=head_pose(face.landmarks),
+                    points=points[:, :2],
+                    pose=head_pose(crop.face.landmarks),
+                    landmarks=crop.landmarks,
+                    visibility=triangle_visibility(points, face, size),
+                    mirror_visibility=triangle_visibility(points, mirrored, size),
                 )
             )
-        return views
+        return _PreparedSource(
+            atlas=np.concatenate([crop.image for crop in aligned], axis=1),
+            views=tuple(views),
+            triangles=triangles,
+            face_triangles=np.arange(len(triangles)) < len(face),
+        )
 
     def swap(self, targets: Sequence[AlignedFace], prepared: object) -> list[SwapResult]:
-        views: list[_SourceView] = prepared  # type: ignore[assignment]
-        results = []
-        size = (self.crop_size, self.crop_size)
-        for target in targets:
-            view = views[0] if len(views) == 1 else _closest_view(views, head_pose(target.face.landmarks))
-            dst = with_outer_ring(target.landmarks, self.options.margin_ring)
-            depth = np.concatenate(
-                [target.landmarks[:MESH_POINTS, 2], np.full(len(_OVAL), target.landmarks[:, 2].max())]
+        source: _PreparedSource = prepared  # type: ignore[assignment]
+        return [self._swap_one(target, source) for target in targets]
+
+    def _swap_one(self, target: AlignedFace, source: _PreparedSource) -> SwapResult:
+        pose = head_pose(target.face.landmarks)
+        if abs(pose[0]) > self.options.max_yaw:
+            return SwapResult(
+                image=target.image.copy(),
+                mask=np.zeros(target.image.shape[:2], np.float32),
+                declined=f"head turned {abs(pose[0]):.0f} degrees, beyond max_yaw {self.options.max_yaw:.0f}",
             )
-            warped, coverage = mesh_warp(view.crop, view.points, dst, view.triangles, size, depth)
-            image = target.image.copy()
-            np.copyto(image, warped, where=coverage[..., None] > 0)
-            mask = cv2.GaussianBlur(coverage, (0, 0), sigmaX=2.0).astype(np.float32) / 255.0
-            results.append(SwapResult(image=image, mask=mask))
-        return results
+        size = self.crop_size
+        primary = _closest_view(source.views, pose)
+        original = target.landmarks[:MESH_POINTS].astype(np.float64)
+        moved = original.copy()
+        if self.options.shape > 0:
+            moved += self.options.shape * shape_offsets(source.views[primary].landmarks, target.landmarks)
+        centre = original[:, :2].mean(axis=0)
+        ring_from = ring_points(original[:, :2], self.options.margin_ring, self.options.outer_ring, centre)
+        ring_to = ring_points(moved[:, :2], self.options.margin_ring, self.options.outer_ring, centre)
+        outer = slice(len(FACE_OVAL), None)
+        ring_to[outer] = ring_from[outer]  # the outer ring stays: the surroundings end where they began
+        dst = np.concatenate([moved[:, :2], ring_to])
+        # Rings far behind the face: every face triangle is drawn over every surrounding one.
+        far = moved[:, 2].max() + 10 * np.ptp(moved[:, 2])
+        depth = np.concatenate([moved[:, 2], np.full(len(ring_to), far)])
+
+        triangles, is_face = source.triangles, source.face_triangles
+        own, alternative, weight = _texture_choice(source, primary, self.options.mirror_below, size)
+        # Surrounding triangles sample the target crop, which sits right of the source views in the atlas.
+        target_points = np.concatenate([original[:, :2], ring_from]) + np.array([len(source.views) * size, 0])
+        corners = np.empty((len(triangles), 3, 2))
+        corners[~is_face] = target_points[triangles[~is_face]]
+
+        index_map = rasterise_triangles(dst, triangles, (size, size), depth)
+        atlas = np.concatenate([source.atlas, target.image], axis=1)
+        corners[is_face] = own
+        warped = remap_triangles(atlas, corner_affines(corners, dst[triangles]), index_map)
+        if weight.any():
+            # Where the primary view shows a triangle badly, fade to the better texture over a few pixels,
+            # so the two sides' lighting meets in a soft transition rather than a patchwork of triangles.
+            corners[is_face] = alternative
+            better = remap_triangles(atlas, corner_affines(corners, dst[triangles]), index_map)
+            table = np.zeros(len(triangles) + 1, np.float32)
+            table[: len(weight)] = weight  # face triangles come first; rings and uncovered pixels get 0
+            blend = cv2.GaussianBlur(np.take(table, index_map), (0, 0), sigmaX=_FADE * size)[..., None]
+            warped = (warped * (1 - blend) + better * blend + 0.5).astype(np.uint8)
+        coverage = index_map >= 0
+        image = target.image.copy()
+        np.copyto(image, warped, where=coverage[..., None])
+        mask = cv2.GaussianBlur(coverage.view(np.uint8) * np.float32(1.0), (0, 0), sigmaX=2.0)
+        return SwapResult(image=image, mask=mask)
 
 
-def _closest_view(views: Sequence[_SourceView], pose: np.ndarray) -> _SourceView:
-    """The source view whose yaw and pitch are nearest the target's (roll is removed by alignment)."""
-    return min(views, key=lambda v: float(np.sum((v.pose[:2] - pose[:2]) ** 2)))
+def _texture_choice(
+    source: _PreparedSource, primary: int, mirror_below: float, size: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where each face triangle samples the atlas: the primary view's own triangle ``(T, 3, 2)``, the best
+    alternative (its mirror triangle, another view's own or mirror triangle) ``(T, 3, 2)``, and how much
+    of the alternative to take ``(T,)``: none where the primary shows the triangle well (visibility at
+    least ``mirror_below``, or ``mirror_below`` 0) or no alternative is clearly better."""
+    face = source.triangles[source.face_triangles]
+    first = source.views[primary]
+    candidates = [(primary, True, first.mirror_visibility)] + [
+        (index, mirror, view.mirror_visibility if mirror else view.visibility)
+        for index, view in enumerate(source.views)
+        if index != primary
+        for mirror in (False, True)
+    ]
+    scores = np.stack([c[2] for c in candidates])
+    best = np.argmax(scores, axis=0)
+    gain = scores[best, np.arange(len(face))] - first.visibility
+    weight = np.zeros(len(face))
+    if mirror_below > 0:
+        weight = np.clip(gain / _CLEARLY_BETTER - 0.5, 0.0, 1.0) * np.clip(
+            (mirror_below - first.visibility) / _CLEARLY_BETTER + 0.5, 0.0, 1.0
+        )
+    alternative = np.empty((len(face), 3, 2))
+    for choice, (index, mirror, _) in enumerate(candidates):
+        chosen = best == choice
+        corner_ids = MESH_MIRROR[face[chosen]] if mirror else face[chosen]
+        alternative[chosen] = source.views[index].points[corner_ids] + np.array([index * size, 0])
+    own = first.points[face] + np.array([primary * size, 0])
+    return own, alternative, weight.astype(np.float32)
+
+
+def _closest_view(views: Sequence[_SourceView], pose: np.ndarray) -> int:
+    """Index of the source view whose yaw and pitch are nearest the target's (alignment removes roll)."""
+    return min(range(len(views)), key=lambda i: float(np.sum((views[i].pose[:2] - pose[:2]) ** 2)))
