@@ -17,15 +17,8 @@ from faceforge.facesets.curate import (
     select_faces,
     sort_faces,
 )
-from faceforge.facesets.store import (
-    APPLICATION_ID,
-    INDEX_NAME,
-    SCHEMA_VERSION,
-    FaceRow,
-    FacesetStore,
-    face_key,
-    key_of,
-)
+from faceforge.facesets.rows import FaceRow, face_key, key_of
+from faceforge.facesets.store import APPLICATION_ID, INDEX_NAME, SCHEMA_VERSION, FacesetStore
 from faceforge.media.images import write_image
 
 

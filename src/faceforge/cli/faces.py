@@ -85,10 +85,10 @@ Debug = Annotated[bool, typer.Option(help="Show tracebacks of unexpected errors.
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 
 
-def _open(faceset: Path):
+def _open(faceset: Path, write: bool = False):
     from faceforge.facesets.store import FacesetStore
 
-    return FacesetStore.open(faceset)
+    return FacesetStore.open(faceset, write=write)
 
 
 def _reference_embedding(photos: list[Path], identity: str) -> np.ndarray:
@@ -203,7 +203,7 @@ def group(
     with reported_errors(debug):
         from faceforge.facesets.curate import group_faces
 
-        with _open(faceset) as store:
+        with _open(faceset, write=True) as store:
             if dedupe:
                 _dedupe(store, quiet, console)
             with progress_bar("grouping", "faces", enabled=not quiet) as progress:
@@ -233,7 +233,7 @@ def sort_cmd(
     with reported_errors(debug):
         from faceforge.facesets.curate import sort_faces
 
-        with _open(faceset) as store:
+        with _open(faceset, write=True) as store:
             embedding = None
             if reference:
                 embedding = _reference_embedding(reference, store.info.get("identity", "torch"))
@@ -275,7 +275,7 @@ def remove(
         names = [*(faces or []), *_read_list(from_list)]
         if not (names or group_numbers or source):
             raise ValueError("Say what to remove: crop names, --group, --list or --source.")
-        with _open(faceset) as store:
+        with _open(faceset, write=True) as store:
             chosen = select_faces(store, group_numbers or (), names, source or ())
             count = remove_faces(store, chosen)
             if source:
@@ -303,7 +303,7 @@ def keep(
         names = [*(faces or []), *_read_list(from_list)]
         if not (names or group_numbers):
             raise ValueError("Say what to keep: crop names, --group or --list.")
-        with _open(faceset) as store:
+        with _open(faceset, write=True) as store:
             kept = {f.id for f in select_faces(store, group_numbers or (), names)}
             count = remove_faces(store, [f for f in store.faces() if f.id not in kept])
         console.print(f"{len(kept)} faces kept, {count} removed (moved to removed/).", highlight=False)
@@ -322,7 +322,7 @@ def clean(
     with reported_errors(debug):
         from faceforge.facesets.curate import clean_faceset
 
-        with _open(faceset) as store:
+        with _open(faceset, write=True) as store:
             report = clean_faceset(store, remove_orphans)
             left = store.count()
         console.print(

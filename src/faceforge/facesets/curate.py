@@ -16,7 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from faceforge.facesets.store import FACES_DIR, REMOVED_DIR, FaceRow, FacesetStore, key_of
+from faceforge.errors import InputError
+from faceforge.facesets.renames import plan_rename, rename_crops
+from faceforge.facesets.rows import FACES_DIR, FaceRow, key_of
+from faceforge.facesets.store import REMOVED_DIR, FacesetStore
 from faceforge.media.atomic import TEMP_PREFIX
 from faceforge.media.images import is_image_path
 
@@ -55,9 +58,9 @@ def identity_clusters(embeddings: np.ndarray, threshold: float = DEFAULT_GROUP_T
 # -- moving files and rows together ----------------------------------------------------------------------
 
 
-def _move(store: FacesetStore, face: FaceRow, target: Path) -> None:
-    """Move a face's file to ``target`` (inside the faceset) and record its new place."""
-    source = store.path_of(face)
+def _move(store: FacesetStore, face: FaceRow, source: Path, target: Path) -> None:
+    """Move a face's file from ``source`` (checked with ``path_of``) to ``target`` (inside the faceset) and
+    record its new place."""
     target.parent.mkdir(parents=True, exist_ok=True)
     if source.exists():
         os.replace(source, target)
@@ -67,11 +70,11 @@ def _move(store: FacesetStore, face: FaceRow, target: Path) -> None:
 
 def remove_faces(store: FacesetStore, faces: Sequence[FaceRow], progress: Progress | None = None) -> int:
     """Move the faces' files to ``removed/`` and drop their rows; returns how many were removed."""
+    paths = [store.path_of(face) for face in faces]  # every row is checked before anything moves
     trash = store.root / REMOVED_DIR
     trash.mkdir(exist_ok=True)
-    for done, face in enumerate(faces, 1):
+    for done, (face, path) in enumerate(zip(faces, paths, strict=True), 1):
         with store.transaction() as db:
-            path = store.path_of(face)
             if path.exists():
                 os.replace(path, trash / path.name)
             db.execute("DELETE FROM faces WHERE id = ?", (face.id,))
@@ -143,6 +146,7 @@ def group_faces(
     if by not in GROUP_KEYS:
         raise ValueError(f"Cannot group by '{by}'; choose one of: {', '.join(GROUP_KEYS)}.")
     faces = store.faces()
+    paths = [store.path_of(face) for face in faces]  # every row is checked before anything moves
     if by == "identity":
         labels = identity_clusters(_embeddings(faces), threshold)
     else:
@@ -165,11 +169,11 @@ def group_faces(
             [(ids[label], face.id) for face, label in zip(faces, labels, strict=True)],
         )
     if folders:
-        for done, (face, label) in enumerate(zip(faces, labels, strict=True), 1):
-            target = store.root / FACES_DIR / names[label] / Path(face.file).name
-            if store.path_of(face) != target:
+        for done, (face, path, label) in enumerate(zip(faces, paths, labels, strict=True), 1):
+            target = store.root / FACES_DIR / names[label] / path.name
+            if path != target:
                 with store.transaction():
-                    _move(store, face, target)
+                    _move(store, face, path, target)
             if progress is not None:
                 progress(done, len(faces))
         _remove_empty_folders(store.root / FACES_DIR)
@@ -218,17 +222,31 @@ def sort_faces(
     reference: np.ndarray | None = None,
     progress: Progress | None = None,
 ) -> int:
-    """Rename every crop to ``RRRRR_KEY.ext`` (its rank in ``by`` order), in the folder it is in."""
+    """Rename every crop to ``RRRRR_KEY.ext`` (its rank in ``by`` order), in the folder it is in, as one
+    all-or-nothing step (:mod:`.renames`). Refused, with nothing renamed, when a crop is missing or a new
+    name is taken by a file the index does not know."""
     ordered = sort_order(store.faces(), by, reference)
     width = max(5, len(str(len(ordered))))
+    renames, missing = [], []
     for rank, face in enumerate(ordered):
         current = store.path_of(face)
         target = current.with_name(f"{rank:0{width}d}_{face.key}{current.suffix}")
-        if target != current:
-            with store.transaction():
-                _move(store, face, target)
-        if progress is not None:
-            progress(rank + 1, len(ordered))
+        if target == current:
+            continue
+        if not current.is_file():
+            missing.append(face.file)
+        elif target.exists():
+            raise InputError(
+                f"Cannot sort: {target} exists and is not a crop the index knows by that name; move it out "
+                "of the faceset (or run `faceforge faces clean`) and sort again. Nothing was renamed."
+            )
+        renames.append(plan_rename(face.id, face.file, store.relative(target)))  # type: ignore[arg-type]
+    if missing:
+        raise InputError(
+            f"Cannot sort: {len(missing)} crops of the index are missing (first: {missing[0]}); run "
+            "`faceforge faces clean` and sort again. Nothing was renamed."
+        )
+    rename_crops(store.root, store.db, renames, progress)
     return len(ordered)
 
 

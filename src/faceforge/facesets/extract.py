@@ -32,7 +32,8 @@ from faceforge.analysis.smoothing import SmoothingOptions
 from faceforge.analysis.tracking import TrackingOptions
 from faceforge.errors import InputError, NoFaceError
 from faceforge.facesets.measure import CropMeasures, measure_crop
-from faceforge.facesets.store import FACES_DIR, FaceRow, FacesetStore, SourceRow, face_key
+from faceforge.facesets.rows import FACES_DIR, FaceRow, SourceRow, face_key
+from faceforge.facesets.store import FacesetStore
 from faceforge.geometry.alignment import TEMPLATES, align_face
 from faceforge.media.atomic import TEMP_PREFIX
 from faceforge.media.images import is_image_path, read_image, write_image

@@ -12,7 +12,8 @@ import cv2
 import numpy as np
 
 from faceforge.facesets.curate import identity_clusters
-from faceforge.facesets.store import FaceRow, FacesetStore
+from faceforge.facesets.rows import FaceRow
+from faceforge.facesets.store import FacesetStore
 from faceforge.media.atomic import atomic_output
 from faceforge.media.images import write_image
 

@@ -16,23 +16,20 @@ face index), which is how ``clean`` finds a crop a user moved or renamed. The sc
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from faceforge.errors import InputError, OutputError
+from faceforge.facesets.lock import WriterLock
+from faceforge.facesets.renames import recover_renames
+from faceforge.facesets.rows import FACES_DIR, FaceRow, SourceRow, crop_path, key_of
 
 INDEX_NAME = "faceset.db"
-FACES_DIR = "faces"
 REMOVED_DIR = "removed"
 FORMAT_NAME = "faceforge-faceset"
 APPLICATION_ID = 0x46464653  # "FFFS" in PRAGMA application_id: marks the file as a faceforge faceset
-KEY_PATTERN = re.compile(r"(\d{4,}_\d{6,}_\d{2,})$")
 
 _SCHEMA_V1 = """
 CREATE TABLE faceset (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -110,140 +107,28 @@ _FACE_COLUMNS = (
 )
 
 
-def f32(array: np.ndarray | None) -> bytes | None:
-    return None if array is None else np.ascontiguousarray(array, dtype="<f4").tobytes()
-
-
-def f64(array: np.ndarray) -> bytes:
-    return np.ascontiguousarray(array, dtype="<f8").tobytes()
-
-
-@dataclass(slots=True)
-class FaceRow:
-    """One face of a faceset, as stored. Arrays: landmarks ``(478, 3)`` float32 in source-frame pixels,
-    matrix ``(2, 3)`` float64 source frame → crop, embedding ``(128,)`` float32, mask ``(N, 2)`` float32
-    polygon in crop pixels."""
-
-    key: str
-    file: str
-    source_id: int
-    frame: int
-    face_index: int
-    time: float | None
-    box: np.ndarray
-    score: float
-    face_size: float
-    landmarks: np.ndarray
-    matrix: np.ndarray
-    embedding: np.ndarray | None
-    mask: np.ndarray
-    sharpness: float
-    yaw: float
-    pitch: float
-    roll: float
-    brightness: float
-    colour_a: float
-    colour_b: float
-    identity_frame: int | None = None  # the frame (same source, same track) the embedding was computed on
-    group_id: int | None = None
-    id: int | None = None
-
-    def values(self) -> tuple:
-        return (
-            self.key,
-            self.file,
-            self.source_id,
-            self.frame,
-            self.face_index,
-            self.time,
-            *(float(v) for v in self.box),
-            self.score,
-            self.face_size,
-            f32(self.landmarks),
-            f64(self.matrix),
-            f32(self.embedding),
-            self.identity_frame,
-            f32(self.mask),
-            self.sharpness,
-            self.yaw,
-            self.pitch,
-            self.roll,
-            self.brightness,
-            self.colour_a,
-            self.colour_b,
-            self.group_id,
-        )
-
-    @classmethod
-    def from_row(cls, row: sqlite3.Row) -> FaceRow:
-        return cls(
-            id=row["id"],
-            key=row["key"],
-            file=row["file"],
-            source_id=row["source_id"],
-            frame=row["frame"],
-            face_index=row["face_index"],
-            time=row["time"],
-            box=np.array([row["x0"], row["y0"], row["x1"], row["y1"]], dtype=np.float32),
-            score=row["score"],
-            face_size=row["face_size"],
-            landmarks=np.frombuffer(row["landmarks"], dtype="<f4").reshape(-1, 3),
-            matrix=np.frombuffer(row["matrix"], dtype="<f8").reshape(2, 3),
-            embedding=None if row["embedding"] is None else np.frombuffer(row["embedding"], dtype="<f4"),
-            identity_frame=row["identity_frame"],
-            mask=np.frombuffer(row["mask"], dtype="<f4").reshape(-1, 2),
-            sharpness=row["sharpness"],
-            yaw=row["yaw"],
-            pitch=row["pitch"],
-            roll=row["roll"],
-            brightness=row["brightness"],
-            colour_a=row["colour_a"],
-            colour_b=row["colour_b"],
-            group_id=row["group_id"],
-        )
-
-
-@dataclass(slots=True)
-class SourceRow:
-    id: int
-    path: str
-    name: str
-    kind: str
-    size_bytes: int
-    mtime_ns: int
-    frame_count: int | None
-    options: dict
-    next_frame: int
-    done: bool
-
-
-def face_key(source_id: int, frame: int, face_index: int) -> str:
-    return f"{source_id:04d}_{frame:06d}_{face_index:02d}"
-
-
-def key_of(path: Path | str) -> str | None:
-    """The stable key at the end of a crop's file name (any prefix a sort added is ignored)."""
-    match = KEY_PATTERN.search(Path(path).stem)
-    return match.group(1) if match else None
-
-
 class FacesetStore:
     """An open faceset: the folder, its index connection and the queries the faceset stages need.
 
     Use :meth:`open` for an existing faceset and :meth:`create` (or ``open(create=True)``) for a new one.
-    Not thread-safe; one process writes at a time (SQLite's own locking keeps a second writer waiting).
+    Not thread-safe. A store opened to write holds the faceset's writer lock (:mod:`.lock`) until
+    :meth:`close`, so a second writer is refused at once with a sentence naming the first.
     """
 
-    def __init__(self, root: Path, db: sqlite3.Connection) -> None:
+    def __init__(self, root: Path, db: sqlite3.Connection, lock: WriterLock | None = None) -> None:
         self.root = root
         self.db = db
+        self.lock = lock
 
     # -- opening ---------------------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: Path, create: bool = False, info: dict[str, str] | None = None) -> FacesetStore:
+    def open(
+        cls, path: Path, create: bool = False, info: dict[str, str] | None = None, write: bool = False
+    ) -> FacesetStore:
         """Open the faceset at ``path`` (its folder, or its ``faceset.db``). With ``create``, a missing or
-        empty folder becomes a new faceset whose ``faceset`` table holds ``info``."""
+        empty folder becomes a new faceset whose ``faceset`` table holds ``info``. With ``write`` (implied by
+        ``create``) the writer lock is taken. Renames a killed ``sort`` left half-done are settled first."""
         path = Path(path)
         root = path.parent if path.name == INDEX_NAME or path.suffix == ".db" else path
         index = path if root is not path else root / INDEX_NAME
@@ -264,16 +149,37 @@ class FacesetStore:
                 raise OutputError(f"Cannot create the faceset {root}: {exc.strerror or exc}.") from exc
         elif index.is_dir():
             raise InputError(f"{index} is a folder, not a faceset index.")
-        new = create and (not index.exists() or index.stat().st_size == 0)
-        db = _connect(index)
-        store = cls(root, db)
+        lock = WriterLock(root, f"The faceset {root}").acquire() if write or create else None
         try:
-            store._check_and_migrate(new=new, info=info or {})
+            new = create and (not index.exists() or index.stat().st_size == 0)
+            db = _connect(index)
+            store = cls(root, db, lock)
+            try:
+                store._check_and_migrate(new=new, info=info or {})
+                store._settle_interrupted_renames()
+            except BaseException:
+                db.close()
+                raise
         except BaseException:
-            db.close()
+            if lock is not None:
+                lock.release()
             raise
         (root / FACES_DIR).mkdir(exist_ok=True)
         return store
+
+    def _settle_interrupted_renames(self) -> None:
+        """A reader settles them only when no writer is at work (it would be mid-rename otherwise)."""
+        if self.lock is not None:
+            recover_renames(self.root, self.db)
+            return
+        try:
+            lock = WriterLock(self.root, f"The faceset {self.root}").acquire()
+        except OutputError:
+            return
+        try:
+            recover_renames(self.root, self.db)
+        finally:
+            lock.release()
 
     def _check_and_migrate(self, new: bool, info: dict[str, str]) -> None:
         index = self.root / INDEX_NAME
@@ -317,6 +223,8 @@ class FacesetStore:
 
     def close(self) -> None:
         self.db.close()
+        if self.lock is not None:
+            self.lock.release()
 
     def __enter__(self) -> FacesetStore:
         return self
@@ -391,7 +299,16 @@ class FacesetStore:
         return dict(self.db.execute("SELECT id, name FROM groups ORDER BY id").fetchall())
 
     def path_of(self, face: FaceRow) -> Path:
-        return self.root / face.file
+        """The crop file of ``face``; InputError (nothing done) when its row names a file outside
+        ``faces/`` (links followed) or one whose name does not end with the face's key."""
+        path = crop_path(self.root, face.file)
+        if path is None or key_of(face.file) != face.key:
+            where = "a file outside its faces/ folder" if path is None else "a file not named by its key"
+            raise InputError(
+                f"The faceset index {self.root / INDEX_NAME} is refused: the row of face {face.key!r} names "
+                f"{where} ({face.file!r}), so nothing was changed; it was damaged or crafted by hand."
+            )
+        return path
 
     def relative(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
