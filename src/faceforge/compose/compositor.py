@@ -8,7 +8,8 @@ import numpy as np
 
 from faceforge.compose.blend import BLENDERS
 from faceforge.compose.color import COLOR_TRANSFERS
-from faceforge.compose.masks import DEFAULT_ERODE, DEFAULT_FEATHER, MASKS, combine_masks, skin_mask
+from faceforge.compose.maskers import MASKS, OCCLUSION_MASKS, MaskContext
+from faceforge.compose.masks import combine_masks, skin_mask
 from faceforge.compose.paste import paste_back
 from faceforge.types import AlignedFace
 
@@ -35,13 +36,80 @@ class ComposeOptions:
     keep_eyes: bool = False
     mask_erode: float = 1.0
     mask_feather: float = 1.0
+    occlusion: tuple[str, ...] = ()  # occlusion maskers whose regions keep the target's pixels
 
     def __post_init__(self) -> None:
         _check_name("mask", self.mask, MASKS)
+        for name in self.occlusion:
+            _check_name("occlusion mask", name, OCCLUSION_MASKS)
         _check_name("colour transfer", self.color, COLOR_TRANSFERS)
         _check_name("blend", self.blend, BLENDERS)
         if self.mask_feather < 0:
             raise ValueError(f"mask_feather must be >= 0, got {self.mask_feather}")
+
+
+class Compositor:
+    """Puts swapped faces back into frames for one session, with maskers made once and kept.
+
+    Per-track masker state is keyed by ``aligned.face.track_id``; call ``reset()`` at a new video or a
+    scene cut and ``close()`` when done. Not thread-safe: one compositor per session.
+    """
+
+    def __init__(self, options: ComposeOptions | None = None) -> None:
+        self.options = options or ComposeOptions()
+        self._face = MASKS[self.options.mask](self.options)
+        self._occlusion = [OCCLUSION_MASKS[name](self.options) for name in self.options.occlusion]
+
+    def face_mask(
+        self, frame: np.ndarray, aligned: AlignedFace, swapper_mask: np.ndarray | None = None
+    ) -> np.ndarray:
+        """The composite ``(S, S)`` float32 mask in crop space: the face masker's mask, narrowed by the
+        swapper's mask when given, with every occlusion masker's region cut out."""
+        size = aligned.image.shape[:2]
+        context = MaskContext(aligned.image, aligned.landmarks, frame, aligned.matrix, aligned.face.track_id)
+        mask = self._face(context)
+        if swapper_mask is not None:
+            if swapper_mask.shape[:2] != size:
+                raise ValueError(f"swapper mask {swapper_mask.shape} does not match the crop size {size}")
+            mask = combine_masks(mask, swapper_mask)
+        if self._occlusion:
+            occluded = np.maximum.reduce([masker(context) for masker in self._occlusion])
+            mask = mask * (1.0 - occluded)
+        return mask.astype(np.float32, copy=False)
+
+    def compose(
+        self,
+        frame: np.ndarray,
+        aligned: AlignedFace,
+        swapped_crop: np.ndarray,
+        swapper_mask: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Put ``swapped_crop`` (aligned like ``aligned``) back into ``frame``; returns a new frame.
+
+        The swapped crop is colour-matched to the target crop inside the mask. Blending happens in the
+        frame's region of interest, not in the crop: the background there is never resampled, and
+        Poisson cloning sees the real surroundings of the face.
+        """
+        if swapped_crop.shape != aligned.image.shape:
+            raise ValueError(
+                f"swapped crop {swapped_crop.shape} differs from the target crop {aligned.image.shape}"
+            )
+        mask = self.face_mask(frame, aligned, swapper_mask)
+        # Skin tone statistics from bare skin only: eye whites, brows and lips would skew them (a dark
+        # face's eye whites turned grey when a light target's skin was matched over the whole mask).
+        skin = skin_mask(aligned.landmarks, aligned.image.shape[:2])
+        colored = COLOR_TRANSFERS[self.options.color](swapped_crop, aligned.image, mask, skin)
+        return paste_back(frame, colored, mask, aligned.matrix, blend=BLENDERS[self.options.blend])
+
+    def reset(self) -> None:
+        """Forget every masker's per-track state."""
+        for masker in (self._face, *self._occlusion):
+            masker.reset()
+
+    def close(self) -> None:
+        """Release the maskers' models."""
+        for masker in (self._face, *self._occlusion):
+            masker.close()
 
 
 def compose(
@@ -51,33 +119,9 @@ def compose(
     options: ComposeOptions | None = None,
     swapper_mask: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Put ``swapped_crop`` (aligned like ``target``) back into ``frame``; returns a new frame.
-
-    The mask is built in crop space from the target's landmarks (and narrowed by the swapper's own mask
-    when it has one); the swapped crop is colour-matched to the target crop inside that mask. Blending
-    then happens in the frame's region of interest, not in the crop: the background there is never
-    resampled, and Poisson cloning sees the real surroundings of the face.
-    """
-    options = options or ComposeOptions()
-    size = target.image.shape[:2]
-    if swapped_crop.shape != target.image.shape:
-        raise ValueError(
-            f"swapped crop {swapped_crop.shape} differs from the target crop {target.image.shape}"
-        )
-    mask = MASKS[options.mask](
-        target.landmarks,
-        size,
-        erode=DEFAULT_ERODE * options.mask_erode,
-        feather=DEFAULT_FEATHER * options.mask_feather,
-        exclude_mouth=options.keep_mouth,
-        exclude_eyes=options.keep_eyes,
-    )
-    if swapper_mask is not None:
-        if swapper_mask.shape[:2] != size:
-            raise ValueError(f"swapper mask {swapper_mask.shape} does not match the crop size {size}")
-        mask = combine_masks(mask, swapper_mask)
-    # Skin tone statistics from bare skin only: eye whites, brows and lips would skew them (a dark face's
-    # eye whites turned grey when a light target's skin was matched over the whole mask).
-    skin = skin_mask(target.landmarks, size)
-    colored = COLOR_TRANSFERS[options.color](swapped_crop, target.image, mask, skin)
-    return paste_back(frame, colored, mask, target.matrix, blend=BLENDERS[options.blend])
+    """One-shot compose through a :class:`Compositor` made and closed for this call."""
+    compositor = Compositor(options)
+    try:
+        return compositor.compose(frame, target, swapped_crop, swapper_mask)
+    finally:
+        compositor.close()

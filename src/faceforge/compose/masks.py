@@ -32,8 +32,8 @@ _EYES = (np.array(regions.LEFT_EYE), np.array(regions.RIGHT_EYE))
 _BROWS = (np.array(regions.LEFT_EYEBROW), np.array(regions.RIGHT_EYEBROW))
 
 
-class Masker(Protocol):
-    """A named mask builder the CLI can pick with ``--mask NAME``."""
+class LandmarkMaskFn(Protocol):
+    """A mask drawn from landmarks alone; :mod:`faceforge.compose.maskers` wraps these as face maskers."""
 
     def __call__(
         self,
@@ -238,6 +238,3 @@ def combine_masks(*masks: np.ndarray) -> np.ndarray:
     if not masks:
         raise ValueError("combine_masks needs at least one mask")
     return np.minimum.reduce([np.asarray(m, dtype=np.float32) for m in masks])
-
-
-MASKS: dict[str, Masker] = {"landmarks": face_mask, "box": box_mask}
