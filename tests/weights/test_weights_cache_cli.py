@@ -29,7 +29,12 @@ def test_add_then_verify_then_a_corrupted_file_is_caught(tmp_path: Path) -> None
 
     cached = cache / "my-ghost" / "finetuned.pth"
     assert cached.read_bytes() == source.read_bytes()
-    assert cached.stat().st_ino == source.stat().st_ino  # hard-linked, same file system
+    assert cached.stat().st_ino != source.stat().st_ino  # a copy: editing the original leaves it alone
+    original = source.read_bytes()
+    with open(source, "r+b") as handle:
+        handle.write(b"edited")
+    assert cached.read_bytes() == original
+    source.write_bytes(original)
     record = read_manifest(cache)["my-ghost"]
     assert record.sha256 == hashlib.sha256(source.read_bytes()).hexdigest()
     assert record.source == f"added from {source.resolve()}" and record.size == source.stat().st_size
@@ -38,7 +43,6 @@ def test_add_then_verify_then_a_corrupted_file_is_caught(tmp_path: Path) -> None
     assert ok.exit_code == 0, ok.output
     assert "my-ghost" in ok.output and "ok" in ok.output
 
-    cached.unlink()  # break the hard link first, so the corruption hits the cache and not the source
     cached.write_bytes(b"weights " * 999 + b"corrupt!")
     bad = _cli("verify", "my-ghost", "--cache", str(cache), "--quiet")
     assert bad.exit_code == 6

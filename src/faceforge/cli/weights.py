@@ -200,7 +200,7 @@ def add(
     cache: CacheOption = None,
     debug: Debug = False,
 ) -> None:
-    """Copy (or hard-link) a weight file into the cache under a name and record its sha256.
+    """Copy a weight file into the cache under a name and record its sha256.
 
     A catalog name with a pinned sha256 accepts only the exact published file."""
     from faceforge.weights.add import add_file

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -22,15 +21,9 @@ def _cached_filename(name: str, source: Path) -> str:
     return entry.filename if upstream.suffix == source.suffix else upstream.stem + source.suffix
 
 
-def _link_or_copy(source: Path, target: Path) -> None:
-    try:
-        os.link(source, target)
-    except OSError:  # another file system, or links not supported: copy instead
-        shutil.copyfile(source, target)
-
-
 def add_file(source: Path, name: str, cache_dir: Path) -> CachedFile:
-    """Hard-link (else copy) ``source`` into the cache as ``name`` and record its sha256.
+    """Copy ``source`` into the cache as ``name`` and record its sha256. A copy, never a hard link: editing
+    the original later must not change the cached weights behind the recorded hash.
 
     A catalog name with a pinned sha256 accepts only a file with that hash; on a mismatch nothing is left
     in the cache. Adding over an existing name replaces it, which is also how a trust-on-first-use record is
@@ -51,7 +44,7 @@ def add_file(source: Path, name: str, cache_dir: Path) -> CachedFile:
     entry = CATALOG.get(name)
     try:
         with atomic_output(target) as temp:
-            _link_or_copy(source, temp)
+            shutil.copyfile(source, temp)
             sha256 = sha256_file(temp)
             if entry is not None and entry.sha256 is not None and sha256 != entry.sha256:
                 raise WeightsError(
