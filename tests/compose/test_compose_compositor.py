@@ -88,3 +88,38 @@ def test_swapped_crop_must_match_the_target_crop(scene) -> None:
     frame, target, swapped = scene
     with pytest.raises(ValueError, match="swapped crop"):
         compose(frame, target, swapped[:128])
+
+
+class _BrightPixels:
+    """An occlusion masker from outside the package: crop pixels brighter than 200 are occluders."""
+
+    def __init__(self, options: ComposeOptions) -> None:
+        self.options = options
+
+    def __call__(self, context) -> np.ndarray:
+        return (context.crop.max(axis=2) > 200).astype(np.float32)
+
+    def reset(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def test_registered_occlusion_masker_keeps_its_pixels(scene) -> None:
+    from faceforge.compose import OCCLUSION_MASKS, Compositor, register_masker
+
+    frame, target, _ = scene
+    if "bright_test" not in OCCLUSION_MASKS:
+        register_masker("bright_test", _BrightPixels, occlusion=True)
+    with pytest.raises(ValueError, match="already registered"):
+        register_masker("bright_test", _BrightPixels, occlusion=True)
+    plain = Compositor(ComposeOptions()).face_mask(frame, target)
+    compositor = Compositor(ComposeOptions(occlusion=("bright_test",)))
+    cut = compositor.face_mask(frame, target)
+    bright = target.image.max(axis=2) > 200
+    assert cut.shape == plain.shape and cut.dtype == np.float32
+    assert (cut[bright] == 0).all() and np.array_equal(cut[~bright], plain[~bright])
+    compositor.close()
+    with pytest.raises(ValueError, match="unknown occlusion mask"):
+        ComposeOptions(occlusion=("nothing",))
