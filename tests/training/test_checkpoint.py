@@ -11,8 +11,9 @@ import pytest
 import torch
 
 from faceforge.errors import InputError, WeightsError
+from faceforge.models.folder import load_weights, weights_metadata
 from faceforge.nets.autoencoders import ARCHITECTURES, scaled
-from faceforge.training.checkpoint import CheckpointStore, load_state, load_weights, weights_metadata
+from faceforge.training.checkpoint import CheckpointStore, load_state
 from faceforge.training.config import TrainConfig
 from faceforge.training.optim import OptimiserConfig
 from faceforge.training.trainer import Trainer

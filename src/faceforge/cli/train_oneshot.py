@@ -169,10 +169,11 @@ def train_oneshot(
     console = Console(stderr=True)
     with reported_errors(debug, console):
         from faceforge.errors import InputError
+        from faceforge.models.oneshot import is_oneshot_folder
         from faceforge.nets.aeinet import AEINetConfig
         from faceforge.training.checkpoint import CheckpointStore
         from faceforge.training.oneshot.config import DiscriminatorConfig, LossWeights, OneshotConfig
-        from faceforge.training.oneshot.model_io import is_oneshot_folder, read_training_config
+        from faceforge.training.oneshot.model_io import read_training_config
 
         if not dataset.is_dir():
             raise InputError(f"The dataset folder {dataset} does not exist.")

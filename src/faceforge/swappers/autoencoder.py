@@ -20,10 +20,10 @@ import torch
 
 from faceforge.errors import InputError, WeightsError
 from faceforge.geometry.alignment import TEMPLATES, Template
+from faceforge.models.coverage import DEFAULT_COVERAGE, coverage_geometry
+from faceforge.models.folder import MODEL_FILE, ModelFolder, load_weights, weights_metadata
 from faceforge.nets.autoencoders import AutoencoderConfig, SwapAutoencoder
 from faceforge.swappers.base import release_models, stacked_crops
-from faceforge.training.checkpoint import MODEL_FILE, CheckpointStore, load_weights, weights_metadata
-from faceforge.training.data import DEFAULT_COVERAGE, coverage_geometry
 from faceforge.types import AlignedFace, SourceIdentity, SwapResult
 
 DIRECTIONS = {"a2b": "b", "b2a": "a"}  # direction -> the decoder (side) that paints the new face
@@ -62,7 +62,7 @@ class AutoencoderSwapper:
         self.model_dir = Path(model_dir)
         if not self.model_dir.is_dir():
             raise InputError(f"The model folder {self.model_dir} does not exist.")
-        store = CheckpointStore(self.model_dir)
+        store = ModelFolder(self.model_dir)
         weights_path = store.resolve(checkpoint) / MODEL_FILE
         meta = weights_metadata(weights_path)
         try:

@@ -25,15 +25,15 @@ import cv2
 import numpy as np
 import torch
 
+from faceforge.analysis.crop_identity import ENCODERS, CropIdentity, create_crop_identity
 from faceforge.config import NeuralOptions
 from faceforge.errors import InputError, WeightsError
 from faceforge.geometry.alignment import TEMPLATES, Template, anchor_points
 from faceforge.geometry.ghost_crop import FRONTAL_POSE, ghost_alignment
+from faceforge.models.folder import MODEL_FILE, ModelFolder
+from faceforge.models.oneshot import is_oneshot_folder, load_oneshot_generator, read_oneshot_config
 from faceforge.nets.aeinet import AEINet, aeinet_config_from_state_dict
-from faceforge.nets.oneshot_identity import ENCODERS, CropIdentity, create_crop_identity
 from faceforge.swappers.base import release_models, require_views, stacked_crops
-from faceforge.training.checkpoint import MODEL_FILE, CheckpointStore
-from faceforge.training.oneshot.model_io import is_oneshot_folder, load_oneshot_generator, read_oneshot_config
 from faceforge.types import AlignedFace, SourceIdentity, SwapResult
 from faceforge.weights import default_cache_dir, resolve_weights
 from faceforge.weights.cache import sha256_file
@@ -110,7 +110,7 @@ def _load_model_folder(folder: Path, identity_weights: str | None) -> LoadedGene
     identity = create_crop_identity(
         encoder, identity_weights or identity_section.get("weights"), crop_size=crop_size
     )
-    weights_file = CheckpointStore(folder).resolve("latest") / MODEL_FILE
+    weights_file = ModelFolder(folder).resolve("latest") / MODEL_FILE
     loaded = LoadedGenerator(
         model, weights_file, identity, SourceConvention(crop_size, bool(crop.get("poses")))
     )

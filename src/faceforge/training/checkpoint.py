@@ -1,14 +1,6 @@
 """Checkpoints of a training run, written so that a kill at any moment never corrupts the last save.
 
-A model folder::
-
-    MODEL_DIR/
-      config.json          the training configuration (human-readable, versioned)
-      checkpoint.json      the index: which save is the latest, the best, the snapshots; written last
-      saves/00001000-3fa2c1/  one save: model.safetensors (weights + the model config in its metadata),
-                           state.pt (optimiser, schedule, AMP scaler, RNG, data position, iteration)
-      previews/, logs/     preview grids and TensorBoard events
-
+The folder's layout is described in :mod:`faceforge.models.folder`, which reads it for the swappers.
 Every save is written into a hidden temporary folder, flushed to disk, renamed into ``saves/`` and only
 then made current by atomically replacing ``checkpoint.json``; folders the index no longer names are
 deleted afterwards. A kill before the index is replaced leaves the previous save current and complete.
@@ -26,26 +18,24 @@ import secrets
 import shutil
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import safe_open as _safe_open
 from safetensors.torch import save_file
 
-from faceforge.errors import InputError, OutputError, WeightsError
-from faceforge.weights.loading import load_state_dict
+from faceforge.errors import InputError, OutputError
+from faceforge.models.folder import (
+    MODEL_FILE,
+    SAVES_DIR,
+    STATE_FILE,
+    CheckpointIndex,
+    ModelFolder,
+    SaveEntry,
+    load_weights,
+)
 
-CONFIG_FILE = "config.json"
-INDEX_FILE = "checkpoint.json"
-SAVES_DIR = "saves"
-MODEL_FILE = "model.safetensors"
-STATE_FILE = "state.pt"
 WEIGHTS_FORMAT = "faceforge-autoencoder"
-INDEX_FORMAT = "faceforge-checkpoints"
-INDEX_VERSION = 1
 _TEMP_PREFIX = ".tmp-"
 
 
@@ -83,108 +73,21 @@ def write_json(path: Path, data: object) -> None:
         temp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
 
 
-def read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path} does not exist.") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path} is not readable JSON ({exc}).") from None
-
-
-@dataclass(slots=True)
-class SaveEntry:
-    iteration: int
-    loss: float | None  # mean training loss over the interval before the save
-
-
-@dataclass(slots=True)
-class CheckpointIndex:
-    """What ``checkpoint.json`` holds. Save names are folder names under ``saves/``."""
-
-    saves: dict[str, SaveEntry] = field(default_factory=dict)
-    latest: str | None = None
-    best: str | None = None
-    snapshots: list[str] = field(default_factory=list)
-    stopped: dict[str, object] | None = None  # why and where the last run stopped on a non-finite loss
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "format": INDEX_FORMAT,
-            "version": INDEX_VERSION,
-            "latest": self.latest,
-            "best": self.best,
-            "snapshots": list(self.snapshots),
-            "saves": {name: asdict(entry) for name, entry in sorted(self.saves.items())},
-            "stopped": self.stopped,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any], path: Path) -> CheckpointIndex:
-        if data.get("format") != INDEX_FORMAT:
-            raise InputError(f"{path} is not a faceforge checkpoint index.")
-        if int(data.get("version", 0)) > INDEX_VERSION:
-            raise InputError(f"{path} was written by a newer faceforge; update faceforge to read it.")
-        saves = {name: SaveEntry(int(e["iteration"]), e.get("loss")) for name, e in data["saves"].items()}
-        snapshots = list(data.get("snapshots", []))
-        return cls(saves, data.get("latest"), data.get("best"), snapshots, data.get("stopped"))
-
-
 def save_name(iteration: int) -> str:
     """A fresh folder name: the iteration, then a random tag so a save never lands on an existing one."""
     return f"{iteration:08d}-{secrets.token_hex(3)}"
 
 
-class CheckpointStore:
+class CheckpointStore(ModelFolder):
     """Reads and writes the checkpoints of one model folder. Only one process (rank 0) writes."""
 
     def __init__(self, model_dir: Path, keep_snapshots: int = 3) -> None:
-        self.model_dir = Path(model_dir)
+        super().__init__(model_dir)
         self.keep_snapshots = max(0, keep_snapshots)
-
-    @property
-    def index_path(self) -> Path:
-        return self.model_dir / INDEX_FILE
-
-    @property
-    def config_path(self) -> Path:
-        return self.model_dir / CONFIG_FILE
-
-    def has_checkpoint(self) -> bool:
-        """Whether the folder holds a save to resume from (an index naming a latest save)."""
-        return self.read_index().latest is not None
-
-    def read_index(self) -> CheckpointIndex:
-        if not self.index_path.is_file():
-            return CheckpointIndex()
-        return CheckpointIndex.from_dict(read_json(self.index_path), self.index_path)
 
     def write_config(self, data: Mapping[str, object]) -> None:
         self.model_dir.mkdir(parents=True, exist_ok=True)
         write_json(self.config_path, data)
-
-    def read_config(self) -> dict[str, Any]:
-        if not self.config_path.is_file():
-            raise InputError(f"{self.model_dir} is not a faceforge model folder (no {CONFIG_FILE}).")
-        return read_json(self.config_path)
-
-    def save_path(self, name: str) -> Path:
-        return self.model_dir / SAVES_DIR / name
-
-    def resolve(self, which: str = "latest") -> Path:
-        """The folder of the ``latest``, ``best`` or newest ``snapshot`` save, or of a save by name."""
-        index = self.read_index()
-        if which == "latest":
-            name = index.latest
-        elif which == "best":
-            name = index.best
-        elif which == "snapshot":
-            name = index.snapshots[-1] if index.snapshots else None
-        else:
-            name = which if which in index.saves else None
-        if name is None:
-            raise InputError(f"{self.model_dir} holds no {which} checkpoint yet.")
-        return self.save_path(name)
 
     # -- writing ---------------------------------------------------------------------------------------
 
@@ -225,11 +128,11 @@ class CheckpointStore:
             shutil.rmtree(temp, ignore_errors=True)
             raise
 
-        finite = loss is not None and math.isfinite(loss)
-        index.saves[name] = SaveEntry(iteration, float(loss) if finite else None)
+        score = float(loss) if loss is not None and math.isfinite(loss) else None
+        index.saves[name] = SaveEntry(iteration, score)
         index.latest = name
         best_loss = index.saves[index.best].loss if index.best in index.saves else None
-        if finite and (best_loss is None or float(loss) < best_loss):  # type: ignore[arg-type]
+        if score is not None and (best_loss is None or score < best_loss):
             index.best = name
         if snapshot and self.keep_snapshots:
             index.snapshots = [s for s in index.snapshots if s != name] + [name]
@@ -286,21 +189,6 @@ def _without(index: CheckpointIndex, name: str) -> CheckpointIndex:
     if index.best == name:
         index.best = None
     return index
-
-
-def load_weights(path: Path) -> dict[str, torch.Tensor]:
-    """The weights of a save (its ``model.safetensors``), read and refused as every weight file is."""
-    return load_state_dict(path)
-
-
-def weights_metadata(path: Path) -> dict[str, str]:
-    try:
-        with _safe_open(str(path), framework="pt") as handle:
-            return dict(handle.metadata() or {})
-    except FileNotFoundError:
-        raise WeightsError(f"The weight file {path} is missing.") from None
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise WeightsError(f"The weight file {path} is not readable safetensors ({exc}).") from None
 
 
 def load_state(path: Path) -> dict[str, Any]:

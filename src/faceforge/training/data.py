@@ -25,24 +25,14 @@ from faceforge.compose import landmark_regions as regions
 from faceforge.compose.masks import face_mask, face_size
 from faceforge.errors import InputError
 from faceforge.facesets.store import FacesetStore
+from faceforge.models.coverage import DEFAULT_COVERAGE, coverage_geometry
 from faceforge.training.augment import NO_AUGMENT, WARP_POINTS, AugmentOptions, augment
 
-DEFAULT_COVERAGE = 0.8
 WARP_NEIGHBOURS = 10  # warp to landmarks picks one of the closest faces (by landmark shape) of the other set
 EYE_GROW = 0.04  # eye regions grown by this fraction of the face size (lids, lashes)
 MOUTH_GROW = 0.03
 WEIGHT_GROW = 0.04  # the loss region: the face mask grown (not eroded) so its edge is learned too
 _SHIFT = 4
-
-
-def coverage_geometry(input_size: int, output_size: int, coverage: float) -> tuple[int, int, int]:
-    """``(side, offset, work)``: the stored crop is resized to ``side`` px, and its centred square of
-    ``work = max(input_size, output_size)`` px at ``offset`` (a whole pixel) is what the model sees; so
-    ``work / side`` is the coverage, within half a pixel. The swapper uses the same numbers to convert."""
-    work = max(input_size, output_size)
-    side = round(work / coverage)
-    side += (side - work) % 2
-    return side, (side - work) // 2, work
 
 
 def _crop_landmarks(store: FacesetStore) -> tuple[list[Path], np.ndarray, int]:

@@ -14,10 +14,11 @@ from rich.console import Console
 
 from faceforge.errors import InputError
 from faceforge.media.images import read_image
-from faceforge.training.checkpoint import CheckpointStore, load_weights
+from faceforge.models.folder import load_weights
+from faceforge.models.oneshot import load_oneshot_generator, read_oneshot_config
+from faceforge.training.checkpoint import CheckpointStore
 from faceforge.training.loop import NonFiniteLossError, TrainHooks
 from faceforge.training.oneshot.config import LossWeights
-from faceforge.training.oneshot.model_io import load_oneshot_generator, read_oneshot_config
 from faceforge.training.oneshot.trainer import OneshotTrainer
 
 

@@ -19,9 +19,9 @@ import torch
 from torch import Tensor
 
 from faceforge.errors import InputError
+from faceforge.models.oneshot import is_oneshot_folder, load_oneshot_generator
 from faceforge.nets.aeinet import AEINet, aeinet_config_from_state_dict
 from faceforge.training.oneshot.losses import attribute_loss, distillation_loss
-from faceforge.training.oneshot.model_io import is_oneshot_folder, load_oneshot_generator
 
 
 def load_teacher(spec: str) -> tuple[AEINet, dict[str, Any] | None]:

@@ -29,7 +29,8 @@ from faceforge.errors import InputError
 from faceforge.geometry.alignment import anchor_points, transform_landmarks
 from faceforge.geometry.ghost_crop import ghost_alignment
 from faceforge.media.images import image_files, read_image, write_image
-from faceforge.training.checkpoint import atomic_file, read_json, write_json
+from faceforge.models.folder import read_json
+from faceforge.training.checkpoint import atomic_file, write_json
 from faceforge.training.oneshot.data import CROP_SIZE, LANDMARKS_FILE
 from faceforge.types import LANDMARK_POINTS
 

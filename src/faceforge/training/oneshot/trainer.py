@@ -19,7 +19,7 @@ when fine-tuning with their FAN eye loss. The stage is saved with the run and ne
 
 Saves, snapshots, rollback, the NaN stop, signals, previews, logging and AMP come from
 :class:`~faceforge.training.loop.LoopTrainer`; the model folder's layout from
-:mod:`faceforge.training.oneshot.model_io`. A run resumes exactly: weights (G and D), both optimisers and
+:mod:`faceforge.models.oneshot`. A run resumes exactly: weights (G and D), both optimisers and
 schedules, AMP scaler, RNG, the data position, the stage and the discriminator-forcing average.
 """
 
@@ -36,9 +36,10 @@ import torch
 from rich.console import Console
 from torch import Tensor, nn
 
+from faceforge.analysis.crop_identity import create_crop_identity
 from faceforge.errors import InputError
+from faceforge.models.oneshot import DISCRIMINATOR_PREFIX, FORMAT, GENERATOR_PREFIX, VERSION, unprefixed
 from faceforge.nets.aeinet import AEINet, init_aeinet
-from faceforge.nets.oneshot_identity import create_crop_identity
 from faceforge.nets.patchgan import MultiscaleDiscriminator
 from faceforge.training.data import make_loader
 from faceforge.training.distributed import DistContext, mean_over_ranks, wrap
@@ -47,15 +48,7 @@ from faceforge.training.oneshot import losses as L
 from faceforge.training.oneshot.config import FIXED_SETTINGS, OneshotConfig
 from faceforge.training.oneshot.data import CROP_SIZE, DatasetIndex, OneshotDataset, scan_dataset
 from faceforge.training.oneshot.distill import check_teacher, distillation_terms, load_teacher
-from faceforge.training.oneshot.model_io import (
-    DISCRIMINATOR_PREFIX,
-    FORMAT,
-    GENERATOR_PREFIX,
-    VERSION,
-    prefixed,
-    read_training_config,
-    unprefixed,
-)
+from faceforge.training.oneshot.model_io import prefixed, read_training_config
 from faceforge.training.oneshot.prepare import read_crop_info
 from faceforge.training.optim import (
     build_optimizer,
@@ -207,7 +200,7 @@ class OneshotTrainer(LoopTrainer):
             )
 
     def folder_config(self) -> dict[str, Any]:
-        """``config.json`` of the model folder (see :mod:`faceforge.training.oneshot.model_io`)."""
+        """``config.json`` of the model folder (see :mod:`faceforge.models.oneshot`)."""
         train = self.config.to_dict()
         generator = train.pop("generator")
         return {

@@ -7,17 +7,17 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from faceforge.analysis.identity import TorchIdentityEncoder, extract_dlib_chip
-from faceforge.errors import WeightsError
-from faceforge.geometry.alignment import anchor_points
-from faceforge.geometry.ghost_crop import ghost_alignment
-from faceforge.nets.iresnet import IResNet
-from faceforge.nets.oneshot_identity import (
+from faceforge.analysis.crop_identity import (
     DLIB_FIVE_IN_GHOST_CROP,
     ArcFaceCropIdentity,
     DlibCropIdentity,
     create_crop_identity,
 )
+from faceforge.analysis.identity import TorchIdentityEncoder, extract_dlib_chip
+from faceforge.errors import WeightsError
+from faceforge.geometry.alignment import anchor_points
+from faceforge.geometry.ghost_crop import ghost_alignment
+from faceforge.nets.iresnet import IResNet
 
 FRONTAL = ("face_frontal_a.jpg", "face_frontal_b.jpg", "face_glasses_e.png")
 
