@@ -48,8 +48,8 @@ def compare(
             raise ValueError("faces compare needs at least two images.")
         from faceforge.analysis.analyser import FaceAnalyser
         from faceforge.analysis.identity import create_identity_encoder
+        from faceforge.analysis.sources import main_face
         from faceforge.media.images import read_image
-        from faceforge.pipeline.sources import main_face
 
         encoder = create_identity_encoder(identity.value)
         limit = encoder.threshold if threshold is None else threshold

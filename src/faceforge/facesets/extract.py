@@ -162,7 +162,7 @@ def expand_inputs(inputs: Sequence[Path], exclude: Path | None = None) -> list[P
 
 
 def load_reference(analyser: FaceAnalyser, photos: Sequence[Path], threshold: float) -> Reference:
-    from faceforge.pipeline.sources import load_identity
+    from faceforge.analysis.sources import load_identity
 
     identity = load_identity(analyser, list(photos), name="reference")
     assert identity.embedding is not None

@@ -11,13 +11,13 @@ from typing import Any
 import numpy as np
 
 from faceforge.analysis.analyser import FaceAnalyser
+from faceforge.analysis.sources import load_identity, main_face
 from faceforge.config import SwapConfig
 from faceforge.errors import NoFaceError
 from faceforge.media.images import read_image
 from faceforge.pipeline.engine import RenderedFrame, SwapEngine
 from faceforge.pipeline.provenance import swap_tag
 from faceforge.pipeline.selection import Assignment, FaceSelector
-from faceforge.pipeline.sources import load_identity, main_face
 from faceforge.pipeline.stream import preview_frame
 from faceforge.processors.chain import ProcessorChain
 from faceforge.swappers.base import Swapper
