@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from faceforge.compose.compositor import ComposeOptions, compose
+from faceforge.compose.compositor import Compositor
 from faceforge.geometry.alignment import align_face
 from faceforge.pipeline.selection import Assignment
 from faceforge.processors.chain import ProcessorChain
@@ -33,12 +33,12 @@ class SwapEngine:
         self,
         swapper: Swapper,
         prepared_sources: Sequence[object],
-        compose_options: ComposeOptions,
+        compositor: Compositor,
         processors: ProcessorChain,
     ) -> None:
         self.swapper = swapper
         self.prepared = list(prepared_sources)
-        self.compose_options = compose_options
+        self.compositor = compositor
         self.processors = processors
 
     def apply(
@@ -68,7 +68,7 @@ class SwapEngine:
         outputs = list(frames)
         counts = [0] * len(frames)
         for (index, aligned, result), image in zip(swapped, images, strict=True):
-            outputs[index] = compose(outputs[index], aligned, image, self.compose_options, result.mask)
+            outputs[index] = self.compositor.compose(outputs[index], aligned, image, result.mask)
             counts[index] += 1
         outputs = self.processors.process_frames(outputs)
         return [

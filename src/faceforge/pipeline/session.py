@@ -12,6 +12,7 @@ import numpy as np
 
 from faceforge.analysis.analyser import FaceAnalyser
 from faceforge.analysis.sources import load_identity, main_face
+from faceforge.compose.compositor import Compositor
 from faceforge.config import SwapConfig
 from faceforge.errors import NoFaceError
 from faceforge.media.images import read_image
@@ -70,6 +71,7 @@ class SwapSession:
         self.analyser = FaceAnalyser(self.config.analysis)
         self._owned_swapper: Swapper | None = None
         self.processors = ProcessorChain(())
+        self.compositor = Compositor(self.config.compose)
         try:
             self.identities: list[SourceIdentity] = [
                 load_identity(self.analyser, photos, name=f"source {i + 1}" if len(sources) > 1 else "source")
@@ -99,7 +101,7 @@ class SwapSession:
             else:
                 prepared = [self.swapper.prepare_source(identity) for identity in self.identities]
             self.processors = ProcessorChain(self._processor_names())
-            self.engine = SwapEngine(self.swapper, prepared, self.config.compose, self.processors)
+            self.engine = SwapEngine(self.swapper, prepared, self.compositor, self.processors)
         except BaseException:
             self.close()
             raise
@@ -125,6 +127,7 @@ class SwapSession:
     def close(self) -> None:
         """Close what the session opened; safe to call more than once."""
         self.processors.close()
+        self.compositor.close()
         if self._owned_swapper is not None:
             swapper, self._owned_swapper = self._owned_swapper, None
             swapper.close()

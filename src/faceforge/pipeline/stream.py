@@ -33,6 +33,7 @@ def assigned_batches(session: SwapSession, frames: Iterable[VideoFrame]) -> Iter
     A fresh follower and selector serve the stream: nothing is carried over from another video.
     """
     config = session.config
+    session.compositor.reset()  # per-track mask state belongs to one stream
     follower = FaceFollower(session.analyser, config.tracking, config.video.detect_every)
     selector = session.selector.fresh()
     size = max(1, config.video.batch_size)
