@@ -59,3 +59,20 @@ def test_batches_give_the_same_result_as_single_crops(analyser, photo, swapper):
 def test_unknown_swapper_names_are_refused_with_the_choices():
     with pytest.raises(ValueError, match="mesh"):
         create_swapper("nope")
+
+
+def test_a_near_profile_target_is_declined_and_left_as_it_is(photo):
+    """face_profile_f reads about 48 degrees of yaw, past the default max_yaw of 45: the run leaves the
+    image byte-identical and counts the face as declined, never half-swapped; a larger max_yaw swaps it."""
+    from faceforge.pipeline.session import SwapSession
+    from faceforge.swappers.mesh import MeshSwapOptions
+
+    source, target = photo("face_frontal_a.jpg"), photo("face_profile_f.jpg")
+    with SwapSession([[source]], swapper=MeshSwapper()) as session:
+        rendered = session.render_image(target)
+    assert (rendered.faces_swapped, rendered.faces_declined) == (0, 1)
+    np.testing.assert_array_equal(rendered.image, target)
+    with SwapSession([[source]], swapper=MeshSwapper(MeshSwapOptions(max_yaw=60.0))) as session:
+        rendered = session.render_image(target)
+    assert (rendered.faces_swapped, rendered.faces_declined) == (1, 0)
+    assert not np.array_equal(rendered.image, target)

@@ -69,8 +69,11 @@ class MeshSwapOptions:
         min=0.0,
         max=1.0,
     )
+    # 45: face_profile_f reads 48 degrees in FaceMesh and its swaps smear the source's side hair over
+    # the cheek (docs/contact-sheets/mesh-2026-12-03.png); the most turned faces that swap cleanly in
+    # testdata read 23 degrees (face_grayscale_d) and 22 in the clips. Nothing between was measured.
     max_yaw: float = option(
-        60.0,
+        45.0,
         help="Target faces turned further than this (degrees of yaw) are left unswapped and counted as "
         "declined.",
         min=0.0,
