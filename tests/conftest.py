@@ -7,11 +7,24 @@ import pytest
 
 from faceforge.facesets.extract import ExtractOptions, extract_faceset
 
+TESTDATA = Path(__file__).resolve().parents[1].parent / "shared" / "testdata"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Stop the run at once, in one sentence, when the shared test media are not beside the checkout
+    (instead of a failure deep in the run)."""
+    if not (TESTDATA / "SOURCES.md").is_file():
+        pytest.exit(
+            f"The test media are missing: the suite needs the shared folder at {TESTDATA} "
+            "(../shared/testdata beside the repository, with SOURCES.md in it).",
+            returncode=4,
+        )
+
 
 @pytest.fixture(scope="session")
 def testdata() -> Path:
-    """The shared test media folder; tests that use it fail loudly when it is missing."""
-    return Path(__file__).resolve().parents[1].parent / "shared" / "testdata"
+    """The shared test media folder (its presence is checked when the session starts)."""
+    return TESTDATA
 
 
 @pytest.fixture(scope="session")
