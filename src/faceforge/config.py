@@ -14,20 +14,24 @@ from faceforge.analysis.analyser import AnalysisOptions
 from faceforge.analysis.tracking import TrackingOptions
 from faceforge.compose.compositor import ComposeOptions
 from faceforge.media.limits import DEFAULT_MAX_PIXELS
-from faceforge.options import option
+from faceforge.options import check_declared, option
 from faceforge.pipeline.selection import SelectionOptions
 
 
 @dataclass(frozen=True, slots=True)
 class VideoOptions:
     codec: str = "libx264"
-    crf: int = 18
+    crf: int = option(18, help="Video quality (x264/VP9 CRF; lower is better and larger).", min=0, max=63)
     preset: str = "veryfast"
-    detect_every: int = (
-        10  # run the detector every N frames; between, faces are followed from their landmarks
+    detect_every: int = option(
+        10,
+        help="Run the face detector every N video frames; faces are followed from their landmarks between.",
+        min=1,
     )
-    batch_size: int = 4  # frames whose face crops go to the swapper together
-    reverify_every: int = 30  # frames between identity re-checks of a tracked face (reference mode)
+    batch_size: int = option(4, help="Frames whose face crops go to the swapper together.", min=1)
+    reverify_every: int = option(
+        30, help="Frames between identity re-checks of a tracked face (reference selection).", min=1
+    )
     strict: bool = option(
         False,
         help="Fail on a video that ends before the frame count its header declares (a file cut short); "
@@ -39,6 +43,9 @@ class VideoOptions:
         "decoding any.",
         min=1,
     )
+
+    def __post_init__(self) -> None:
+        check_declared(self)
 
 
 _DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")

@@ -227,6 +227,14 @@ def check_value(opt: DeclaredOption, value: Any) -> None:
             raise OptionError(f"Option {opt.key} must be at most {opt.spec.max:g}, not {item}.")
 
 
+def check_declared(instance: Any) -> None:
+    """Check the declared options held directly by the dataclass ``instance`` (for its
+    ``__post_init__``); nested option dataclasses check their own."""
+    for opt in declared_options(type(instance)):
+        if "." not in opt.key:
+            check_value(opt, getattr(instance, opt.key))
+
+
 def coerce_value(opt: DeclaredOption, value: Any) -> Any:
     """A value from a TOML/JSON file as the option's type: strings are parsed, a number where a float is
     declared becomes a float, a list where a tuple is declared becomes a tuple; then checked."""

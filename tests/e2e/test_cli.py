@@ -289,6 +289,10 @@ def _bad_case(name: str, testdata: Path, tmp: Path) -> tuple[list[object], Path,
         )
     if name == "face index out of range":
         return [a, b, "-o", png, "--face-index", "5"], png, 4, "No face"
+    if name == "crf out of range":
+        return [a, b, "-o", png, "--crf", "999"], png, 2, "crf must be at most 63"
+    if name == "detect-every zero":
+        return [a, b, "-o", png, "--detect-every", "0"], png, 2, "detect_every must be at least 1"
     raise AssertionError(name)
 
 
@@ -314,6 +318,8 @@ BAD_CASES = [
     "map without reference",
     "malformed map",
     "face index out of range",
+    "crf out of range",
+    "detect-every zero",
 ]
 
 
