@@ -106,3 +106,22 @@ def test_convert_a_clip_keeps_frames_and_audio(facesets, testdata, tmp_path):
     swap = _faceforge("swap", str(photo), str(clip), "-o", str(tmp_path / "y.mp4"), "--model", str(model))
     sourced = subprocess.run(swap, capture_output=True, text=True, timeout=120)
     assert sourced.returncode == 2 and "With --model give only the target" in sourced.stderr
+
+
+@pytest.mark.parametrize("scale", ["0", "-0.5"])
+def test_a_width_scale_of_zero_or_less_is_refused(tmp_path: Path, scale: str) -> None:
+    """--width-scale 0 trained a one-channel model with exit 0: now one sentence, exit 2, no model folder."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    model = tmp_path / "model"
+    done = subprocess.run(
+        _faceforge("train", str(a), str(b), "-o", str(model), "--width-scale", scale),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 2, done.stderr
+    assert f"width_scale must be a number greater than 0, got {float(scale)}." in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not model.exists()

@@ -33,6 +33,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from faceforge.errors import OptionError
 from faceforge.nets.blocks import Conv, Dense, Head, Residual, Upscale
 from faceforge.nets.init import INITIALISERS
 from faceforge.settings_io import refuse_unknown_keys
@@ -113,7 +114,11 @@ ARCHITECTURES: dict[str, AutoencoderConfig] = {
 
 
 def scaled(config: AutoencoderConfig, width_scale: float) -> AutoencoderConfig:
-    """The same layout with encoder width, decoder width and dense size times ``width_scale`` (at least 1)."""
+    """The same layout with encoder width, decoder width and dense size times ``width_scale`` (at least 1).
+
+    A scale of 0 or less (or not a number) is refused: it used to build a model one channel wide."""
+    if not math.isfinite(width_scale) or width_scale <= 0:
+        raise OptionError(f"width_scale must be a number greater than 0, got {width_scale}.")
 
     def times(value: int) -> int:
         return max(1, round(value * width_scale))
