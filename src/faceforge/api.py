@@ -37,6 +37,10 @@ def swap_image(
     with SwapSession(_people(source), config) as session:
         image = target if isinstance(target, np.ndarray) else read_image(Path(target))
         rendered = session.render_image(image)
+        if rendered.faces_swapped == 0 and rendered.faces_declined:
+            raise NoFaceError(
+                f"The swapper declined every face of the target image ({rendered.faces_declined})."
+            )
         if rendered.faces_swapped == 0:
             raise NoFaceError("No face to swap was found in the target image.")
         if output is not None:
