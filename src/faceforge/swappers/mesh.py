@@ -70,7 +70,7 @@ class MeshSwapOptions:
         max=1.0,
     )
     # 45: face_profile_f reads 48 degrees in FaceMesh and its swaps smear the source's side hair over
-    # the cheek (docs/contact-sheets/mesh-2026-12-03.png); the most turned faces that swap cleanly in
+    # the cheek (docs/contact-sheets/mesh-before-after.jpg); the most turned faces that swap cleanly in
     # testdata read 23 degrees (face_grayscale_d) and 22 in the clips. Nothing between was measured.
     max_yaw: float = option(
         45.0,
