@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import cv2
 import numpy as np
 import pytest
@@ -74,3 +77,10 @@ def test_inner_mouth_lies_inside_outer(samples) -> None:
     assert cv2.contourArea(inner) < cv2.contourArea(outer)
     centre = inner.mean(axis=0)
     assert cv2.pointPolygonTest(outer, (float(centre[0]), float(centre[1])), False) > 0
+
+
+def test_importing_compose_loads_no_mediapipe() -> None:
+    """The CLI's help imports compose; MediaPipe (about a second) must wait until a face is analysed."""
+    code = "import sys, faceforge.compose; print('mediapipe' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

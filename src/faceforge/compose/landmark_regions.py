@@ -1,97 +1,38 @@
-"""Ordered polygons of MediaPipe FaceMesh regions.
+"""Ordered polygons of MediaPipe FaceMesh regions, as landmark indices.
 
-MediaPipe publishes its regions as unordered edge sets (for drawing). Masks need ordered polygons, so
-each edge set is walked into ordered loops once, at import. Every polygon is a tuple of landmark
-indices whose consecutive entries (and last-to-first) are edges of the region. MediaPipe draws each
-eyebrow as two open polylines (upper and lower row); they are joined into one closed polygon through the
-two tessellation edges that link their ends, so every brow segment is still a mesh edge.
+MediaPipe publishes its regions as unordered edge sets (for drawing, in
+``mediapipe.python.solutions.face_mesh_connections``). Masks need ordered polygons, so each edge set was
+walked once into a closed loop and the loops are written out here: importing this module costs nothing,
+whereas importing MediaPipe costs about a second (the CLI's ``--help`` must not pay for it).
+``tests/compose/test_compose_regions.py`` checks every loop against MediaPipe's edge sets.
 
-Loops are canonical: they start at their smallest index and go on towards its smaller neighbour.
+Consecutive entries of a polygon (and last-to-first) are edges of its region. Each eyebrow is drawn by
+MediaPipe as two open polylines (upper and lower row); its polygon joins them through the two
+tessellation edges that link their ends, so every brow segment is still a mesh edge. Loops start at their
+smallest index and go on towards its smaller neighbour.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
-
-from mediapipe.python.solutions import face_mesh_connections as _fmc
-
-Edge = tuple[int, int]
-
-
-def _adjacency(edges: Iterable[Edge]) -> dict[int, set[int]]:
-    adjacent: dict[int, set[int]] = defaultdict(set)
-    for a, b in edges:
-        adjacent[a].add(b)
-        adjacent[b].add(a)
-    return adjacent
-
-
-def _walk(adjacent: dict[int, set[int]], start: int, first: int) -> list[int]:
-    """Follow a path of degree-2 vertices from ``start`` through ``first`` until it closes or ends."""
-    path, previous, current = [start], start, first
-    while current != start:
-        path.append(current)
-        onward = adjacent[current] - {previous}
-        if not onward:
-            break
-        previous, current = current, min(onward)
-    return path
-
-
-def closed_loops(edges: Iterable[Edge]) -> list[tuple[int, ...]]:
-    """Split an edge set whose vertices all have degree 2 into ordered closed loops."""
-    adjacent = _adjacency(edges)
-    if any(len(neighbours) != 2 for neighbours in adjacent.values()):
-        raise ValueError("edge set is not a union of closed loops")
-    loops, seen = [], set()
-    for start in sorted(adjacent):
-        if start in seen:
-            continue
-        loop = _walk(adjacent, start, min(adjacent[start]))
-        seen.update(loop)
-        loops.append(tuple(loop))
-    return loops
-
-
-def joined_chains(edges: Iterable[Edge], mesh: Iterable[Edge]) -> tuple[int, ...]:
-    """Join exactly two open chains into one polygon, closing it through edges of ``mesh``."""
-    adjacent = _adjacency(edges)
-    ends = sorted(v for v, neighbours in adjacent.items() if len(neighbours) == 1)
-    if len(ends) != 4 or any(len(n) > 2 for n in adjacent.values()):
-        raise ValueError("edge set is not two open chains")
-    first = _walk(adjacent, ends[0], next(iter(adjacent[ends[0]])))
-    start = min(v for v in ends if v not in first)
-    second = _walk(adjacent, start, next(iter(adjacent[start])))
-    mesh_edges = {frozenset(edge) for edge in mesh}
-    for candidate in (second[::-1], second):
-        if {frozenset((first[-1], candidate[0])), frozenset((candidate[-1], first[0]))} <= mesh_edges:
-            return (*first, *candidate)
-    raise ValueError("the two chains are not linked by mesh edges at their ends")
-
-
-def _lip_loops() -> tuple[tuple[int, ...], tuple[int, ...]]:
-    loops = closed_loops(_fmc.FACEMESH_LIPS)
-    if len(loops) != 2:
-        raise ValueError("FaceMesh lips are expected to be two loops")
-    # Landmark 13 is the midpoint of the upper lip's inner edge: its loop is the mouth opening.
-    inner = next(loop for loop in loops if 13 in loop)
-    outer = next(loop for loop in loops if loop is not inner)
-    return outer, inner
-
-
-def _single_loop(edges: Iterable[Edge]) -> tuple[int, ...]:
-    loops = closed_loops(edges)
-    if len(loops) != 1:
-        raise ValueError("expected exactly one closed loop")
-    return loops[0]
-
-
-FACE_OVAL: tuple[int, ...] = _single_loop(_fmc.FACEMESH_FACE_OVAL)
-MOUTH_OUTER, MOUTH_INNER = _lip_loops()
-LEFT_EYE: tuple[int, ...] = _single_loop(_fmc.FACEMESH_LEFT_EYE)
-RIGHT_EYE: tuple[int, ...] = _single_loop(_fmc.FACEMESH_RIGHT_EYE)
-LEFT_EYEBROW: tuple[int, ...] = joined_chains(_fmc.FACEMESH_LEFT_EYEBROW, _fmc.FACEMESH_TESSELATION)
-RIGHT_EYEBROW: tuple[int, ...] = joined_chains(_fmc.FACEMESH_RIGHT_EYEBROW, _fmc.FACEMESH_TESSELATION)
-LEFT_IRIS: tuple[int, ...] = _single_loop(_fmc.FACEMESH_LEFT_IRIS)
-RIGHT_IRIS: tuple[int, ...] = _single_loop(_fmc.FACEMESH_RIGHT_IRIS)
+# fmt: off
+FACE_OVAL: tuple[int, ...] = (
+    10, 109, 67, 103, 54, 21, 162, 127, 234, 93, 132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400,
+    378, 379, 365, 397, 288, 361, 323, 454, 356, 389, 251, 284, 332, 297, 338,
+)
+MOUTH_OUTER: tuple[int, ...] = (
+    0, 37, 39, 40, 185, 61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267,
+)
+MOUTH_INNER: tuple[int, ...] = (  # the mouth opening; 13 is the middle of the upper lip's inner edge
+    13, 82, 81, 80, 191, 78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312,
+)
+LEFT_EYE: tuple[int, ...] = (
+    249, 263, 466, 388, 387, 386, 385, 384, 398, 362, 382, 381, 380, 374, 373, 390,
+)
+RIGHT_EYE: tuple[int, ...] = (
+    7, 33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153, 145, 144, 163,
+)
+LEFT_EYEBROW: tuple[int, ...] = (276, 283, 282, 295, 285, 336, 296, 334, 293, 300)
+RIGHT_EYEBROW: tuple[int, ...] = (46, 53, 52, 65, 55, 107, 66, 105, 63, 70)
+LEFT_IRIS: tuple[int, ...] = (474, 475, 476, 477)
+RIGHT_IRIS: tuple[int, ...] = (469, 470, 471, 472)
+# fmt: on
