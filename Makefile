@@ -15,6 +15,8 @@ $(STAMP): pyproject.toml
 	# torch first and pinned: 2.13.0 is the CPU build; anything newer pulls a multi-GB CUDA build.
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e ".[dev,demo]"
+	# The UI's browser tests drive Debian's chromium through Playwright (Playwright downloads nothing).
+	test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
 	touch $(STAMP)
 
 demo: $(STAMP)
