@@ -74,8 +74,9 @@ def lock_path(output: Path) -> Path:
 class OutputLock(AdvisoryLock):
     """The advisory lock on one output (a file or a folder), taken without waiting.
 
-    Use it around the whole write: ``with OutputLock(path): ...``. The folder the output goes into must
-    exist. The lock is released (and its file removed) when the block ends or the process dies.
+    Use it around the whole write: ``with OutputLock(path): ...``. The folder the output goes into is
+    created, as every writer does. The lock is released (and its file removed) when the block ends or
+    the process dies.
     """
 
     def __init__(self, output: Path) -> None:
@@ -88,8 +89,9 @@ class OutputLock(AdvisoryLock):
         )
 
     def acquire(self) -> OutputLock:
-        folder = self.path.parent
-        if not folder.is_dir():
-            raise OutputError(f"Cannot write {self.output}: the folder {folder} does not exist.")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"Cannot write {self.output}: {exc.strerror or exc}.") from None
         super().acquire()
         return self

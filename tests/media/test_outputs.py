@@ -96,10 +96,13 @@ def test_a_lock_left_by_a_killed_holder_is_free(tmp_path: Path) -> None:
     assert not lock_path(output).exists()
 
 
-def test_lock_names_fit_and_folders_must_exist(tmp_path: Path) -> None:
+def test_lock_names_fit_and_the_folder_is_created(tmp_path: Path) -> None:
     long_name = "x" * 250 + ".mp4"
     assert len(lock_path(tmp_path / long_name).name.encode()) <= 255
     with OutputLock(tmp_path / long_name):
         pass
-    with pytest.raises(OutputError, match="does not exist"):
-        OutputLock(tmp_path / "missing" / "out.jpg").acquire()
+    with OutputLock(tmp_path / "new" / "out.jpg"):
+        assert (tmp_path / "new").is_dir()
+    (tmp_path / "file").write_bytes(b"")
+    with pytest.raises(OutputError, match="Cannot write"):
+        OutputLock(tmp_path / "file" / "out.jpg").acquire()

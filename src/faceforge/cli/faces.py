@@ -83,6 +83,7 @@ def compare(
 FacesetArg = Annotated[Path, typer.Argument(help="The faceset folder (or its faceset.db).")]
 Debug = Annotated[bool, typer.Option(help="Show tracebacks of unexpected errors.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+Overwrite = Annotated[bool, typer.Option("--overwrite", "-y", help="Replace an existing output file.")]
 
 
 def _open(faceset: Path, write: bool = False):
@@ -144,7 +145,9 @@ def extract(
         from faceforge.analysis.analyser import FaceAnalyser
         from faceforge.analysis.identity import create_identity_encoder
         from faceforge.facesets.extract import ExtractOptions, extract_faceset
+        from faceforge.outputs import check_output
 
+        check_output(output, inputs, overwrite=True)  # a faceset grows; the store locks it for writing
         options = ExtractOptions(
             size=size,
             template=template,
@@ -341,6 +344,7 @@ def preview(
     faceset: FacesetArg,
     output: Annotated[Path, typer.Option("--output", "-o", help="sheet.html, or a .png/.jpg contact sheet.")],
     per_group: Annotated[int, typer.Option(help="Faces shown per group.")] = 48,
+    overwrite: Overwrite = False,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
@@ -350,8 +354,14 @@ def preview(
     console = Console(stderr=True)
     with reported_errors(debug):
         from faceforge.facesets.preview import contact_sheet, html_sheet
+        from faceforge.outputs import OutputLock, check_output
 
-        with _open(faceset) as store, progress_bar("preview", "faces", enabled=not quiet) as progress:
+        check_output(output, (faceset,), overwrite)
+        with (
+            OutputLock(output),
+            _open(faceset) as store,
+            progress_bar("preview", "faces", enabled=not quiet) as progress,
+        ):
             if output.suffix.lower() in (".html", ".htm"):
                 shown = html_sheet(store, output, per_group=per_group, progress=progress)
             else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from contextlib import nullcontext
 from enum import StrEnum
 from operator import attrgetter
 from pathlib import Path
@@ -167,6 +168,7 @@ def train(
     with reported_errors(debug, console):
         from faceforge.errors import InputError
         from faceforge.nets.autoencoders import ARCHITECTURES, AutoencoderConfig, scaled
+        from faceforge.outputs import OutputLock, check_output
         from faceforge.training.augment import AugmentOptions
         from faceforge.training.checkpoint import CheckpointStore
         from faceforge.training.config import TrainConfig
@@ -178,6 +180,7 @@ def train(
         for path in (faceset_a, faceset_b):
             if not path.is_dir():
                 raise InputError(f"The faceset {path} does not exist.")
+        check_output(output, (faceset_a, faceset_b), overwrite=True)  # a model folder resumes
         model = ARCHITECTURES[arch.value]
         if width_scale != 1.0:
             model = scaled(model, width_scale)
@@ -210,10 +213,13 @@ def train(
         dist_ctx = init_distributed()
         try:
             out = Console() if dist_ctx.is_main and not quiet else None
-            with Trainer(
-                config, faceset_a, faceset_b, output, device=device_for(dist_ctx, device), ctx=dist_ctx,
-                rollback=rollback, console=out, tensorboard=tensorboard, hooks=hooks,
-            ) as trainer:  # fmt: skip
+            with (
+                OutputLock(output) if dist_ctx.is_main else nullcontext(),
+                Trainer(
+                    config, faceset_a, faceset_b, output, device=device_for(dist_ctx, device),
+                    ctx=dist_ctx, rollback=rollback, console=out, tensorboard=tensorboard, hooks=hooks,
+                ) as trainer,
+            ):  # fmt: skip
                 report = trainer.run()
         finally:
             shutdown(dist_ctx)

@@ -12,6 +12,7 @@ Multi-GPU: ``torchrun --nproc-per-node=N -m faceforge train-oneshot ...``. Defau
 from __future__ import annotations
 
 import dataclasses
+from contextlib import nullcontext
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -171,12 +172,14 @@ def train_oneshot(
         from faceforge.errors import InputError
         from faceforge.models.oneshot import is_oneshot_folder
         from faceforge.nets.aeinet import AEINetConfig
+        from faceforge.outputs import check_output
         from faceforge.training.checkpoint import CheckpointStore
         from faceforge.training.oneshot.config import DiscriminatorConfig, LossWeights, OneshotConfig
         from faceforge.training.oneshot.model_io import read_training_config
 
         if not dataset.is_dir():
             raise InputError(f"The dataset folder {dataset} does not exist.")
+        check_output(output, (dataset,), overwrite=True)  # a model folder resumes
         given = OneshotConfig(
             generator=AEINetConfig(backbone.value, blocks, IDENTITY_DIMS[identity.value], width),
             discriminator=DiscriminatorConfig(d_ndf, d_layers, d_scales),
@@ -208,16 +211,20 @@ def _run(
     config: Any, dataset: Path, output: Path, device: str | None, rollback: bool, quiet: bool,
     tensorboard: bool, hooks: Any,
 ) -> tuple[Any, bool]:  # fmt: skip
+    from faceforge.outputs import OutputLock
     from faceforge.training.distributed import device_for, init_distributed, shutdown
     from faceforge.training.oneshot.trainer import OneshotTrainer
 
     dist_ctx = init_distributed()
     try:
         out = Console() if dist_ctx.is_main and not quiet else None
-        with OneshotTrainer(
-            config, dataset, output, device=device_for(dist_ctx, device), ctx=dist_ctx, rollback=rollback,
-            console=out, tensorboard=tensorboard, hooks=hooks,
-        ) as trainer:  # fmt: skip
+        with (
+            OutputLock(output) if dist_ctx.is_main else nullcontext(),
+            OneshotTrainer(
+                config, dataset, output, device=device_for(dist_ctx, device), ctx=dist_ctx,
+                rollback=rollback, console=out, tensorboard=tensorboard, hooks=hooks,
+            ) as trainer,
+        ):  # fmt: skip
             return trainer.run(), dist_ctx.is_main
     finally:
         shutdown(dist_ctx)
@@ -257,10 +264,16 @@ def prepare_oneshot(
     with reported_errors(debug, console):
         from faceforge.analysis.analyser import FaceAnalyser
         from faceforge.cli.progress import progress_bar
+        from faceforge.outputs import OutputLock, check_output
         from faceforge.training.oneshot.prepare import PrepareOptions, prepare_dataset
 
+        check_output(dataset, (source,), overwrite=True)  # a dataset folder resumes
         options = PrepareOptions(poses=poses, min_face=min_face, quality=quality)
-        with FaceAnalyser() as analyser, progress_bar("cropping", "photos", enabled=not quiet) as progress:
+        with (
+            OutputLock(dataset),
+            FaceAnalyser() as analyser,
+            progress_bar("cropping", "photos", enabled=not quiet) as progress,
+        ):
             report = prepare_dataset(source, dataset, analyser, options, progress)
         console.print(
             f"{report.crops} crops of {report.identities} identities written to {dataset}; "
