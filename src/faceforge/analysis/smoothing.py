@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from faceforge.options import option
+
 
 @dataclass(frozen=True, slots=True)
 class SmoothingOptions:
@@ -34,7 +36,7 @@ class SmoothingOptions:
     per second (a brisk head turn) to half a frame; at half that speed the lag is about one frame.
     """
 
-    enabled: bool = True
+    enabled: bool = option(True, help="Smooth face landmarks over time (video).", flag="--smoothing")
     min_cutoff: float = 0.3
     beta: float = 10.0
     d_cutoff: float = 1.0

@@ -11,6 +11,7 @@ from faceforge.compose.color import COLOR_TRANSFERS
 from faceforge.compose.maskers import MASKS, OCCLUSION_MASKS, MaskContext
 from faceforge.compose.masks import combine_masks, skin_mask
 from faceforge.compose.paste import paste_back
+from faceforge.options import option
 from faceforge.types import AlignedFace
 
 
@@ -29,14 +30,24 @@ class ComposeOptions:
     the mask instead.
     """
 
-    mask: str = "landmarks"
-    color: str = "reinhard"
-    blend: str = "alpha"
-    keep_mouth: bool = True  # the target's teeth and tongue, which follow its speech
-    keep_eyes: bool = False
-    mask_erode: float = 1.0
-    mask_feather: float = 1.0
-    occlusion: tuple[str, ...] = ()  # occlusion maskers whose regions keep the target's pixels
+    mask: str = option("landmarks", help="Face mask.", choices=MASKS.keys)
+    color: str = option(
+        "reinhard", help="Colour transfer toward the target's skin.", choices=COLOR_TRANSFERS.keys
+    )
+    blend: str = option("alpha", help="Feathered alpha or Poisson seamless clone.", choices=BLENDERS.keys)
+    keep_mouth: bool = option(
+        True, help="Keep the target's mouth interior (teeth and tongue follow its speech)."
+    )
+    keep_eyes: bool = option(False, help="Keep the target's eyes, so gaze follows the target.")
+    mask_erode: float = option(
+        1.0, help="Scale of the mask's erosion: 0 turns it off, 2 doubles it, below 0 grows the mask."
+    )
+    mask_feather: float = option(
+        1.0, help="Scale of the mask's feather: 0 turns it off, 2 doubles it.", min=0.0
+    )
+    occlusion: tuple[str, ...] = option(
+        (), help="Occlusion maskers whose regions keep the target's pixels.", choices=OCCLUSION_MASKS.keys
+    )
 
     def __post_init__(self) -> None:
         _check_name("mask", self.mask, MASKS)
