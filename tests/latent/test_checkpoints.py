@@ -1,0 +1,136 @@
+"""Strict loading of StyleGAN2 and e4e checkpoints in the reference layouts (shared/reference/*.json):
+random tensors with the published keys and shapes load with strict=True; the buffers public copies lack
+(noise maps, FIR kernels) are rebuilt and said; anything else is one sentence naming the key."""
+
+import argparse
+import json
+from pathlib import Path, PurePosixPath
+
+import pytest
+import torch
+
+from faceforge.errors import WeightsError
+from faceforge.latent.checkpoints import load_e4e, load_generator, read_checkpoint
+from faceforge.nets.e4e import FFHQ_E4E, E4EEncoder
+from faceforge.nets.stylegan2 import FFHQ_256, FFHQ_1024, GeneratorConfig, StyleGAN2Generator
+
+REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference"
+TINY = GeneratorConfig(size=16, style_dim=16, n_mlp=2, channels=(16, 8, 8))
+
+
+def _reference(name: str) -> dict:
+    return json.loads((REFERENCE / name).read_text())["variants"]
+
+
+def _random_state(layout: dict[str, list[int]], prefix: str = "") -> dict[str, torch.Tensor]:
+    generator = torch.Generator().manual_seed(0)
+    return {
+        key[len(prefix) :]: torch.randn(shape, generator=generator) if shape else torch.tensor(0)
+        for key, shape in layout.items()
+        if key.startswith(prefix)
+    }
+
+
+@pytest.mark.parametrize(("variant", "config"), [("ffhq_1024_cm2", FFHQ_1024), ("256_cm2", FFHQ_256)])
+def test_generator_layout_equals_the_reference_key_list(variant: str, config: GeneratorConfig) -> None:
+    reference = _reference("stylegan2_generator_keys.json")[variant]
+    with torch.device("meta"):
+        generator = StyleGAN2Generator(config)
+    ours = [(key, list(value.shape)) for key, value in generator.state_dict().items()]
+    assert ours == list(reference["state_dict"].items())
+    assert sum(p.numel() for p in generator.parameters()) == reference["n_parameters"]
+    assert config.n_latent == reference["n_latent"]
+
+
+def test_e4e_layout_equals_the_reference_key_list() -> None:
+    reference = _reference("e4e_encoder_keys.json")["e4e_ffhq_encode"]["state_dict"]
+    with torch.device("meta"):
+        encoder = E4EEncoder(FFHQ_E4E)
+    ours = [("encoder." + key, list(value.shape)) for key, value in encoder.state_dict().items()]
+    assert ours == [(key, shape) for key, shape in reference.items() if key.startswith("encoder.")]
+
+
+def test_256_generator_from_a_train_py_checkpoint_without_noise_buffers(tmp_path: Path) -> None:
+    """550000.pt's case: g_ema without the 13 noise maps, 'args' a pickled argparse Namespace."""
+    layout = _reference("stylegan2_generator_keys.json")["256_cm2"]["state_dict"]
+    g_ema = {key: value for key, value in _random_state(layout).items() if not key.startswith("noises.")}
+    path = tmp_path / "550000.pt"
+    torch.save({"g_ema": g_ema, "args": argparse.Namespace(size=256, channel_multiplier=2)}, path)
+    loaded = load_generator(path)
+    assert loaded.generator.config == FFHQ_256
+    assert len(loaded.regenerated) == 13 and all(key.startswith("noises.") for key in loaded.regenerated)
+    assert loaded.notes()[0] == "The generator weights lack 13 fixed noise maps; fresh ones were drawn."
+    assert loaded.latent_avg_computed and loaded.latent_avg.shape == (1, 512)
+    state = loaded.generator.state_dict()
+    assert torch.equal(state["convs.3.conv.weight"], g_ema["convs.3.conv.weight"])
+
+
+def test_1024_generator_without_kernels_keeps_its_latent_avg(tmp_path: Path) -> None:
+    layout = _reference("stylegan2_generator_keys.json")["ffhq_1024_cm2"]["state_dict"]
+    g_ema = {key: value for key, value in _random_state(layout).items() if not key.endswith(".kernel")}
+    latent_avg = torch.randn(512)
+    path = tmp_path / "stylegan2-ffhq-config-f.pt"
+    torch.save({"g_ema": g_ema, "latent_avg": latent_avg}, path)
+    loaded = load_generator(path)
+    assert loaded.generator.config == FFHQ_1024
+    assert len(loaded.regenerated) == 16
+    assert loaded.notes() == ["The generator weights lack 16 FIR kernels; they were rebuilt (constants)."]
+    assert torch.equal(loaded.latent_avg[0], latent_avg)
+    kernel = loaded.generator.state_dict()["to_rgbs.3.upsample.kernel"]
+    assert torch.isclose(kernel.sum(), torch.tensor(4.0))
+
+
+def _tiny_state() -> dict[str, torch.Tensor]:
+    torch.manual_seed(0)
+    return StyleGAN2Generator(TINY).state_dict()
+
+
+def test_a_missing_conv_weight_is_one_sentence_naming_it(tmp_path: Path) -> None:
+    state = _tiny_state()
+    del state["convs.1.conv.weight"]
+    path = tmp_path / "broken.pt"
+    torch.save({"g_ema": state}, path)
+    with pytest.raises(WeightsError) as caught:
+        load_generator(path)
+    assert (
+        str(caught.value) == "The generator weights do not match its layout: they lack 'convs.1.conv.weight'."
+    )
+
+
+def test_a_misshapen_or_extra_tensor_is_named(tmp_path: Path) -> None:
+    state = _tiny_state()
+    state["conv1.activate.bias"] = torch.zeros(3)
+    torch.save({"g_ema": state}, tmp_path / "shape.pt")
+    with pytest.raises(WeightsError, match=r"'conv1.activate.bias' is \[3\] where \[16\] is expected"):
+        load_generator(tmp_path / "shape.pt")
+    state = _tiny_state()
+    state["stray.weight"] = torch.zeros(1)
+    torch.save({"g_ema": state}, tmp_path / "extra.pt")
+    with pytest.raises(WeightsError, match=r"they hold an unexpected 'stray\.weight'"):
+        load_generator(tmp_path / "extra.pt")
+
+
+def test_pickled_objects_outside_the_allow_list_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "pickled.pt"
+    torch.save({"g_ema": _tiny_state(), "path": PurePosixPath("/x")}, path)
+    with pytest.raises(
+        WeightsError,
+        match=r"refused: it holds a pickled pathlib\.PurePosixPath, which is not on the allow-list",
+    ):
+        read_checkpoint(path)
+
+
+def test_e4e_checkpoint_loads_encoder_and_decoder_strictly(tmp_path: Path) -> None:
+    """The whole 792-tensor state dict of the reference layout, with opts a plain dict and latent_avg
+    [18, 512]. Uninitialised tensors keep the 1.1 GB file cheap to write."""
+    layout = _reference("e4e_encoder_keys.json")["e4e_ffhq_encode"]["state_dict"]
+    state = {key: torch.empty(shape) if shape else torch.tensor(0) for key, shape in layout.items()}
+    latent_avg = torch.randn(18, 512)
+    path = tmp_path / "e4e_ffhq_encode.pt"
+    torch.save({"state_dict": state, "opts": {"stylegan_size": 1024}, "latent_avg": latent_avg}, path)
+    del state
+    generator = load_generator(path)
+    assert generator.generator.config == FFHQ_1024 and not generator.regenerated
+    encoder = load_e4e(path, generator)
+    assert encoder.encoder.config == FFHQ_E4E
+    assert torch.equal(encoder.latent_avg, latent_avg)
