@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from faceforge import __version__
+from faceforge.version import __version__
 from faceforge.cli.errors import handle_sigterm
 from faceforge.cli.help import readable_help
 from faceforge.cli.native_logs import filter_native_stderr
@@ -24,23 +24,30 @@ from faceforge.cli.native_logs import filter_native_stderr
 @dataclass(frozen=True, slots=True)
 class LazyCommand:
     """Where a subcommand lives: ``module.attribute`` is a ``typer.Typer`` (a command group) or a
-    function, registered with the ``typer.Typer.command`` keywords in ``module.settings`` when named."""
+    function, registered with the ``typer.Typer.command`` keywords in ``module.settings`` when named;
+    ``module.extend``, when named, takes the built click command and returns it with more parameters
+    (flags generated from option declarations)."""
 
     module: str
     attribute: str
     summary: str
     settings: str | None = None
+    extend: str | None = None
 
 
 COMMANDS: dict[str, LazyCommand] = {
     "swap": LazyCommand(
-        "faceforge.cli.swap", "swap", "Swap a face into an image, a folder of images or a video."
+        "faceforge.cli.swap",
+        "swap",
+        "Swap a face into an image, a folder of images or a video.",
+        extend="extend",
     ),
     "convert": LazyCommand(
         "faceforge.cli.swap",
         "swap",
         "Convert an image, folder or video with a model from `train`.",
         settings="CONVERT_SETTINGS",
+        extend="extend",
     ),
     "train": LazyCommand("faceforge.cli.train", "train", "Train a pair model (A and B) on two facesets."),
     "train-oneshot": LazyCommand(
@@ -60,6 +67,7 @@ COMMANDS: dict[str, LazyCommand] = {
     "weights": LazyCommand("faceforge.cli.weights", "app", "List, fetch, verify and add weight files."),
     "provenance": LazyCommand("faceforge.cli.provenance", "provenance", "Read a file's synthetic-media tag."),
     "clean": LazyCommand("faceforge.cli.clean", "clean", "Remove temporary files that killed runs left."),
+    "ui": LazyCommand("faceforge.cli.ui", "ui", "Start the web UI (local by default)."),
 }
 
 
@@ -75,7 +83,8 @@ def load_command(name: str) -> Any:
     single = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
     settings = getattr(module, entry.settings) if entry.settings else {}
     single.command(name, **settings)(target)
-    return typer.main.get_command(single)
+    command = typer.main.get_command(single)
+    return getattr(module, entry.extend)(command) if entry.extend else command
 
 
 class LazyGroup(TyperGroup):
