@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from faceforge.version import __version__
+from faceforge import __version__
 from faceforge.cli.errors import handle_sigterm
 from faceforge.cli.help import readable_help
 from faceforge.cli.native_logs import filter_native_stderr
@@ -24,30 +24,23 @@ from faceforge.cli.native_logs import filter_native_stderr
 @dataclass(frozen=True, slots=True)
 class LazyCommand:
     """Where a subcommand lives: ``module.attribute`` is a ``typer.Typer`` (a command group) or a
-    function, registered with the ``typer.Typer.command`` keywords in ``module.settings`` when named;
-    ``module.extend``, when named, takes the built click command and returns it with more parameters
-    (flags generated from option declarations)."""
+    function, registered with the ``typer.Typer.command`` keywords in ``module.settings`` when named."""
 
     module: str
     attribute: str
     summary: str
     settings: str | None = None
-    extend: str | None = None
 
 
 COMMANDS: dict[str, LazyCommand] = {
     "swap": LazyCommand(
-        "faceforge.cli.swap",
-        "swap",
-        "Swap a face into an image, a folder of images or a video.",
-        extend="extend",
+        "faceforge.cli.swap", "swap", "Swap a face into an image, a folder of images or a video."
     ),
     "convert": LazyCommand(
         "faceforge.cli.swap",
         "swap",
         "Convert an image, folder or video with a model from `train`.",
         settings="CONVERT_SETTINGS",
-        extend="extend",
     ),
     "train": LazyCommand("faceforge.cli.train", "train", "Train a pair model (A and B) on two facesets."),
     "train-oneshot": LazyCommand(
@@ -83,8 +76,7 @@ def load_command(name: str) -> Any:
     single = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
     settings = getattr(module, entry.settings) if entry.settings else {}
     single.command(name, **settings)(target)
-    command = typer.main.get_command(single)
-    return getattr(module, entry.extend)(command) if entry.extend else command
+    return typer.main.get_command(single)
 
 
 class LazyGroup(TyperGroup):
