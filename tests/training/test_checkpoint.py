@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import pickle
 from pathlib import Path
 
 import pytest
@@ -147,8 +148,12 @@ def test_unsafe_or_broken_files_fail_clearly(tmp_path):
             return (print, ("pwned",))
 
     torch.save({"x": Evil()}, tmp_path / "state.pt")
-    with pytest.raises(InputError, match="unsafe to load"):
+    with pytest.raises(InputError, match=r"is refused: it holds a pickled Python object \(builtins\.print\)"):
         load_state(tmp_path / "state.pt")
+    (tmp_path / "state.pt").write_bytes(pickle.dumps({"iteration": 3}))  # not torch.save's format
+    with pytest.raises(InputError, match=r"The training state .* is not a readable PyTorch file") as plain:
+        load_state(tmp_path / "state.pt")
+    assert "weights_only" not in str(plain.value)  # never advise unsafe loading
     (tmp_path / "model.safetensors").write_bytes(b"not safetensors")
     with pytest.raises(WeightsError, match="not readable safetensors"):
         load_weights(tmp_path / "model.safetensors")

@@ -61,7 +61,9 @@ def test_plain_torch_state_dict(tmp_path: Path, suffix: str) -> None:
 def test_a_pickled_object_is_refused_without_running_it(tmp_path: Path) -> None:
     marker = tmp_path / "code-ran"
     torch.save({"weight": torch.zeros(2), "extra": _Payload(marker)}, tmp_path / "G.pth")
-    with pytest.raises(WeightsError, match=r"is refused: it holds a pickled Python object .* arbitrary code"):
+    with pytest.raises(
+        WeightsError, match=r"is refused: it holds (a )?pickled Python objects? .* arbitrary code"
+    ):
         load_state_dict(tmp_path / "G.pth")
     assert not marker.exists()
 
@@ -91,3 +93,62 @@ def test_unreadable_missing_and_unknown_files(tmp_path: Path) -> None:
     (tmp_path / "model.onnx").write_bytes(b"onnx")
     with pytest.raises(WeightsError, match="not a state-dict file"):
         load_state_dict(tmp_path / "model.onnx")
+
+
+def test_a_plain_pickle_names_its_class_and_never_advises_weights_only_false(tmp_path: Path) -> None:
+    import argparse
+    import pickle
+
+    with open(tmp_path / "options.pth", "wb") as handle:
+        pickle.dump({"weight": [1.0], "opts": argparse.Namespace(lr=0.1)}, handle)
+    with pytest.raises(WeightsError) as refused:
+        load_state_dict(tmp_path / "options.pth")
+    assert "a pickled Python object (argparse.Namespace)" in str(refused.value)
+    with open(tmp_path / "lists.pth", "wb") as handle:
+        pickle.dump({"weight": [1.0, 2.0]}, handle)  # torch 2.13 says 'Unsupported operand 149'
+    with pytest.raises(WeightsError) as unreadable:
+        load_state_dict(tmp_path / "lists.pth")
+    text = str(unreadable.value)
+    assert "is not a readable PyTorch file" in text and "pickle.dump" in text
+    for message in (str(refused.value), text):
+        assert "weights_only" not in message and "operand" not in message
+
+
+def test_an_allowed_class_loads_through_load_checkpoint(tmp_path: Path) -> None:
+    import argparse
+
+    from faceforge.weights.loading import load_checkpoint
+
+    torch.save({"state_dict": _tensors(), "opts": argparse.Namespace(size=1024)}, tmp_path / "e4e.pt")
+    with pytest.raises(WeightsError, match=r"a pickled Python object \(argparse\.Namespace\)"):
+        load_checkpoint(tmp_path / "e4e.pt")
+    loaded = load_checkpoint(tmp_path / "e4e.pt", allow=(argparse.Namespace,))
+    assert isinstance(loaded, dict) and loaded["opts"].size == 1024
+    marker = tmp_path / "code-ran"
+    torch.save({"opts": argparse.Namespace(), "extra": _Payload(marker)}, tmp_path / "mixed.pt")
+    with pytest.raises(WeightsError, match="is refused"):  # allowing one class allows no other
+        load_checkpoint(tmp_path / "mixed.pt", allow=(argparse.Namespace,))
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("suffix", [".safetensors", ".pth"])
+def test_nan_and_integer_weights_are_refused(tmp_path: Path, suffix: str) -> None:
+    def save(tensors: dict[str, torch.Tensor], name: str) -> Path:
+        path = tmp_path / f"{name}{suffix}"
+        if suffix == ".safetensors":
+            save_file(tensors, str(path))
+        else:
+            torch.save(tensors, path)
+        return path
+
+    nan = save({**_tensors(), "decoder.weight": torch.full((3, 3), float("nan"))}, "nan")
+    with pytest.raises(WeightsError, match=r"unusable: 'decoder.weight' holds NaN or infinite values"):
+        load_state_dict(nan)
+    inf = save({"decoder.bias": torch.tensor([1.0, float("inf")])}, "inf")
+    with pytest.raises(WeightsError, match=r"'decoder\.bias' holds NaN or infinite"):
+        load_state_dict(inf)
+    integer = save({"encoder.conv1.0.weight": torch.ones(4, 3, 4, 4, dtype=torch.int64)}, "int")
+    with pytest.raises(
+        WeightsError, match=r"'encoder.conv1.0.weight' is int64, but network weights are floating"
+    ):
+        load_state_dict(integer)

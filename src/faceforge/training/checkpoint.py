@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from safetensors.torch import save_file
 
-from faceforge.errors import InputError, OutputError
+from faceforge.errors import InputError, OutputError, WeightsError
 from faceforge.models.folder import (
     MODEL_FILE,
     SAVES_DIR,
@@ -34,6 +34,7 @@ from faceforge.models.folder import (
     SaveEntry,
     load_weights,
 )
+from faceforge.weights.loading import load_checkpoint
 
 WEIGHTS_FORMAT = "faceforge-autoencoder"
 _TEMP_PREFIX = ".tmp-"
@@ -192,9 +193,14 @@ def _without(index: CheckpointIndex, name: str) -> CheckpointIndex:
 
 
 def load_state(path: Path) -> dict[str, Any]:
+    """The optimiser and loop state of a save, read with the weights-only loader (whose refusals never
+    repeat torch's advice to load with ``weights_only=False``)."""
+    if not path.is_file():
+        raise InputError(f"The training state {path} is missing.")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise InputError(f"The training state {path} is missing.") from None
-    except Exception as exc:  # an unpickling error is any of several types
-        raise InputError(f"The training state {path} is unreadable or unsafe to load ({exc}).") from None
+        state = load_checkpoint(path, what="training state")
+    except WeightsError as exc:
+        raise InputError(str(exc)) from None
+    if not isinstance(state, dict):
+        raise InputError(f"The training state {path} holds a {type(state).__name__}, not a mapping.")
+    return state
