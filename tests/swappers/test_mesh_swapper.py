@@ -76,3 +76,33 @@ def test_a_near_profile_target_is_declined_and_left_as_it_is(photo):
         rendered = session.render_image(target)
     assert (rendered.faces_swapped, rendered.faces_declined) == (1, 0)
     assert not np.array_equal(rendered.image, target)
+
+
+def _jaw_and_mouth(analyser, image):
+    """Jaw-angle width over eye-corner distance, and inner-lip gap over face height, of the main face."""
+    p = analyser.faces(image)[0].landmarks[:468]
+    jaw = np.linalg.norm(p[172] - p[397]) / np.linalg.norm(p[33] - p[263])
+    return float(jaw), float(np.linalg.norm(p[13] - p[14]) / np.linalg.norm(p[10] - p[152]))
+
+
+def test_shape_moves_the_output_jaw_toward_the_source_and_keeps_the_mouth(analyser, photo):
+    """face_frontal_b (jaw 1.16 eye spacings) on face_frontal_a (1.32): measured in the composed output,
+    1.28 with shape off, 1.26 at the default 0.5, 1.21 at 1. On face_lookup_g (mouth open 0.060 of the face
+    height) with face_darkskin_i's closed mouth, the output's mouth stays open like the target's at
+    shape 1 too (measured 0.068 at 0.5, 0.067 at 0)."""
+    from faceforge.pipeline.session import SwapSession
+    from faceforge.swappers.mesh import MeshSwapOptions
+
+    def output(source: str, target: str, shape: float | None) -> np.ndarray:
+        options = MeshSwapOptions() if shape is None else MeshSwapOptions(shape=shape)
+        with SwapSession([[photo(source)]], swapper=MeshSwapper(options)) as session:
+            return session.render_image(photo(target)).image
+
+    assert MeshSwapOptions().shape == 0.5
+    narrow = [_jaw_and_mouth(analyser, output("face_frontal_b.jpg", "face_frontal_a.jpg", s))[0]
+              for s in (0.0, None, 1.0)]  # fmt: skip
+    assert narrow[0] - narrow[1] > 0.01 and narrow[0] - narrow[2] > 0.04, narrow
+    _, target_open = _jaw_and_mouth(analyser, photo("face_lookup_g.jpg"))
+    for shape in (None, 1.0):
+        _, opened = _jaw_and_mouth(analyser, output("face_darkskin_i.jpg", "face_lookup_g.jpg", shape))
+        assert abs(opened - target_open) <= 0.25 * target_open, (shape, opened, target_open)
