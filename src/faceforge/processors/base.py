@@ -5,8 +5,10 @@ targets and the swapped crops of every face of a batch of frames (all crops shar
 one crop per input, same shape, ``uint8`` RGB. Face restorers and enhancers (GFPGAN-like nets) are face
 processors: they see the whole face at a known alignment and batch well.
 
-A **frame processor** works on a batch of composed frames and returns one frame per input, same shape,
-``uint8`` RGB (the video writer's size is fixed when it opens). The watermark is one; it runs last.
+A **frame processor** works on a batch of composed frames and returns one frame per input, ``uint8`` RGB,
+of the input's shape, or ``scale`` times its height and width when it declares an integer ``scale``
+attribute (an upscaler; the video writer is opened at the chain's output size). The watermark is one; it
+runs last.
 
 Both may hold models loaded once (``close()`` releases them). They are called from one thread at a
 time (the video path's swap thread), batch after batch in frame order.
@@ -40,16 +42,20 @@ class FrameProcessor(Protocol):
     def close(self) -> None: ...
 
 
-def check_outputs(name: str, inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray]) -> list[np.ndarray]:
+def check_outputs(
+    name: str, inputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray], scale: int = 1
+) -> list[np.ndarray]:
     """A processor's outputs, refused in one sentence unless there is one ``uint8`` array of the input's
-    shape per input (a plug-in's mistake must not surface as a codec error frames later)."""
+    shape (height and width times ``scale``) per input (a plug-in's mistake must not surface as a codec
+    error frames later)."""
     outputs = list(outputs)
     if len(outputs) != len(inputs):
         raise ValueError(f"The processor '{name}' returned {len(outputs)} images for {len(inputs)}.")
     for before, after in zip(inputs, outputs, strict=True):
-        if after.dtype != np.uint8 or after.shape != before.shape:
+        expected = (before.shape[0] * scale, before.shape[1] * scale, *before.shape[2:])
+        if after.dtype != np.uint8 or after.shape != expected:
             raise ValueError(
                 f"The processor '{name}' returned a {after.dtype} {after.shape} image for a uint8 "
-                f"{before.shape} one."
+                f"{before.shape} one" + (f" upscaled {scale} times." if scale != 1 else ".")
             )
     return outputs

@@ -1,0 +1,80 @@
+"""The identity guard: a face enhancer may sharpen a face, not change who it is.
+
+For every enhanced face the guard embeds the swapped crop and the crop blended with the enhancer's output
+at the step's blend, half of it and a quarter of it (one batch through the identity network), and keeps
+the strongest blend whose embedding lies within ``threshold`` of the swapped face's; when none does, the
+enhancement of that face is dropped. What it decided is kept in :attr:`IdentityGuard.records` (the
+distance at the full blend and the blend kept), for reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from faceforge.types import AlignedFace, Face
+
+BLEND_STEPS = (1.0, 0.5, 0.25)  # shares of the step's blend tried, strongest first
+
+
+class ChipEncoder(Protocol):
+    """An identity encoder that embeds chips in batches (both of faceforge's dlib ResNet backends)."""
+
+    def chips(self, image: np.ndarray, faces: list[Face]) -> list[np.ndarray]: ...
+
+    def embed_chips(self, chips: np.ndarray) -> np.ndarray: ...
+
+    def distance(self, a: np.ndarray, b: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass(frozen=True, slots=True)
+class GuardRecord:
+    distance: float  # identity distance of the fully blended enhancement from the swapped face
+    kept_distance: float  # the distance at the blend kept (0 when the enhancement was dropped)
+    blend: float  # the blend kept (0: dropped)
+
+
+def crop_face(aligned: AlignedFace) -> Face:
+    """The face of an aligned crop in the crop's own pixel coordinates (what an identity encoder needs
+    to cut its chip from the crop)."""
+    points = aligned.landmarks[:, :2]
+    box = np.array([*points.min(axis=0), *points.max(axis=0)], dtype=np.float32)
+    return Face(box=box, score=1.0, landmarks=aligned.landmarks)
+
+
+class IdentityGuard:
+    """See the module docstring; ``encoder`` is faceforge's dlib ResNet by default."""
+
+    def __init__(self, encoder: ChipEncoder, threshold: float) -> None:
+        self.encoder = encoder
+        self.threshold = threshold
+        self.records: list[GuardRecord] = []
+
+    def choose(
+        self,
+        faces: Sequence[AlignedFace],
+        swapped: Sequence[np.ndarray],
+        blended: Callable[[int, float], np.ndarray],
+        blends: Sequence[float],
+    ) -> list[float]:
+        """The blend to keep for each face: ``blended(i, b)`` is face ``i``'s crop at blend ``b``."""
+        chips: list[np.ndarray] = []
+        for i, aligned in enumerate(faces):
+            face = [crop_face(aligned)]
+            chips += self.encoder.chips(swapped[i], face)
+            for share in BLEND_STEPS:
+                chips += self.encoder.chips(blended(i, blends[i] * share), face)
+        vectors = self.encoder.embed_chips(np.stack(chips))
+        per_face = len(BLEND_STEPS) + 1
+        kept: list[float] = []
+        for i in range(len(faces)):
+            group = vectors[i * per_face : (i + 1) * per_face]
+            distances = [float(d) for d in self.encoder.distance(group[0], group[1:])]
+            fits = [k for k, d in enumerate(distances) if d <= self.threshold]
+            blend = blends[i] * BLEND_STEPS[fits[0]] if fits else 0.0
+            self.records.append(GuardRecord(distances[0], distances[fits[0]] if fits else 0.0, blend))
+            kept.append(blend)
+        return kept

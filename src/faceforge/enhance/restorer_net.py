@@ -1,0 +1,63 @@
+"""faceforge's own face restoration network: small and fast, trained by ``faceforge train-restorer``.
+
+A residual encoder-decoder on RGB in [0, 1]: full-resolution features, a half-resolution body of residual
+blocks (where most of the work happens, at a quarter of the cost), pixel-shuffle back up, and a tail
+that adds its correction to the input, so an untrained network starts as the identity. Fully
+convolutional: any even crop side works.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import Tensor, nn
+
+
+@dataclass(frozen=True, slots=True)
+class RestorerShape:
+    width: int = 32  # full-resolution channels (the body has twice as many)
+    blocks: int = 4  # residual blocks at half resolution
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+class _Residual(nn.Module):
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(channels, channels, 3, padding=1),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(channels, channels, 3, padding=1),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + self.body(x)
+
+
+class RestorerNet(nn.Module):
+    """``forward(x [B, 3, S, S] in [0, 1]) -> restored [B, 3, S, S]`` (not clamped; S even)."""
+
+    def __init__(self, shape: RestorerShape | None = None) -> None:
+        super().__init__()
+        self.shape = shape or RestorerShape()
+        w = self.shape.width
+        self.head = nn.Sequential(nn.Conv2d(3, w, 3, padding=1), nn.LeakyReLU(0.2, inplace=True))
+        self.down = nn.Sequential(
+            nn.Conv2d(w, 2 * w, 4, stride=2, padding=1), nn.LeakyReLU(0.2, inplace=True)
+        )
+        self.body = nn.Sequential(*(_Residual(2 * w) for _ in range(self.shape.blocks)))
+        self.up = nn.Sequential(
+            nn.Conv2d(2 * w, 4 * w, 3, padding=1), nn.PixelShuffle(2), nn.LeakyReLU(0.2, inplace=True)
+        )
+        self.tail = nn.Sequential(
+            nn.Conv2d(2 * w, w, 3, padding=1), nn.LeakyReLU(0.2, inplace=True), nn.Conv2d(w, 3, 3, padding=1)
+        )
+        nn.init.zeros_(self.tail[-1].weight)
+        nn.init.zeros_(self.tail[-1].bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        features = self.head(x)
+        coarse = self.up(self.body(self.down(features)))
+        return x + self.tail(torch.cat([features, coarse], dim=1))
