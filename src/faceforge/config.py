@@ -13,6 +13,7 @@ from typing import Literal
 from faceforge.analysis.analyser import AnalysisOptions
 from faceforge.analysis.tracking import TrackingOptions
 from faceforge.compose.compositor import ComposeOptions
+from faceforge.enhance.options import EnhanceOptions
 from faceforge.media.limits import DEFAULT_MAX_PIXELS
 from faceforge.options import check_declared, option
 from faceforge.pipeline.selection import SelectionOptions
@@ -93,4 +94,5 @@ class SwapConfig:
         "processors on the finished frame); the watermark, when on, runs last.",
         choices=_processor_names,
     )
+    enhance: EnhanceOptions = field(default_factory=EnhanceOptions)  # --enhance face=NAME[:BLEND]
     overwrite: bool = False  # folders: images already in the output are skipped, so a rerun resumes
