@@ -6,7 +6,8 @@ import os
 from pathlib import Path
 
 from faceforge.errors import WeightsError
-from faceforge.weights.cache import default_cache_dir, read_manifest
+from faceforge.weights.at_use import verify_at_use
+from faceforge.weights.cache import default_cache_dir, pinned_sha256, read_manifest
 from faceforge.weights.catalog import CATALOG
 
 
@@ -16,17 +17,20 @@ def _looks_like_path(text: str) -> bool:
 
 def resolve_weights(spec: str | os.PathLike[str], cache_dir: Path | None = None) -> Path:
     """An existing file or folder is returned as is; a catalog name, or a name added with
-    ``faceforge weights add``, gives its file in the cache. Anything else raises WeightsError saying
-    what to run."""
+    ``faceforge weights add``, gives its file in the cache, whose sha256 is checked against the catalog's
+    (else the one recorded when it was cached) at every use (:mod:`.at_use`). Anything else raises
+    WeightsError saying what to run."""
     text = os.fspath(spec)
     path = Path(text).expanduser()
     if path.exists():
         return path
     cache = cache_dir if cache_dir is not None else default_cache_dir()
-    record = read_manifest(cache).get(text)
+    records = read_manifest(cache)
+    record = records.get(text)
     if record is not None:
         cached = record.path(cache)
         if cached.is_file() and cached.stat().st_size == record.size:
+            verify_at_use(cache, text, cached, pinned_sha256(text, records) or record.sha256)
             return cached
         fix = (
             f"faceforge weights fetch {text}"
