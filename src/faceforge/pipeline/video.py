@@ -60,9 +60,10 @@ def swap_video_file(
     """Swap faces through a whole video into ``output`` (same frame count, timestamps and audio)."""
     video = session.config.video
     info = probe_video(target, video.max_pixels)
+    scale = session.processors.scale  # a frame enhancer (upscaler) makes the frames larger
     writer = VideoWriter(
         output,
-        info,
+        replace(info, width=info.width * scale, height=info.height * scale),
         source_path=target,
         codec=video.codec if output.suffix.lower() in X264_SUFFIXES else None,
         crf=video.crf,
