@@ -60,6 +60,7 @@ COMMANDS: dict[str, LazyCommand] = {
     "weights": LazyCommand("faceforge.cli.weights", "app", "List, fetch, verify and add weight files."),
     "provenance": LazyCommand("faceforge.cli.provenance", "provenance", "Read a file's synthetic-media tag."),
     "clean": LazyCommand("faceforge.cli.clean", "clean", "Remove temporary files that killed runs left."),
+    "batch": LazyCommand("faceforge.cli.batch", "app", "Swap, convert or extract many inputs on Ray."),
     "ui": LazyCommand("faceforge.cli.ui", "ui", "Start the web UI (local by default)."),
 }
 

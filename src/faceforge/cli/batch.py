@@ -1,0 +1,191 @@
+"""``faceforge batch swap|convert|extract``: many inputs (files, folders, CSV manifests) on Ray workers.
+
+``--workers N`` starts a local Ray instance with N workers for the job; ``--ray ADDRESS`` uses an existing
+cluster (``auto``: the one ``ray start`` made on this machine); ``--workers 0`` runs in this process.
+Exit codes: 0 every task done, 9 some inputs failed (each listed with its sentence; the rest are done and
+a rerun redoes only the failed ones), and the usual codes when the job cannot start.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+
+from faceforge.cli.errors import Debug, reported_errors
+from faceforge.cli.progress import progress_bar
+
+if TYPE_CHECKING:
+    from faceforge.config import SwapConfig
+    from faceforge.scale.batch import BatchReport
+    from faceforge.scale.runner import Cluster
+
+#: Some inputs failed; the others finished (the job record says which).
+PARTIAL = 9
+
+app = typer.Typer(
+    help="Run swap, convert or extract over many inputs on Ray workers (a local instance or a cluster); "
+    "a rerun resumes where a job stopped.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+Inputs = Annotated[
+    list[Path], typer.Argument(help="Images, videos, folders (searched recursively) or CSV manifests.")
+]
+Workers = Annotated[
+    int, typer.Option(help="Workers: Ray actors (each loads the models once); 0 runs in this process.")
+]
+Address = Annotated[
+    str | None,
+    typer.Option("--ray", help="Address of an existing Ray cluster (host:port, or auto); default: local."),
+]
+Cpus = Annotated[float, typer.Option(help="CPUs Ray reserves for each worker.")]
+Gpus = Annotated[float, typer.Option(help="GPUs Ray reserves for each worker (fractions share one).")]
+Job = Annotated[
+    Path | None,
+    typer.Option(help="The job record (SQLite); default: .faceforge-job.sqlite in the output."),
+]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+Segments = Annotated[
+    float,
+    typer.Option(
+        help="Cut each video at its first keyframe after every this many seconds and swap the segments "
+        "on separate workers (0: each video is one task)."
+    ),
+]
+ConfigFile = Annotated[
+    Path | None, typer.Option("--config", help="Swap settings from a TOML or JSON file (see config show).")
+]
+Assignments = Annotated[
+    list[str] | None,
+    typer.Option("--option", help="One swap setting, KEY=VALUE (e.g. video.crf=23); repeatable."),
+]
+
+
+def _cluster(workers: int, address: str | None, cpus: float, gpus: float) -> Cluster:
+    from faceforge.scale.runner import Cluster
+
+    return Cluster(workers=workers, address=address, cpus=cpus, gpus=gpus)
+
+
+def _swap_config(config_file: Path | None, assignments: list[str] | None) -> SwapConfig:
+    from faceforge.config import SwapConfig, configured
+    from faceforge.options import parse_assignments, read_config_file
+
+    values = read_config_file(SwapConfig, config_file) if config_file is not None else {}
+    values.update(parse_assignments(SwapConfig, assignments or []))
+    return configured(SwapConfig(), values)
+
+
+def _finish(report: BatchReport, console: Console, what: str) -> None:
+    console.print(
+        f"{what}: {len(report.done)} done"
+        + (f", {len(report.skipped)} already done" if report.skipped else "")
+        + (f", {len(report.failed)} failed:" if report.failed else "."),
+        highlight=False,
+    )
+    for key, reason in report.failed:
+        console.print(f"  {key}: {reason}", highlight=False, soft_wrap=True)
+    if report.failed:
+        raise typer.Exit(PARTIAL)
+
+
+@app.command("swap")
+def swap(
+    source: Annotated[Path, typer.Argument(help="Photo of the person whose face is put in.")],
+    inputs: Inputs,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output folder.")],
+    more_sources: Annotated[
+        list[Path] | None, typer.Option("--source", "-s", help="More photos of the same source person.")
+    ] = None,
+    segment_seconds: Segments = 0.0,
+    config_file: ConfigFile = None,
+    option: Assignments = None,
+    workers: Workers = 2,
+    ray_address: Address = None,
+    cpus_per_worker: Cpus = 1.0,
+    gpus_per_worker: Gpus = 0.0,
+    job: Job = None,
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """Swap a source person into every input, on Ray workers; outputs keep the inputs' names."""
+    from faceforge.scale.batch import batch_swap
+    from faceforge.scale.workers import SwapSpec
+
+    console = Console(stderr=True)
+    with reported_errors(debug, console):
+        spec = SwapSpec([[source, *(more_sources or [])]], _swap_config(config_file, option))
+        cluster = _cluster(workers, ray_address, cpus_per_worker, gpus_per_worker)
+        with progress_bar("batch swap", "frames", not quiet) as progress:
+            report = batch_swap(inputs, output, spec, cluster, segment_seconds, job, progress)
+        _finish(report, console, f"batch swap into {output}")
+
+
+@app.command("convert")
+def convert(
+    inputs: Inputs,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output folder.")],
+    model: Annotated[Path, typer.Option("--model", help="A model folder from `faceforge train`.")],
+    direction: Annotated[str, typer.Option(help="a2b puts B's face on A, b2a the reverse.")] = "a2b",
+    segment_seconds: Segments = 0.0,
+    config_file: ConfigFile = None,
+    option: Assignments = None,
+    workers: Workers = 2,
+    ray_address: Address = None,
+    cpus_per_worker: Cpus = 1.0,
+    gpus_per_worker: Gpus = 0.0,
+    job: Job = None,
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """Convert every input with a trained pair model, on Ray workers."""
+    from faceforge.errors import OptionError
+    from faceforge.scale.batch import batch_swap
+    from faceforge.scale.workers import SwapSpec
+
+    console = Console(stderr=True)
+    with reported_errors(debug, console):
+        if direction not in ("a2b", "b2a"):
+            raise OptionError(f"--direction is a2b or b2a, not '{direction}'.")
+        spec = SwapSpec([], _swap_config(config_file, option), model=model, direction=direction)
+        cluster = _cluster(workers, ray_address, cpus_per_worker, gpus_per_worker)
+        with progress_bar("batch convert", "frames", not quiet) as progress:
+            report = batch_swap(inputs, output, spec, cluster, segment_seconds, job, progress)
+        _finish(report, console, f"batch convert into {output}")
+
+
+@app.command("extract")
+def extract(
+    inputs: Inputs,
+    output: Annotated[Path, typer.Option("--output", "-o", help="The faceset folder (created or added to).")],
+    reference: Annotated[
+        list[Path] | None,
+        typer.Option("--reference", "-r", help="Keep only this person's faces (repeatable: more photos)."),
+    ] = None,
+    size: Annotated[int, typer.Option(help="Crop size in pixels.")] = 256,
+    every: Annotated[int, typer.Option(help="Take every Nth video frame.")] = 1,
+    workers: Workers = 2,
+    ray_address: Address = None,
+    cpus_per_worker: Cpus = 1.0,
+    gpus_per_worker: Gpus = 0.0,
+    job: Job = None,
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """Extract the faces of every input into one faceset, on Ray workers (shards merged by this process)."""
+    from faceforge.facesets.extract import ExtractOptions
+    from faceforge.scale.batch import batch_extract
+    from faceforge.scale.workers import ExtractSpec
+
+    console = Console(stderr=True)
+    with reported_errors(debug, console):
+        spec = ExtractSpec(ExtractOptions(size=size, every=every), list(reference or []))
+        cluster = _cluster(workers, ray_address, cpus_per_worker, gpus_per_worker)
+        with progress_bar("batch extract", "frames", not quiet) as progress:
+            report = batch_extract(inputs, output, spec, cluster, job, progress)
+        _finish(report, console, f"batch extract into {output} ({report.faces_added} faces added)")

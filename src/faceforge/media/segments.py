@@ -1,0 +1,198 @@
+"""One long video as segments cut at its keyframes: planned from the packets, decoded on their own,
+and their encoded parts joined back into one file with the source's timestamps and its audio copied once.
+
+- **Planning** reads packets only (no decoding): a segment starts at a keyframe, so a decoder that seeks
+  there produces the same pictures as one that decoded from the start (closed GOPs, as x264 writes by
+  default). :func:`read_segment` checks that it decoded exactly the frames planned and refuses otherwise
+  (an open GOP whose leading frames need the previous segment).
+- **Joining** copies the parts' video packets as they are (no re-encode) into one file under a temporary
+  name (:mod:`faceforge.media.atomic`), keeping each packet's timestamps, and copies the source's audio
+  once beside them (:class:`~faceforge.media.audio.AudioPassthrough`), cut at the end of the last frame as
+  :class:`~faceforge.media.writer.VideoWriter` does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+
+from faceforge.errors import InputError, OutputError
+from faceforge.media.atomic import AtomicOutput
+from faceforge.media.audio import AudioPassthrough
+from faceforge.media.limits import DEFAULT_MAX_PIXELS
+from faceforge.media.probe import fraction, open_input, quarter_turns
+from faceforge.media.provenance import video_metadata
+from faceforge.media.reader import VideoFrame
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """Frames ``first_frame .. first_frame + frames - 1`` of a video: those whose pts lie in
+    ``[start_pts, end_pts)`` (``end_pts`` None: to the end), starting at a keyframe."""
+
+    index: int
+    start_pts: int
+    end_pts: int | None
+    first_frame: int
+    frames: int
+
+    def holds(self, pts: int) -> bool:
+        return pts >= self.start_pts and (self.end_pts is None or pts < self.end_pts)
+
+
+def plan_segments(path: Path, seconds: float, max_pixels: int = DEFAULT_MAX_PIXELS) -> list[Segment]:
+    """Cut ``path`` at the first keyframe at or after each multiple of ``seconds`` (0: one segment).
+
+    The cut points depend on the file and ``seconds`` only, never on how many workers run the segments,
+    so a job's output does not depend on the size of the cluster.
+    """
+    path = Path(path)
+    with open_input(path, max_pixels) as container:
+        stream = container.streams.video[0]
+        time_base = fraction(stream.time_base) or Fraction(1, 90_000)
+        stamps: list[int] = []
+        keyframes: list[int] = []
+        try:
+            for packet in container.demux(stream):
+                if packet.pts is None or packet.size == 0:
+                    continue
+                stamps.append(packet.pts)
+                if packet.is_keyframe:
+                    keyframes.append(packet.pts)
+        except av.FFmpegError as exc:
+            raise InputError(f"Cannot read {path}: its video data is corrupt.") from exc
+    if not stamps:
+        raise InputError(f"Cannot read {path}: its video stream holds no frames.")
+    if any(pts is None for pts in stamps) or not keyframes:
+        raise InputError(f"Cannot split {path} into segments: its packets carry no keyframe timestamps.")
+    stamps.sort()
+    starts = [stamps[0]]
+    if seconds > 0:
+        step = Fraction(seconds)
+        for pts in sorted(keyframes):
+            if pts > starts[-1] and pts * time_base >= step * len(starts):
+                starts.append(pts)
+    segments = []
+    for index, start in enumerate(starts):
+        end = starts[index + 1] if index + 1 < len(starts) else None
+        first = sum(1 for pts in stamps if pts < start)
+        count = sum(1 for pts in stamps if pts >= start and (end is None or pts < end))
+        segments.append(Segment(index, start, end, first, count))
+    return segments
+
+
+def read_segment(path: Path, segment: Segment, max_pixels: int = DEFAULT_MAX_PIXELS) -> Iterator[VideoFrame]:
+    """The decoded frames of ``segment``, numbered as in the whole video, upright, at the stream's size.
+
+    Raises InputError when the decoder does not give exactly the planned frames (the segment's first
+    keyframe does not start a closed group of pictures), rather than return a segment that would not join
+    seamlessly.
+    """
+    path = Path(path)
+    container = open_input(path, max_pixels)
+    produced = 0
+    try:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        time_base = fraction(stream.time_base) or Fraction(1, 90_000)
+        width, height = stream.codec_context.width, stream.codec_context.height
+        container.seek(segment.start_pts, stream=stream, backward=True, any_frame=False)
+        for frame in container.decode(stream):
+            if frame.pts is None or frame.pts < segment.start_pts:
+                continue
+            if not segment.holds(frame.pts):
+                break
+            image = frame.to_ndarray(format="rgb24", width=width, height=height)
+            turns = quarter_turns(frame.rotation)
+            if turns:
+                image = np.ascontiguousarray(np.rot90(image, k=turns))
+            yield VideoFrame(segment.first_frame + produced, frame.pts, time_base, image)
+            produced += 1
+    except av.FFmpegError as exc:
+        raise InputError(
+            f"Cannot decode {path}: the video data is corrupt at frame {segment.first_frame + produced}."
+        ) from exc
+    finally:
+        container.close()
+    if produced != segment.frames:
+        raise InputError(
+            f"Cannot split {path} at its keyframes: segment {segment.index} decodes {produced} frames "
+            f"instead of {segment.frames} (its pictures depend on the previous segment)."
+        )
+
+
+def join_segments(
+    parts: Sequence[Path], output: Path, audio_source: Path | None, tag: dict[str, Any] | None = None
+) -> int:
+    """Copy the video packets of ``parts`` (in order) into ``output`` and the audio of ``audio_source``
+    once beside them; returns the number of video packets. The parts must come from one encoder setting
+    (same codec parameters), as the segments of one job do; their timestamps are kept as they are."""
+    if not parts:
+        raise OutputError(f"Cannot write {output}: there are no segments to join.")
+    target = AtomicOutput(Path(output))
+    suffix = Path(output).suffix.lower()
+    options = {"movflags": "use_metadata_tags+faststart"} if suffix in (".mp4", ".mov") else {}
+    written = 0
+    audio: AudioPassthrough | None = None
+    try:
+        with av.open(str(parts[0])) as first:
+            template = first.streams.video[0]
+            out = av.open(str(target.temp_path), mode="w", container_options=options)
+            try:
+                if tag is not None:
+                    out.metadata.update(video_metadata(tag))
+                video = out.add_stream_from_template(template)
+                video.time_base = template.time_base
+                rate = template.average_rate
+                if audio_source is not None:
+                    audio = AudioPassthrough(Path(audio_source), out, suffix)
+                out.start_encoding()
+                last: tuple[int, Fraction] | None = None
+                for part in parts:
+                    last = _copy_packets(Path(part), out, video, audio) or last
+                    written += _count_packets(Path(part))
+                if audio is not None and last is not None:
+                    step = round(1 / (Fraction(rate) * last[1])) if rate else 1
+                    audio.finish((last[0] + max(1, step)) * last[1])
+            finally:
+                out.close()
+                if audio is not None:
+                    audio.close()
+    except BaseException as exc:
+        target.discard()
+        if isinstance(exc, av.FFmpegError | OSError):
+            raise OutputError(f"Cannot write {output}: joining the segments failed ({exc}).") from exc
+        raise
+    target.commit()
+    return written
+
+
+def _copy_packets(
+    part: Path, out: av.container.OutputContainer, video: Any, audio: AudioPassthrough | None
+) -> tuple[int, Fraction] | None:
+    """Mux one part's video packets into ``out`` (audio up to each packet's time); the last pts seen."""
+    last: tuple[int, Fraction] | None = None
+    with av.open(str(part)) as container:
+        stream = container.streams.video[0]
+        for packet in container.demux(stream):
+            if packet.dts is None:
+                continue
+            if packet.pts is not None and (last is None or packet.pts > last[0]):
+                last = (packet.pts, Fraction(packet.time_base))
+            packet.stream = video
+            out.mux(packet)
+            if audio is not None and packet.pts is not None:
+                audio.mux_until(packet.pts * Fraction(packet.time_base))
+    return last
+
+
+def _count_packets(part: Path) -> int:
+    with av.open(str(part)) as container:
+        stream = container.streams.video[0]
+        return sum(1 for packet in container.demux(stream) if packet.size > 0)

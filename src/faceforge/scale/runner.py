@@ -1,0 +1,219 @@
+"""Running a batch's tasks: on Ray actors (a local Ray instance or an existing cluster), or in this
+process for ``workers=0``; either way through the same worker objects, so both give the same outputs.
+
+- **One worker object per actor**, built once (models, source identities), serving one task at a time:
+  the driver hands the next task to whichever actor is free, so a slow input never holds up the rest.
+- **Resources** are declared per actor (``cpus``, ``gpus``): Ray places actors only where they fit.
+- **Failures.** A task whose input is bad returns its sentence and is recorded as failed. A worker process
+  that dies (killed, out of memory) fails the task it was running with a sentence saying so; a fresh
+  actor takes its place and the job goes on. An unexpected exception in a task is reported as an
+  internal error of that task only.
+- **The record** is written here, in the driver, after each result: the one writer of the job record.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from faceforge.errors import FaceforgeError, InputError
+from faceforge.progress import Progress
+from faceforge.scale.jobs import JobRecord
+from faceforge.scale.plan import Task
+from faceforge.scale.workers import TaskResult
+
+WORKER_LOST = (
+    "the worker process running it stopped (killed or out of memory); run the same command again to redo it."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Cluster:
+    """Where tasks run. ``workers`` 0 runs them in this process; otherwise that many Ray actors, on a
+    local Ray instance started for the job or, with ``address``, on an existing cluster."""
+
+    workers: int = 1
+    address: str | None = None
+    cpus: float = 1.0  # per worker
+    gpus: float = 0.0  # per worker
+
+    def __post_init__(self) -> None:
+        if self.workers < 0:
+            raise InputError(f"--workers must be 0 or more, not {self.workers}.")
+        if self.cpus <= 0 or self.gpus < 0:
+            raise InputError("--cpus-per-worker must be above 0 and --gpus-per-worker at least 0.")
+
+
+@dataclass(slots=True)
+class JobReport:
+    done: list[str] = field(default_factory=list)  # task keys finished by this run
+    skipped: list[str] = field(default_factory=list)  # task keys a previous run had finished
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (task key, one sentence)
+
+
+class WorkerHost:
+    """Builds a worker and keeps a faceforge error from its construction (a source photo without a face)
+    to report it once, as the job's error, instead of as a dead actor per task."""
+
+    def __init__(self, factory: Callable[[Any], Any], spec: Any) -> None:
+        self.worker = None
+        self.error: FaceforgeError | None = None
+        try:
+            self.worker = factory(spec)
+        except FaceforgeError as exc:
+            self.error = exc
+
+    def ready(self) -> FaceforgeError | None:
+        return self.error
+
+    def pid(self) -> int:
+        return int(self.worker.pid()) if self.worker is not None else -1
+
+    def run(self, task: Task) -> TaskResult:
+        assert self.worker is not None
+        return self.worker.run(task)
+
+    def close(self) -> None:
+        if self.worker is not None:
+            self.worker.close()
+
+
+class _Counter:
+    """The job's progress in units (frames, images), across all workers: one bar."""
+
+    def __init__(self, total: int, done: int, progress: Progress | None) -> None:
+        self.total, self.done, self.progress = total, done, progress
+        self.tick(0)
+
+    def tick(self, units: int) -> None:
+        self.done += units
+        if self.progress is not None:
+            self.progress(self.done, self.total)
+
+
+def _record(record: JobRecord, report: JobReport, task: Task, result: TaskResult) -> None:
+    if result.ok:
+        record.mark_done(task.key, result.worker, result.seconds, result.detail)
+        report.done.append(task.key)
+    else:
+        error = result.error or "it failed."
+        record.mark_failed(task.key, error, result.worker)
+        report.failed.append((task.key, error))
+
+
+def run_tasks(
+    tasks: Iterable[Task],
+    factory: Callable[[Any], Any],
+    spec: Any,
+    cluster: Cluster,
+    record: JobRecord,
+    progress: Progress | None = None,
+    done_units: int = 0,
+    total_units: int | None = None,
+) -> JobReport:
+    """Run ``tasks`` on workers built by ``factory(spec)``, recording each result as it arrives."""
+    todo = list(tasks)
+    counter = _Counter(total_units or sum(t.units for t in todo) + done_units, done_units, progress)
+    report = JobReport()
+    if not todo:
+        return report
+    if cluster.workers == 0:
+        host = WorkerHost(factory, spec)
+        if host.error is not None:
+            raise host.error
+        try:
+            for task in todo:
+                _record(record, report, task, host.run(task))
+                counter.tick(task.units)
+        finally:
+            host.close()
+        return report
+    _run_on_ray(todo, factory, spec, cluster, record, report, counter)
+    return report
+
+
+def _connect(cluster: Cluster) -> bool:
+    """Connect to the cluster (or start a local Ray instance); True when this call started Ray."""
+    import ray
+
+    if ray.is_initialized():
+        return False
+    quiet = {"log_to_driver": False, "logging_level": logging.ERROR, "include_dashboard": False}
+    if cluster.address:
+        try:
+            ray.init(address=cluster.address, **quiet)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            raise InputError(f"Cannot connect to the Ray cluster at {cluster.address}: {exc}") from exc
+    else:
+        cpus = max(1, round(cluster.workers * cluster.cpus))
+        gpus = round(cluster.workers * cluster.gpus) if cluster.gpus else None
+        ray.init(num_cpus=cpus, num_gpus=gpus, **quiet)
+    return True
+
+
+def _run_on_ray(
+    todo: list[Task],
+    factory: Callable[[Any], Any],
+    spec: Any,
+    cluster: Cluster,
+    record: JobRecord,
+    report: JobReport,
+    counter: _Counter,
+) -> None:
+    import ray
+    from ray.exceptions import RayActorError, RayTaskError
+
+    started = _connect(cluster)
+    actor_class = ray.remote(num_cpus=cluster.cpus, num_gpus=cluster.gpus, max_restarts=0)(WorkerHost)
+    spares = cluster.workers  # fresh actors allowed in place of dead ones, over the whole job
+    actors: list[Any] = []
+    try:
+        actors.extend(actor_class.remote(factory, spec) for _ in range(min(cluster.workers, len(todo))))
+        for error in ray.get([actor.ready.remote() for actor in actors]):
+            if error is not None:
+                raise error
+        queue = deque(todo)
+        pending: dict[Any, tuple[Any, Task]] = {}
+
+        def submit(actor: Any) -> None:
+            task = queue.popleft()
+            pending[actor.run.remote(task)] = (actor, task)
+
+        for actor in actors:
+            if queue:
+                submit(actor)
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            actor, task = pending.pop(ready[0])
+            try:
+                result = ray.get(ready[0])
+            except RayActorError:
+                record.mark_failed(task.key, WORKER_LOST)
+                report.failed.append((task.key, WORKER_LOST))
+                actor = None
+                if spares > 0:
+                    spares -= 1
+                    actor = actor_class.remote(factory, spec)
+                    actors.append(actor)
+            except RayTaskError as exc:
+                cause = exc.cause if isinstance(exc.cause, BaseException) else exc
+                error = f"internal error: {type(cause).__name__}: {cause}."
+                record.mark_failed(task.key, error)
+                report.failed.append((task.key, error))
+            else:
+                _record(record, report, task, result)
+            counter.tick(task.units)
+            if actor is not None and queue:
+                submit(actor)
+        if queue:  # every worker died and no spare was left
+            for task in queue:
+                record.mark_failed(task.key, WORKER_LOST)
+                report.failed.append((task.key, WORKER_LOST))
+    finally:
+        for actor in actors:
+            ray.kill(actor)  # on a shared cluster the actors would otherwise keep their memory
+        if started:
+            ray.shutdown()
