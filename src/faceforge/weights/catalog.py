@@ -23,6 +23,8 @@ KINDS = (
     "onnx-swapper",
     "onnx-recognizer",
     "onnx-converter",
+    "onnx-face-enhancer",
+    "onnx-frame-enhancer",
 )
 
 
@@ -223,6 +225,38 @@ def _facefusion_entries() -> list[WeightsEntry]:
     return entries
 
 
+def _enhancer_entries() -> list[WeightsEntry]:
+    """Face and frame enhancers as facefusion publishes them (models-3.0.0; licences as facefusion tags
+    them; ``--enhance face=NAME`` / ``--enhance frame=NAME``, see docs/enhance.md)."""
+    faces = (
+        ("gfpgan-1.4", "gfpgan_1.4.onnx", "gfpgan", "Apache-2.0 (TencentARC GFPGAN)",
+         "GFPGAN 1.4, 512-px FFHQ crops."),
+        ("codeformer", "codeformer.onnx", "codeformer", "S-Lab-1.0, Non-Commercial (sczhou CodeFormer)",
+         "CodeFormer, 512-px FFHQ crops, with its fidelity weight input."),
+        ("gpen-bfr-256", "gpen_bfr_256.onnx", "gpen-bfr-256", "Non-Commercial (yangxy GPEN)",
+         "GPEN-BFR 256, 256-px crops in the 128-px ArcFace layout."),
+        ("gpen-bfr-512", "gpen_bfr_512.onnx", "gpen-bfr-512", "Non-Commercial (yangxy GPEN)",
+         "GPEN-BFR 512, 512-px FFHQ crops."),
+        ("restoreformer-plus-plus", "restoreformer_plus_plus.onnx", "restoreformer++",
+         "Apache-2.0 (wzhouxiff RestoreFormer++)", "RestoreFormer++, 512-px FFHQ crops."),
+    )  # fmt: skip
+    frames = (
+        ("real-esrgan-x2", "real_esrgan_x2.onnx", "Real-ESRGAN x2 upscaler."),
+        ("real-esrgan-x4", "real_esrgan_x4.onnx", "Real-ESRGAN x4 upscaler."),
+    )
+    entries = [
+        WeightsEntry(name, filename, _facefusion_urls("models-3.0.0", filename), None, licence,
+                     "onnx-face-enhancer", family=family, description=description)
+        for name, filename, family, licence, description in faces
+    ]  # fmt: skip
+    entries += [
+        WeightsEntry(name, filename, _facefusion_urls("models-3.0.0", filename), None,
+                     "BSD-3-Clause (xinntao Real-ESRGAN)", "onnx-frame-enhancer", description=description)
+        for name, filename, description in frames
+    ]  # fmt: skip
+    return entries
+
+
 def _visomaster_entries() -> list[WeightsEntry]:
     def entry(
         name: str,
@@ -297,7 +331,10 @@ def _visomaster_entries() -> list[WeightsEntry]:
 
 
 CATALOG: Mapping[str, WeightsEntry] = MappingProxyType(
-    {entry.name: entry for entry in _ghost_entries() + _facefusion_entries() + _visomaster_entries()}
+    {
+        entry.name: entry
+        for entry in _ghost_entries() + _facefusion_entries() + _enhancer_entries() + _visomaster_entries()
+    }
 )
 
 
