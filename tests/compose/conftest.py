@@ -48,21 +48,39 @@ def align(image: np.ndarray, landmarks: np.ndarray, size: int = CROP) -> Aligned
     return AlignedFace(image=crop, matrix=matrix, landmarks=crop_landmarks.astype(np.float32), face=face)
 
 
-@pytest.fixture(scope="session")
-def samples() -> dict[str, Sample]:
+def mesh_landmarks(images: list[np.ndarray]) -> list[np.ndarray]:
+    """FaceMesh's (478, 3) landmarks in pixels of the one face in each image."""
     from mediapipe.python.solutions.face_mesh import FaceMesh
 
-    names = ["face_frontal_a.jpg", "face_frontal_b.jpg", "face_lookup_g.jpg", "face_grayscale_d.jpg"]
-    out: dict[str, Sample] = {}
+    out = []
     with FaceMesh(static_image_mode=True, refine_landmarks=True, max_num_faces=1) as mesh:
-        for name in names:
-            image = load_rgb(name)
+        for image in images:
             result = mesh.process(image)
-            assert result.multi_face_landmarks, f"FaceMesh found no face in {name}"
+            assert result.multi_face_landmarks, "FaceMesh found no face"
             h, w = image.shape[:2]
             marks = result.multi_face_landmarks[0].landmark
-            landmarks = np.array([[p.x * w, p.y * h, p.z * w] for p in marks], dtype=np.float32)
-            out[name.split(".")[0]] = Sample(image, landmarks, align(image, landmarks))
+            out.append(np.array([[p.x * w, p.y * h, p.z * w] for p in marks], dtype=np.float32))
+    return out
+
+
+def video_frame(name: str, index: int) -> np.ndarray:
+    """Frame ``index`` of a test clip, as RGB uint8."""
+    import av
+
+    with av.open(str(TESTDATA / name)) as container:
+        for number, frame in enumerate(container.decode(video=0)):
+            if number == index:
+                return frame.to_ndarray(format="rgb24")
+    raise IndexError(f"{name} has no frame {index}")
+
+
+@pytest.fixture(scope="session")
+def samples() -> dict[str, Sample]:
+    names = ["face_frontal_a.jpg", "face_frontal_b.jpg", "face_lookup_g.jpg", "face_grayscale_d.jpg"]
+    images = [load_rgb(name) for name in names]
+    out: dict[str, Sample] = {}
+    for name, image, landmarks in zip(names, images, mesh_landmarks(images), strict=True):
+        out[name.split(".")[0]] = Sample(image, landmarks, align(image, landmarks))
     return out
 
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from faceforge.compose.masks import DEFAULT_ERODE, DEFAULT_FEATHER, LandmarkMaskFn, box_mask, face_mask
+from faceforge.compose.occluders import HandMasker, SkinOutlierMasker
 
 if TYPE_CHECKING:
     from faceforge.compose.compositor import ComposeOptions
@@ -96,7 +97,10 @@ MASKS: dict[str, MaskerFactory] = {
     "landmarks": lambda options: LandmarkMasker(face_mask, options),
     "box": lambda options: LandmarkMasker(box_mask, options),
 }
-OCCLUSION_MASKS: dict[str, MaskerFactory] = {}
+OCCLUSION_MASKS: dict[str, MaskerFactory] = {
+    "hands": lambda options: HandMasker(),
+    "occluder": lambda options: SkinOutlierMasker(),
+}
 
 
 def register_masker(name: str, factory: MaskerFactory, *, occlusion: bool = False) -> None:
