@@ -87,3 +87,21 @@ def upscaler_model(path: Path, scale: int, *, blur: bool = False, side: int | st
 def shifted(image: np.ndarray) -> np.ndarray:
     """The channel shift the toys apply, on an ``(..., 3)`` RGB array."""
     return image[..., [1, 2, 0]]
+
+
+def replacing_enhancer_model(path: Path, face: np.ndarray) -> Path:
+    """A deliberately identity-changing face enhancer: ``output = face + 0 * input`` whatever it is given,
+    ``face`` a ``(S, S, 3)`` uint8 RGB crop of another person in the family's layout."""
+    size = face.shape[0]
+    constant = (face.astype(np.float32) / 127.5 - 1.0).transpose(2, 0, 1)[None]
+    nodes = [
+        helper.make_node("Mul", ["input", "zero"], ["nothing"]),
+        helper.make_node("Add", ["nothing", "face"], ["output"]),
+    ]
+    initializers = [
+        numpy_helper.from_array(np.array(0.0, dtype=np.float32), "zero"),
+        numpy_helper.from_array(np.ascontiguousarray(constant), "face"),
+    ]
+    inputs = [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, size, size])]
+    outputs = [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 3, size, size])]
+    return _save(path, nodes, inputs, outputs, initializers)
