@@ -61,7 +61,7 @@ def ui(
             try:
                 app.launch(host, port, credentials)
             except OSError as exc:
-                raise FaceforgeError(f"Cannot listen on {host}:{port}: {exc}.") from None
+                raise FaceforgeError(f"Cannot listen on {host}:{port}: {str(exc).rstrip('.')}.") from None
             out.print(f"faceforge UI at {url(host, port)}", highlight=False)
             threading.Event().wait()
         finally:

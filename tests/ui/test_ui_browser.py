@@ -1,0 +1,153 @@
+"""The Swap tab driven in headless chromium: upload, click a face, change an option, run, download,
+bad uploads and a video with audio. One server for the module; each step waits for what the page
+shows (a status sentence, a new preview, a finished job), never for a fixed time."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from playwright.sync_api import Page, expect
+
+from faceforge.media.images import read_image
+from faceforge.media.probe import probe_video
+from faceforge.media.provenance import read_tag
+
+
+@pytest.fixture(scope="module")
+def page(browser, ui_server, step_ms: int) -> Page:
+    context = browser.new_context(viewport={"width": 1400, "height": 1800}, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(step_ms)
+    page.goto(ui_server.url)
+    yield page
+    context.close()
+
+
+def upload(page: Page, component: str, *paths: Path) -> None:
+    page.locator(f"{component} input[type=file]").set_input_files([str(p) for p in paths])
+
+
+def clear(page: Page, component: str) -> None:
+    """Remove a File component's upload (its clear button), so the next upload is a fresh one."""
+    page.locator(f"{component} button[aria-label='Clear']").click()
+
+
+def preview_src(page: Page) -> str:
+    image = page.locator("#preview img")
+    expect(image).to_be_visible()
+    return str(image.get_attribute("src"))
+
+
+def wait_new_preview(page: Page, old: str) -> str:
+    """The preview's source once it differs from ``old`` (the server renders each preview to a new file)."""
+    page.wait_for_function(
+        "old => { const i = document.querySelector('#preview img'); return i && i.src !== old; }", arg=old
+    )
+    return preview_src(page)
+
+
+def pixels(page: Page, src: str) -> np.ndarray:
+    response = page.request.get(src)
+    assert response.ok
+    return np.asarray(Image.open(io.BytesIO(response.body())).convert("RGB"))
+
+
+def status(page: Page):
+    return page.locator("#status")
+
+
+def test_image_swap_from_upload_to_download(
+    page: Page, ui_server, testdata: Path, screenshots: Path, tmp_path
+):
+    upload(page, "#sources", testdata / "face_frontal_b.jpg")
+    expect(status(page)).to_contain_text("1 source photo(s) ready.")
+    upload(page, "#target", testdata / "group_3faces.jpg")
+    expect(status(page)).to_contain_text("Preview: 1 face(s) swapped.")
+    thumbnails = page.locator("#faces button.thumbnail-item")
+    expect(thumbnails).to_have_count(3)
+    largest = preview_src(page)
+
+    thumbnails.nth(2).click()  # the man in glasses on the right
+    expect(page.locator("#selection")).to_contain_text("Swapping face 3.")
+    chosen = wait_new_preview(page, largest)
+    expect(status(page)).to_contain_text("Preview: 1 face(s) swapped.")
+    before, after = pixels(page, largest), pixels(page, chosen)
+    target = read_image(testdata / "group_3faces.jpg")
+    assert before.shape == after.shape == target.shape
+    changed_before = np.abs(before.astype(int) - target).sum(axis=2) > 30
+    changed_after = np.abs(after.astype(int) - target).sum(axis=2) > 30
+    columns = np.nonzero(changed_after.any(axis=0))[0]
+    assert columns.min() > target.shape[1] * 0.55, "the clicked face (right) is the one swapped"
+    assert not np.array_equal(changed_before, changed_after)
+
+    page.locator("#opt-processors input[name='watermark']").check()
+    marked = wait_new_preview(page, chosen)
+    assert np.abs(pixels(page, marked).astype(int) - after).sum() > 0, "the watermark option shows at once"
+    page.screenshot(path=str(screenshots / "swap-preview.png"), full_page=True)
+
+    page.locator("#run").click()
+    expect(status(page)).to_contain_text("Job 1 queued.")
+    expect(page.locator("#jobs tr[data-job='1'] .job-state")).to_have_text("done")
+    expect(page.locator("#result-image img")).to_be_visible()
+    with page.expect_download() as download:
+        page.locator("#download a").first.click()
+    saved = tmp_path / "result.png"
+    download.value.save_as(saved)
+    result = read_image(saved)
+    assert result.shape == target.shape
+    assert np.abs(result.astype(int) - pixels(page, marked)).max() <= 1, (
+        "the run writes what the preview showed"
+    )
+    tag = read_tag(saved)
+    assert tag is not None and tag["synthetic"] is True and tag["processors"] == ["watermark"]
+    page.screenshot(path=str(screenshots / "swap-done.png"), full_page=True)
+
+    page.reload()  # the job table lives on the server: a reload shows the finished job again
+    expect(page.locator("#jobs tr[data-job='1'] .job-state")).to_have_text("done")
+    page.locator("#opt-processors").wait_for()
+
+
+def test_bad_uploads_are_one_visible_sentence(page: Page, ui_server, tmp_path, screenshots: Path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a picture")
+    upload(page, "#target", notes)
+    expect(status(page)).to_contain_text("notes.txt is not an image or a video faceforge reads")
+    clear(page, "#target")
+    fake = tmp_path / "holiday.jpg"
+    fake.write_text("a text file with an image's name")
+    upload(page, "#target", fake)
+    expect(status(page)).to_contain_text("Error:")
+    expect(status(page)).to_contain_text("holiday.jpg")
+    page.screenshot(path=str(screenshots / "bad-upload.png"), full_page=True)
+    text = page.locator("body").inner_text()
+    assert "Traceback" not in text and "Exception" not in text
+
+
+def test_video_swap_keeps_frames_and_audio(
+    page: Page, ui_server, testdata: Path, screenshots: Path, tmp_path
+):
+    page.reload()
+    upload(page, "#sources", testdata / "face_frontal_a.jpg")
+    expect(status(page)).to_contain_text("1 source photo(s) ready.")
+    clip = testdata / "talking_audio_3s.mp4"
+    upload(page, "#target", clip)
+    expect(status(page)).to_contain_text("Preview: 1 face(s) swapped.")
+    expect(page.locator("#frame")).to_be_visible()
+    page.locator("#run").click()
+    expect(status(page)).to_contain_text("queued.")
+    job = page.locator("#jobs tr.job").first  # the newest job is listed first
+    expect(job.locator(".job-state")).to_have_text("done")
+    expect(page.locator("#result-video video")).to_be_visible()
+    page.screenshot(path=str(screenshots / "video-done.png"), full_page=True)
+    with page.expect_download() as download:
+        page.locator("#download a").first.click()
+    saved = tmp_path / "result.mp4"
+    download.value.save_as(saved)
+    source, result = probe_video(clip), probe_video(saved)
+    assert result.frame_count == source.frame_count
+    assert result.has_audio and result.audio_codec is not None
+    assert read_tag(saved) is not None
