@@ -6,8 +6,9 @@ so ``import faceforge`` stays cheap.
 
 from typing import Any
 
-__version__ = "0.1.0"
-__all__ = ["SwapConfig", "SwapSession", "swap_image", "swap_path", "swap_video"]
+from faceforge.version import __version__
+
+__all__ = ["SwapConfig", "SwapSession", "__version__", "swap_image", "swap_path", "swap_video"]
 
 
 def __getattr__(name: str) -> Any:

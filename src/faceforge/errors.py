@@ -43,8 +43,11 @@ class WeightsError(FaceforgeError):
     exit_code = 6
 
 
-class OptionError(InputError):
-    """An option (a flag, a ``--config`` file entry, an ``--option KEY=VALUE``) is unknown or out of range."""
+class OptionError(InputError, ValueError):
+    """An option (a flag, a ``--config`` file entry, an ``--option KEY=VALUE``) is unknown or out of range.
+
+    Also a ``ValueError``, as an option dataclass's ``__post_init__`` check is one to callers of the
+    dataclass."""
 
     exit_code = 2
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import tomllib
 import types
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -143,9 +144,19 @@ def declared_options(cls: type, prefix: str = "") -> list[DeclaredOption]:
     return found
 
 
-def find_option(cls: type, key: str) -> DeclaredOption:
-    """The declared option ``key`` of ``cls``; an unknown key is an :class:`OptionError` naming close ones."""
-    by_key = {o.key: o for o in declared_options(cls)}
+Declarations = type | Sequence[DeclaredOption]
+
+
+def _listed(options: Declarations) -> Sequence[DeclaredOption]:
+    """The declarations of a dataclass, or a list of them already walked (a command's own set, such as
+    ``faceforge.config.swap_declarations()``)."""
+    return declared_options(options) if isinstance(options, type) else options
+
+
+def find_option(options: Declarations, key: str) -> DeclaredOption:
+    """The declared option ``key`` of ``options`` (a dataclass or a list of declarations); an unknown
+    key is an :class:`OptionError` naming close ones."""
+    by_key = {o.key: o for o in _listed(options)}
     if key in by_key:
         return by_key[key]
     last = key.rsplit(".", 1)[-1]
@@ -235,6 +246,17 @@ def check_declared(instance: Any) -> None:
             check_value(opt, getattr(instance, opt.key))
 
 
+#: A device name: ``auto`` (CUDA when there is one), ``cpu``, ``cuda`` or ``cuda:N``.
+DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
+
+
+def check_device(device: str, key: str = "device") -> None:
+    """The one check of a device name, for every option that takes one: an :class:`OptionError`
+    sentence unless it is auto, cpu, cuda or cuda:N."""
+    if not DEVICE.fullmatch(device):
+        raise OptionError(f"Option {key} takes auto, cpu or cuda[:N], not '{device}'.")
+
+
 def coerce_value(opt: DeclaredOption, value: Any) -> Any:
     """A value from a TOML/JSON file as the option's type: strings are parsed, a number where a float is
     declared becomes a float, a list where a tuple is declared becomes a tuple; then checked."""
@@ -269,14 +291,16 @@ def with_values(config: Any, values: Mapping[str, Any]) -> Any:
         raise OptionError(str(exc).rstrip(".") + ".") from None
 
 
-def parse_assignments(cls: type, items: Iterable[str]) -> dict[str, Any]:
-    """``KEY=VALUE`` strings (``video.crf=23``) parsed against the declarations of ``cls``."""
+def parse_assignments(options: Declarations, items: Iterable[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` strings (``video.crf=23``) parsed against ``options`` (a dataclass or a list of
+    declarations)."""
+    options = _listed(options)
     values: dict[str, Any] = {}
     for item in items:
         key, sep, text = item.partition("=")
         if not sep or not key.strip():
             raise OptionError(f"An option is KEY=VALUE (e.g. video.crf=23), not '{item}'.")
-        values[key.strip()] = parse_value(find_option(cls, key.strip()), text)
+        values[key.strip()] = parse_value(find_option(options, key.strip()), text)
     return values
 
 
@@ -290,9 +314,10 @@ def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def read_config_file(cls: type, path: Path) -> dict[str, Any]:
+def read_config_file(options: Declarations, path: Path) -> dict[str, Any]:
     """The settings of a TOML or JSON file (nested tables or dotted keys, as ``config show`` prints them),
-    each checked against the declarations of ``cls``."""
+    each checked against ``options`` (a dataclass or a list of declarations)."""
+    options = _listed(options)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -303,7 +328,7 @@ def read_config_file(cls: type, path: Path) -> dict[str, Any]:
         raise OptionError(f"The config file {path} is not valid {_format_name(path)}: {exc}.") from None
     if not isinstance(data, Mapping):
         raise OptionError(f"The config file {path} must hold a table of settings.")
-    return {key: coerce_value(find_option(cls, key), value) for key, value in _flatten(data).items()}
+    return {key: coerce_value(find_option(options, key), value) for key, value in _flatten(data).items()}
 
 
 def _format_name(path: Path) -> str:
@@ -331,9 +356,11 @@ def plain(value: Any) -> Any:
 
 
 __all__ = [
+    "DEVICE",
     "METADATA_KEY",
     "DeclaredOption",
     "OptionSpec",
+    "check_device",
     "check_value",
     "coerce_value",
     "declared_options",

@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from importlib.metadata import EntryPoint, entry_points
 from typing import Generic, TypeVar, cast
 
-from faceforge.errors import PluginError
+from faceforge.errors import OptionError, PluginError
 
 T = TypeVar("T")
 
@@ -85,7 +85,7 @@ class Registry(Generic[T]):
             return self._entries[name]
         point = self._entry_points().get(name)
         if point is None:
-            raise ValueError(f"Unknown {self.kind} '{name}'; choose one of: {', '.join(self.names())}.")
+            raise OptionError(f"Unknown {self.kind} '{name}'; choose one of: {', '.join(self.names())}.")
         try:
             loaded = point.load()
             entry = self._coerce(name, loaded) if self._coerce is not None else cast(T, loaded)

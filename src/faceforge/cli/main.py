@@ -15,32 +15,39 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from faceforge import __version__
 from faceforge.cli.errors import handle_sigterm
 from faceforge.cli.help import readable_help
 from faceforge.cli.native_logs import filter_native_stderr
+from faceforge.version import __version__
 
 
 @dataclass(frozen=True, slots=True)
 class LazyCommand:
     """Where a subcommand lives: ``module.attribute`` is a ``typer.Typer`` (a command group) or a
-    function, registered with the ``typer.Typer.command`` keywords in ``module.settings`` when named."""
+    function, registered with the ``typer.Typer.command`` keywords in ``module.settings`` when named;
+    ``module.extend``, when named, takes the function and returns it with more parameters (flags
+    generated from option declarations)."""
 
     module: str
     attribute: str
     summary: str
     settings: str | None = None
+    extend: str | None = None
 
 
 COMMANDS: dict[str, LazyCommand] = {
     "swap": LazyCommand(
-        "faceforge.cli.swap", "swap", "Swap a face into an image, a folder of images or a video."
+        "faceforge.cli.swap",
+        "swap",
+        "Swap a face into an image, a folder of images or a video.",
+        extend="extend",
     ),
     "convert": LazyCommand(
         "faceforge.cli.swap",
         "swap",
         "Convert an image, folder or video with a model from `train`.",
         settings="CONVERT_SETTINGS",
+        extend="extend",
     ),
     "train": LazyCommand("faceforge.cli.train", "train", "Train a pair model (A and B) on two facesets."),
     "train-oneshot": LazyCommand(
@@ -76,6 +83,8 @@ def load_command(name: str) -> Any:
         return group
     single = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
     settings = getattr(module, entry.settings) if entry.settings else {}
+    if entry.extend:
+        target = getattr(module, entry.extend)(target)
     single.command(name, **settings)(target)
     return typer.main.get_command(single)
 

@@ -5,53 +5,84 @@ Defaults and choices come from the option dataclasses and the registries, so the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from enum import Enum, StrEnum
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, get_args, get_type_hints
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
+from faceforge.cli.declared import DeclaredFlag, given_settings, with_declared_options
 from faceforge.cli.errors import Debug, reported_errors
 from faceforge.cli.progress import progress_bar
-from faceforge.compose import BLENDERS, COLOR_TRANSFERS, MASKS
-from faceforge.config import NeuralOptions, SwapConfig
-from faceforge.swappers.registry import SWAPPERS
+from faceforge.config import SwapConfig, configured, swap_declarations
+from faceforge.errors import OptionError
+from faceforge.options import read_config_file
 
-_CONFIG = SwapConfig()
-_SELECTION, _COMPOSE, _VIDEO, _NEURAL = _CONFIG.selection, _CONFIG.compose, _CONFIG.video, _CONFIG.neural
+#: The help panel of each group of generated flags, by the first part of their keys.
+PANELS = {
+    "swapper": "Swapper",
+    "swappers.": "Swapper options (each applies to the swappers named before its help)",
+    "selection": "Which faces",
+    "compose": "Compose",
+    "analysis": "Analysis",
+    "tracking": "Video",
+    "video": "Video",
+    "watermark": "Output",
+    "processors": "Output",
+}
+
+ConfigFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="A TOML or JSON file of settings (the keys `faceforge config show` prints); flags given "
+        "here override it.",
+        show_default=False,
+    ),
+]
 
 
-def _choices(name: str, registry: Mapping[str, object]) -> type[Enum]:
-    """A string Enum of a registry's names, which Typer turns into a validated choice."""
-    return Enum(name, {key: key for key in sorted(registry)}, type=str)  # type: ignore[return-value]
+def extend(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``command`` with a flag per declared swap option (see ``main.LazyCommand.extend``), read when
+    the command is loaded, so swappers and processors registered by then are offered."""
+    return with_declared_options(command, swap_declarations(), PANELS)
 
 
-SwapperName = _choices("SwapperName", SWAPPERS)
-MaskName = _choices("MaskName", MASKS)
-ColorName = _choices("ColorName", COLOR_TRANSFERS)
-BlendName = _choices("BlendName", BLENDERS)
-_NEURAL_HINTS = get_type_hints(NeuralOptions)
-BackendName = _choices("BackendName", dict.fromkeys(get_args(_NEURAL_HINTS["backend"])))
-FamilyName = _choices("FamilyName", dict.fromkeys(get_args(_NEURAL_HINTS["family"])))
-PrecisionName = _choices("PrecisionName", dict.fromkeys(get_args(_NEURAL_HINTS["precision"])))
-_SWAPPER, _MASK = SwapperName(_CONFIG.swapper), MaskName(_COMPOSE.mask)
-_BACKEND, _PRECISION = BackendName(_NEURAL.backend), PrecisionName(_NEURAL.precision)
-_FAMILY = FamilyName(_NEURAL.family)
-_COLOR, _BLEND = ColorName(_COMPOSE.color), BlendName(_COMPOSE.blend)
+def run_settings(
+    ctx: typer.Context,
+    flags: Sequence[DeclaredFlag],
+    declared: Mapping[str, Any],
+    config_file: Path | None,
+) -> tuple[SwapConfig, dict[str, str]]:
+    """The run's config: defaults, then ``config_file``, then the flags given; and where each setting
+    that is not a default came from ("file" or "command line")."""
+    from_file = read_config_file(swap_declarations(), config_file) if config_file is not None else {}
+    file_swapper = from_file.get("swapper", SwapConfig().swapper)
+    swapper_flag = given_settings(ctx, flags, declared, file_swapper).get("swapper", file_swapper)
+    from_flags = given_settings(ctx, flags, declared, swapper_flag)
+    config = configured(configured(SwapConfig(), from_file), from_flags)
+    sources = {key: "file" for key in from_file} | {key: "command line" for key in from_flags}
+    return config, sources
 
 
-def selection_mode(all_faces: bool, face_index: int | None, has_references: bool) -> str:
+def _selection_given(
+    mode: str, all_faces: bool, face_index: int | None, has_references: bool
+) -> dict[str, Any]:
+    """The selection settings the selection flags give; with none of them the configured ``mode`` stays
+    (a config file's ``reference`` mode then asks for ``--reference``)."""
     chosen = [all_faces, face_index is not None, has_references]
     if sum(chosen) > 1:
-        raise ValueError("Use only one of --all-faces, --face-index and --reference.")
+        raise OptionError("Use only one of --all-faces, --face-index and --reference.")
     if all_faces:
-        return "all"
+        return {"mode": "all"}
     if face_index is not None:
-        return "index"
-    return "reference" if has_references else "largest"
+        return {"mode": "index", "face_index": face_index}
+    if has_references:
+        return {"mode": "reference"}
+    return {"mode": mode}
 
 
 def parse_mapping(items: list[str]) -> list[tuple[Path, Path]]:
@@ -60,7 +91,7 @@ def parse_mapping(items: list[str]) -> list[tuple[Path, Path]]:
     for item in items:
         src, sep, ref = item.partition("=")
         if not sep or not src or not ref:
-            raise ValueError(f"--map takes SOURCE_PHOTO=REFERENCE_PHOTO, got '{item}'.")
+            raise OptionError(f"--map takes SOURCE_PHOTO=REFERENCE_PHOTO, got '{item}'.")
         pairs.append((Path(src), Path(ref)))
     return pairs
 
@@ -121,39 +152,6 @@ def swap(
             "(repeatable; the main SOURCE then needs --reference).",
         ),
     ] = None,
-    threshold: Annotated[
-        float, typer.Option(help="Identity distance under which a face counts as the reference person.")
-    ] = _SELECTION.threshold,
-    swapper: Annotated[SwapperName, typer.Option(help="Swapper.")] = _SWAPPER,
-    weights: Annotated[
-        str | None,
-        typer.Option(help="ghost/onnx: the swapper network, a `faceforge weights list` name or a file."),
-    ] = _NEURAL.weights,
-    identity_weights: Annotated[
-        str | None,
-        typer.Option(help="ghost/onnx: the identity network (ArcFace) that embeds the source, name or file."),
-    ] = _NEURAL.identity_weights,
-    converter_weights: Annotated[
-        str | None,
-        typer.Option(help="onnx simswap/ghost models: the embedding converter (crossface), name or file."),
-    ] = _NEURAL.converter_weights,
-    family: Annotated[
-        FamilyName,
-        typer.Option(
-            help="onnx: the kind of model; auto reads it from the weights catalog or the crop size."
-        ),
-    ] = _FAMILY,
-    backend: Annotated[
-        BackendName, typer.Option(help="ghost: run the generator in PyTorch or in onnxruntime.")
-    ] = _BACKEND,
-    device: Annotated[str, typer.Option(help="ghost/onnx: auto, cpu, cuda or cuda:N.")] = _NEURAL.device,
-    precision: Annotated[
-        PrecisionName,
-        typer.Option(
-            help="ghost: auto is fp16 on CUDA and fp32 on CPU; bf16 is bfloat16 autocast. "
-            "onnx: a model runs in the precision it was exported in (auto)."
-        ),
-    ] = _PRECISION,
     model: Annotated[
         Path | None,
         typer.Option(
@@ -174,42 +172,15 @@ def swap(
             help="With --model: narrow the mask with the model's learned mask, when it has one.",
         ),
     ] = True,
-    mask: Annotated[MaskName, typer.Option(help="Face mask.")] = _MASK,
-    color: Annotated[ColorName, typer.Option(help="Colour transfer toward the target's skin.")] = _COLOR,
-    blend: Annotated[BlendName, typer.Option(help="Feathered alpha or Poisson seamless clone.")] = _BLEND,
-    keep_mouth: Annotated[
-        bool,
-        typer.Option(
-            "--keep-mouth/--no-keep-mouth", help="Keep the target's mouth interior (teeth, tongue)."
-        ),
-    ] = _COMPOSE.keep_mouth,
-    keep_eyes: Annotated[
-        bool,
-        typer.Option(
-            "--keep-eyes/--no-keep-eyes", help="Keep the target's eyes, so gaze follows the target."
-        ),
-    ] = _COMPOSE.keep_eyes,
-    crf: Annotated[
-        int, typer.Option(help="Video quality (x264/VP9 CRF; lower is better and larger).")
-    ] = _VIDEO.crf,
-    preset: Annotated[str, typer.Option(help="x264 speed preset (ultrafast … veryslow).")] = _VIDEO.preset,
-    detect_every: Annotated[
-        int, typer.Option(help="Run the face detector every N video frames; faces are tracked in between.")
-    ] = _VIDEO.detect_every,
-    strict: Annotated[
-        bool, typer.Option("--strict", help="Fail on a video cut short (fewer frames than it declares).")
-    ] = _VIDEO.strict,
-    smoothing: Annotated[
-        bool, typer.Option("--smoothing/--no-smoothing", help="Smooth landmarks over time (video).")
-    ] = _CONFIG.tracking.smoothing.enabled,
-    watermark: Annotated[
-        bool, typer.Option("--watermark", help="Add a visible 'synthetic' mark.")
-    ] = _CONFIG.watermark,
     overwrite: Annotated[
         bool, typer.Option("--overwrite/--skip-existing", help="Folders: redo images already in the output.")
-    ] = _CONFIG.overwrite,
+    ] = SwapConfig().overwrite,
+    config_file: ConfigFile = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     debug: Debug = False,
+    *,
+    declared_flags: Sequence[DeclaredFlag] = (),
+    **declared: Any,
 ) -> None:
     """Swap a face into an image, a folder of images or a video. No training, no downloads."""
     from faceforge.api import swap_path
@@ -220,13 +191,13 @@ def swap(
     with reported_errors(debug, console):
         pairs = parse_mapping(mapping or [])
         if pairs and reference is None:
-            raise ValueError("--map needs --reference for the main source too.")
+            raise OptionError("--map needs --reference for the main source too.")
         model_swapper = None
         if ctx.info_name == "convert" and model is None:
-            raise ValueError("faceforge convert needs --model MODEL_DIR (a folder from faceforge train).")
+            raise OptionError("faceforge convert needs --model MODEL_DIR (a folder from faceforge train).")
         if model is not None:
             if target is not None or more_sources or pairs:
-                raise ValueError("With --model give only the target: the face put in is the model's own.")
+                raise OptionError("With --model give only the target: the face put in is the model's own.")
             from faceforge.swappers.autoencoder import AutoencoderSwapper
 
             source, target = None, source
@@ -234,37 +205,15 @@ def swap(
                 model, direction.value, checkpoint=checkpoint.value, learned_mask=learned_mask
             )
         if target is None:
-            raise ValueError("Give a source photo and a target (or --model MODEL_DIR and a target).")
+            raise OptionError("Give a source photo and a target (or --model MODEL_DIR and a target).")
         people = [[source, *(more_sources or [])], *([src] for src, _ in pairs)] if source is not None else []
         references = [reference, *(ref for _, ref in pairs)] if reference is not None else None
-        config = replace(
-            _CONFIG,
-            swapper=swapper.value,
-            selection=replace(
-                _SELECTION,
-                mode=selection_mode(all_faces, face_index, references is not None),
-                face_index=face_index or 0,
-                threshold=threshold,
-            ),
-            compose=replace(
-                _COMPOSE, mask=mask, color=color, blend=blend, keep_mouth=keep_mouth, keep_eyes=keep_eyes
-            ),
-            tracking=replace(
-                _CONFIG.tracking, smoothing=replace(_CONFIG.tracking.smoothing, enabled=smoothing)
-            ),
-            video=replace(_VIDEO, crf=crf, preset=preset, detect_every=detect_every, strict=strict),
-            neural=NeuralOptions(
-                weights=weights,
-                identity_weights=identity_weights,
-                converter_weights=converter_weights,
-                family=family.value,
-                backend=backend.value,
-                device=device,
-                precision=precision.value,
-            ),
-            watermark=watermark,
-            overwrite=overwrite,
+        config, _ = run_settings(ctx, declared_flags, declared, config_file)
+        selection = replace(
+            config.selection,
+            **_selection_given(config.selection.mode, all_faces, face_index, references is not None),
         )
+        config = replace(config, selection=selection, overwrite=overwrite)
         with progress_bar("swapping", "frames" if target.is_file() else "images", not quiet) as progress:
             result = swap_path(people, target, output, config, references, progress, model_swapper)
         if isinstance(result, VideoReport):

@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 
-from faceforge import __version__
 from faceforge.analysis.analyser import FaceAnalyser
 from faceforge.errors import FaceforgeError, InputError
 from faceforge.evaluation.configs import Configuration
@@ -37,6 +36,7 @@ from faceforge.pipeline.provenance import swap_tag
 from faceforge.pipeline.session import SwapSession
 from faceforge.pipeline.video import swap_video_file
 from faceforge.progress import Progress
+from faceforge.version import __version__
 
 __all__ = [
     "METRICS",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from faceforge import __version__
 from faceforge.media.provenance import make_tag
+from faceforge.version import __version__
 
 
 def swap_tag(

@@ -9,21 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 
+from faceforge.analysis.identity import SAME_PERSON
+from faceforge.config import SelectionOptions
+from faceforge.errors import OptionError
 from faceforge.types import Face
-
-SelectionMode = Literal["largest", "all", "index", "reference"]
-SELECTION_MODES: tuple[SelectionMode, ...] = ("largest", "all", "index", "reference")
-
-
-@dataclass(frozen=True, slots=True)
-class SelectionOptions:
-    mode: SelectionMode = "largest"
-    face_index: int = 0
-    threshold: float = 0.6  # identity distance below which a face counts as the reference person
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +33,8 @@ class FaceSelector:
     """Chooses faces per frame: the one selection path of stills and videos.
 
     ``references`` holds one identity descriptor per source (reference mode only); ``distance`` is the
-    identity encoder's metric and ``embed`` fills in the descriptors of faces that have none.
+    identity encoder's metric and ``embed`` fills in the descriptors of faces that have none;
+    ``same_person`` is the encoder's threshold, used when the options set none.
 
     Tracked faces (video frames, ``track_id`` set) keep their decision across frames: the largest face
     stays chosen until another grows clearly larger (no flip-flopping between two faces of about the same
@@ -58,14 +51,13 @@ class FaceSelector:
         distance: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
         embed: Embed | None = None,
         reverify_every: int = 30,
+        same_person: float = SAME_PERSON,
     ) -> None:
         if options.mode == "reference" and (not references or distance is None):
-            raise ValueError("Reference selection needs a reference identity for each source.")
-        if options.mode not in SELECTION_MODES:
-            raise ValueError(
-                f"Unknown selection mode '{options.mode}'; choose one of: {', '.join(SELECTION_MODES)}."
-            )
+            raise OptionError("Reference selection needs a reference identity for each source.")
         self.options = options
+        self.same_person = same_person
+        self.threshold = options.threshold if options.threshold is not None else same_person
         self.references = np.stack(references) if len(references) else np.zeros((0, 128), np.float32)
         self._distance = distance
         self._embed = embed
@@ -76,7 +68,12 @@ class FaceSelector:
     def fresh(self) -> FaceSelector:
         """A selector with the same settings and nothing remembered (for a new video)."""
         return FaceSelector(
-            self.options, list(self.references), self._distance, self._embed, self.reverify_every
+            self.options,
+            list(self.references),
+            self._distance,
+            self._embed,
+            self.reverify_every,
+            self.same_person,
         )
 
     @property
@@ -146,4 +143,4 @@ class FaceSelector:
             raise ValueError("Reference selection needs identity embeddings on the target faces.")
         distances = self._distance(self.references, face.embedding[None])
         best = int(np.argmin(distances))
-        return Assignment(face, best) if float(distances[best]) < self.options.threshold else None
+        return Assignment(face, best) if float(distances[best]) < self.threshold else None

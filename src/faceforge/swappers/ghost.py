@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from faceforge.analysis.crop_identity import ENCODERS, CropIdentity, create_crop_identity
-from faceforge.config import NeuralOptions
+from faceforge.swappers.neural_options import NeuralOptions
 from faceforge.errors import InputError, WeightsError
 from faceforge.geometry.alignment import TEMPLATES, Template, anchor_points
 from faceforge.geometry.ghost_crop import FRONTAL_POSE, ghost_alignment

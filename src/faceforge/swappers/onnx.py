@@ -18,7 +18,7 @@ import onnx
 from onnx import numpy_helper
 
 from faceforge.analysis.arcface_onnx import ArcFaceOnnx
-from faceforge.config import NeuralOptions
+from faceforge.swappers.neural_options import NeuralOptions
 from faceforge.errors import InputError, WeightsError
 from faceforge.geometry.alignment import TEMPLATES, Template
 from faceforge.swappers.base import release_models, require_views, stacked_crops

@@ -6,11 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from importlib import import_module
 from typing import Any
 
-from faceforge.config import NeuralOptions
+from faceforge.errors import OptionError
 from faceforge.plugins import Registry
 from faceforge.swappers.base import Swapper
+from faceforge.swappers.neural_options import NeuralOptions
 
 SwapperFactory = Callable[[Any], Swapper]
 
@@ -19,10 +21,19 @@ SwapperFactory = Callable[[Any], Swapper]
 class SwapperEntry:
     """How to build one swapper: ``factory(options)`` with an instance of ``options`` (the swapper's own
     options dataclass, whose declared fields the CLI and config files read), or with None when the
-    swapper has no options. Heavy modules (torch, onnxruntime) belong inside the factory."""
+    swapper has no options. ``options`` may be named as ``"module:Class"``, imported only when the
+    options are asked for. Heavy modules (torch, onnxruntime) belong inside the factory."""
 
     factory: SwapperFactory
-    options: type | None = None
+    options: type | str | None = None
+
+    @property
+    def options_type(self) -> type | None:
+        if isinstance(self.options, str):
+            module, _, name = self.options.partition(":")
+            found: type = getattr(import_module(module), name)
+            return found
+        return self.options
 
 
 def _entry(name: str, loaded: object) -> SwapperEntry:
@@ -34,15 +45,15 @@ def _entry(name: str, loaded: object) -> SwapperEntry:
     raise TypeError(f"expected a SwapperEntry or a factory, got {type(loaded).__name__}")
 
 
-def _mesh(options: object) -> Swapper:
+def _mesh(options: Any) -> Swapper:
     from faceforge.swappers.mesh import MeshSwapper
 
-    return MeshSwapper()
+    return MeshSwapper(options)
 
 
 def _autoencoder(options: object) -> Swapper:
     """A trained pair model. It needs its model folder, so the CLI builds it from --model MODEL_DIR."""
-    raise ValueError("The autoencoder swapper needs a trained model: use --model MODEL_DIR.")
+    raise OptionError("The autoencoder swapper needs a trained model: use --model MODEL_DIR.")
 
 
 def _onnx(options: NeuralOptions) -> Swapper:
@@ -59,7 +70,7 @@ def _ghost(options: NeuralOptions) -> Swapper:
 
 def _builtins() -> Registry[SwapperEntry]:
     registry: Registry[SwapperEntry] = Registry("swapper", "faceforge.swappers", _entry)
-    registry.register("mesh", SwapperEntry(_mesh))
+    registry.register("mesh", SwapperEntry(_mesh, "faceforge.swappers.mesh:MeshSwapOptions"))
     registry.register("autoencoder", SwapperEntry(_autoencoder))
     registry.register("onnx", SwapperEntry(_onnx, NeuralOptions))
     registry.register("ghost", SwapperEntry(_ghost, NeuralOptions))
@@ -69,7 +80,7 @@ def _builtins() -> Registry[SwapperEntry]:
 SWAPPERS = _builtins()
 
 
-def register_swapper(name: str, factory: SwapperFactory, options: type | None = None) -> None:
+def register_swapper(name: str, factory: SwapperFactory, options: type | str | None = None) -> None:
     """Make ``factory`` available as ``--swapper name`` (see :class:`SwapperEntry`)."""
     SWAPPERS.register(name, SwapperEntry(factory, options))
 
@@ -79,7 +90,7 @@ def unregister_swapper(name: str) -> None:
 
 
 def registered_swapper(
-    name: str, factory: SwapperFactory, options: type | None = None
+    name: str, factory: SwapperFactory, options: type | str | None = None
 ) -> AbstractContextManager[SwapperEntry]:
     """``factory`` registered as ``name`` for a ``with`` block (tests), removed afterwards."""
     return SWAPPERS.registered(name, SwapperEntry(factory, options))
@@ -91,12 +102,13 @@ def swapper_names() -> list[str]:
 
 def swapper_options(name: str) -> type | None:
     """The options dataclass of swapper ``name`` (None when it has none)."""
-    return SWAPPERS.get(name).options
+    return SWAPPERS.get(name).options_type
 
 
 def create_swapper(name: str, options: object | None = None) -> Swapper:
     """Build swapper ``name`` with ``options`` (an instance of its options dataclass; defaults when None)."""
     entry = SWAPPERS.get(name)
-    if options is None and entry.options is not None:
-        options = entry.options()
+    kind = entry.options_type
+    if options is None and kind is not None:
+        options = kind()
     return entry.factory(options)

@@ -14,9 +14,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from faceforge import __version__
 from faceforge.media.images import write_image
 from faceforge.media.provenance import make_tag
+from faceforge.version import __version__
 
 COLUMNS = ("A", "A>A", "A>B", "B", "B>B", "B>A")
 _HEADER = 14

@@ -18,8 +18,8 @@ from pathlib import Path
 from urllib.error import HTTPError, URLError
 from urllib.request import Request, urlopen
 
-from faceforge import __version__
 from faceforge.errors import WeightsError
+from faceforge.version import __version__
 from faceforge.weights.cache import CachedFile, now, read_manifest, record_file, sha256_digest
 from faceforge.weights.catalog import WeightsEntry
 
