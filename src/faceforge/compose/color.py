@@ -9,6 +9,7 @@ the statistics mean nothing and ``src`` comes back unchanged.
 
 from __future__ import annotations
 
+import math
 from typing import Protocol
 
 import cv2
@@ -17,6 +18,8 @@ import numpy as np
 MIN_PIXELS = 64
 _MIN_STD = 1.0  # LAB units: keeps a flat channel (a grey photo's a*, b*) from amplifying noise
 _MAX_GAIN = 4.0
+SHADING_SIGMA = 0.08  # the shading's blur, fraction of the face size (square root of the mask's area)
+SHADING_RANGE = (0.6, 1.6)  # bounds of the lightness ratio: never relight more than this
 
 
 class ColorTransfer(Protocol):
@@ -126,4 +129,48 @@ def none(src: np.ndarray, ref: np.ndarray, mask: np.ndarray, stats: np.ndarray |
     return src.copy()
 
 
-COLOR_TRANSFERS: dict[str, ColorTransfer] = {"reinhard": reinhard, "histogram": histogram, "none": none}
+def _masked_blur(values: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur of ``values`` counting only pixels where ``weight`` is set (normalised convolution)."""
+    num = cv2.GaussianBlur(values * weight, (0, 0), sigma)
+    den = cv2.GaussianBlur(weight, (0, 0), sigma)
+    return num / np.maximum(den, 1e-3)
+
+
+def shading(
+    src: np.ndarray, ref: np.ndarray, mask: np.ndarray, stats: np.ndarray | None = None
+) -> np.ndarray:
+    """Reinhard's transfer, then a ratio image in L*: lightness times ``blur(ref L) / blur(moved L)``.
+
+    The target's low-frequency shading (light direction, a shadowed cheek) replaces the source's while
+    the source's high-frequency detail stays. The blurs (sigma ``SHADING_SIGMA`` of the face size) are
+    normalised convolutions over bare skin (``stats``), so eyes, brows and the background do not bleed
+    into the estimate; the ratio is bounded by ``SHADING_RANGE``.
+    """
+    moved = reinhard(src, ref, mask, stats)
+    inside = mask > 0
+    count = int(np.count_nonzero(mask > 0.5))
+    if count < 64:
+        return moved
+    weight = (mask > 0.5) if stats is None else (mask > 0.5) & (stats > 0)
+    if np.count_nonzero(weight) < 64:
+        weight = mask > 0.5
+    weight = weight.astype(np.float32)
+    sigma = max(SHADING_SIGMA * math.sqrt(count), 1.0)
+    moved_lab, ref_lab = _to_lab(moved), _to_lab(ref)
+    ratio = _masked_blur(ref_lab[..., 0], weight, sigma) / np.maximum(
+        _masked_blur(moved_lab[..., 0], weight, sigma), 1.0
+    )
+    np.clip(ratio, *SHADING_RANGE, out=ratio)
+    moved_lab[..., 0] = np.clip(moved_lab[..., 0] * ratio, 0, 100)
+    relit = _from_lab(moved_lab)
+    out = moved.copy()
+    out[inside] = relit[inside]
+    return out
+
+
+COLOR_TRANSFERS: dict[str, ColorTransfer] = {
+    "reinhard": reinhard,
+    "shading": shading,
+    "histogram": histogram,
+    "none": none,
+}
