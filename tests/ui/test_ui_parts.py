@@ -1,0 +1,122 @@
+"""The UI's parts without a browser: controls generated from the declarations, the job table and its
+runner (real SQLite, a real thread), and the face choice's --map semantics."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+import pytest
+
+from faceforge.config import SwapConfig
+from faceforge.errors import InputError, OptionError
+from faceforge.options import declared_options, effective_settings, plain
+from faceforge.ui.controls import SWAPPER_KEY, build_controls, config_from_settings
+from faceforge.ui.faces import FaceChoice, TargetFace, references_for
+from faceforge.ui.jobs import DONE, FAILED, QUEUED, RUNNING, JobRequest, JobRunner, JobStore
+
+
+def test_every_declared_option_has_one_control_of_its_kind():
+    with gr.Blocks():
+        controls = build_controls()
+    declared = [o for o in declared_options(SwapConfig) if o.key != SWAPPER_KEY]
+    assert [o.key for o in controls.options] == [o.key for o in declared]
+    for opt, control in zip(controls.options, controls.components, strict=True):
+        assert control.label == opt.key and control.info == opt.spec.help
+        if opt.choices() is not None:
+            assert isinstance(control, gr.CheckboxGroup | gr.Dropdown)
+            listed = [c[1] if isinstance(c, tuple) else c for c in control.choices]
+            assert listed == list(opt.choices())
+        elif opt.value_type is bool:
+            assert isinstance(control, gr.Checkbox)
+        elif opt.value_type in (int, float):
+            assert isinstance(control, gr.Slider | gr.Number)
+    defaults = [controls.swapper.value, *(c.value for c in controls.components)]
+    assert controls.config(defaults) == SwapConfig()
+    settings = controls.settings(defaults)
+    assert config_from_settings(settings) == SwapConfig()
+    assert {k: v for k, v in settings.items() if k != SWAPPER_KEY} == {
+        k: plain(v) for k, v in effective_settings(SwapConfig()).items() if k != SWAPPER_KEY
+    }
+
+
+def test_control_values_are_checked_like_config_file_values():
+    with gr.Blocks():
+        controls = build_controls()
+    values = [controls.swapper.value, *(c.value for c in controls.components)]
+    crf = [o.key for o in controls.options].index("video.crf")
+    values[1 + crf] = 23.0  # a slider sends a float for an int option
+    assert controls.config(values).video.crf == 23
+    values[1 + crf] = 999
+    with pytest.raises(OptionError, match=r"video\.crf"):
+        controls.config(values)
+
+
+def _request(name: str) -> JobRequest:
+    return JobRequest([[f"{name}.jpg"]], f"{name}-target.jpg", None, {"video.crf": 20})
+
+
+def test_jobs_run_one_after_another_and_a_failure_is_its_sentence(tmp_path: Path):
+    store = JobStore(tmp_path / "jobs.sqlite")
+    order: list[str] = []
+    finished = threading.Semaphore(0)
+    concurrent = threading.Lock()
+
+    def run(request: JobRequest, output: Path, progress) -> str:
+        assert concurrent.acquire(blocking=False), "two jobs ran at once"
+        try:
+            order.append(request.target)
+            progress(1, 2)
+            if request.target.startswith("bad"):
+                raise InputError("The target bad-target.jpg is not readable.")
+            output.write_text("result")
+            return "1 face(s) swapped."
+        finally:
+            concurrent.release()
+            finished.release()
+
+    runner = JobRunner(store, run)
+    ids = [runner.submit(_request(n), tmp_path / f"{n}.out") for n in ("one", "bad", "three")]
+    assert [j.state for j in store.jobs()] == [QUEUED] * 3
+    runner.start()
+    for _ in ids:
+        assert finished.acquire(timeout=30)
+    runner.stop()
+    assert order == ["one-target.jpg", "bad-target.jpg", "three-target.jpg"]
+    jobs = {j.id: j for j in store.jobs()}
+    assert jobs[ids[0]].state == DONE and jobs[ids[0]].fraction == 1.0 and jobs[ids[0]].output.exists()
+    assert jobs[ids[1]].state == FAILED
+    assert jobs[ids[1]].message == "The target bad-target.jpg is not readable."
+    assert jobs[ids[2]].state == DONE and jobs[ids[2]].request == _request("three")
+
+
+def test_a_job_left_running_is_queued_again_at_the_next_start(tmp_path: Path):
+    store = JobStore(tmp_path / "jobs.sqlite")
+    first = store.add(_request("one"), tmp_path / "one.out")
+    assert store.claim_next().id == first
+    assert store.get(first).state == RUNNING  # the UI stopped here
+    reopened = JobStore(tmp_path / "jobs.sqlite")
+    assert reopened.requeue_interrupted() == 1
+    assert reopened.get(first).state == QUEUED
+
+
+def _face(x: float) -> TargetFace:
+    crop = np.full((40, 40, 3), int(x) % 256, np.uint8)
+    return TargetFace((x, 0.0, x + 40, 40.0), crop, crop)
+
+
+def test_face_clicks_are_map_pairs_of_source_and_reference():
+    faces = [_face(0), _face(100), _face(200)]
+    sources = [Path("ana.jpg"), Path("ben.jpg")]
+    with pytest.raises(InputError, match="click the target face"):
+        references_for(FaceChoice(), faces, sources)
+    people, references = references_for(FaceChoice(), faces, sources[:1])
+    assert people == [[Path("ana.jpg")]] and references is None  # no click: the largest face
+    choice = FaceChoice().toggled(2, 0).toggled(0, 1)
+    assert choice.describe(2) == "Swapping face 1 ← source 2, face 3 ← source 1."
+    people, references = references_for(choice, faces, sources)
+    assert people == [[Path("ben.jpg")], [Path("ana.jpg")]]
+    assert references is not None and references[0] is faces[0].crop and references[1] is faces[2].crop
+    assert choice.toggled(2, 0).assigned == ((0, 1),)  # a second click on the same pair unselects it
