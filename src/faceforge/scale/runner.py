@@ -150,7 +150,7 @@ def _connect(cluster: Cluster) -> bool:
     else:
         cpus = max(1, round(cluster.workers * cluster.cpus))
         gpus = round(cluster.workers * cluster.gpus) if cluster.gpus else None
-        ray.init(num_cpus=cpus, num_gpus=gpus, **quiet)
+        ray.init(address="local", num_cpus=cpus, num_gpus=gpus, **quiet)  # never join a cluster by chance
     return True
 
 
