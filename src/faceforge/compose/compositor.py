@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from faceforge.compose.blend import BLENDERS
 from faceforge.compose.color import COLOR_TRANSFERS
 from faceforge.compose.maskers import MASKS, OCCLUSION_MASKS, MaskContext
 from faceforge.compose.masks import combine_masks, skin_mask
-from faceforge.compose.paste import paste_back
+from faceforge.compose.paste import paste_back, roi_of, warp_to_roi
+from faceforge.compose.texture import match_texture
 from faceforge.options import option
 from faceforge.types import AlignedFace
 
@@ -32,7 +34,9 @@ class ComposeOptions:
 
     mask: str = option("landmarks", help="Face mask.", choices=MASKS.keys)
     color: str = option(
-        "reinhard", help="Colour transfer toward the target's skin.", choices=COLOR_TRANSFERS.keys
+        "reinhard",
+        help="Colour transfer toward the target's skin; 'shading' also gives the face the target's light.",
+        choices=COLOR_TRANSFERS.keys,
     )
     blend: str = option("alpha", help="Feathered alpha or Poisson seamless clone.", choices=BLENDERS.keys)
     keep_mouth: bool = option(
@@ -46,7 +50,13 @@ class ComposeOptions:
         1.0, help="Scale of the mask's feather: 0 turns it off, 2 doubles it.", min=0.0
     )
     occlusion: tuple[str, ...] = option(
-        (), help="Occlusion maskers whose regions keep the target's pixels.", choices=OCCLUSION_MASKS.keys
+        (),
+        help="Occlusion maskers whose regions keep the target's pixels: 'hands' (MediaPipe Hands), "
+        "'occluder' (objects in front of the face that are not the target's skin).",
+        choices=OCCLUSION_MASKS.keys,
+    )
+    texture: bool = option(
+        False, help="Match the swapped face's sharpness and grain to the target's (blur or add grain)."
     )
 
     def __post_init__(self) -> None:
@@ -110,7 +120,10 @@ class Compositor:
         # face's eye whites turned grey when a light target's skin was matched over the whole mask).
         skin = skin_mask(aligned.landmarks, aligned.image.shape[:2])
         colored = COLOR_TRANSFERS[self.options.color](swapped_crop, aligned.image, mask, skin)
-        return paste_back(frame, colored, mask, aligned.matrix, blend=BLENDERS[self.options.blend])
+        out = paste_back(frame, colored, mask, aligned.matrix, blend=BLENDERS[self.options.blend])
+        if self.options.texture:
+            out = _textured(out, frame, aligned, mask, skin)
+        return out
 
     def reset(self) -> None:
         """Forget every masker's per-track state."""
@@ -121,6 +134,27 @@ class Compositor:
         """Release the maskers' models."""
         for masker in (self._face, *self._occlusion):
             masker.close()
+
+
+def _textured(
+    out: np.ndarray, frame: np.ndarray, aligned: AlignedFace, mask: np.ndarray, skin: np.ndarray
+) -> np.ndarray:
+    """``out`` with the pasted face's sharpness and grain matched to the target's, in frame pixels.
+
+    Frame space, not crop space: the crop is resampled on the way back, so a face that matched the target
+    crop's sharpness can still be smoother than the frame around it.
+    """
+    x0, y0, x1, y1 = roi = roi_of(aligned.matrix, aligned.image.shape[:2], frame.shape)
+    if x1 <= x0 or y1 <= y0:
+        return out
+    weight = warp_to_roi(mask, aligned.matrix, roi, border=cv2.BORDER_CONSTANT)
+    bare = np.where(mask > 0.5, skin, 0).astype(np.uint8)
+    region = (warp_to_roi(bare, aligned.matrix, roi, border=cv2.BORDER_CONSTANT) > 127).astype(np.uint8)
+    box = out[y0:y1, x0:x1]
+    matched = match_texture(box, frame[y0:y1, x0:x1], region)
+    weight = np.clip(weight, 0.0, 1.0)
+    out[y0:y1, x0:x1] = cv2.blendLinear(matched, box, weight, 1.0 - weight)
+    return out
 
 
 def compose(
