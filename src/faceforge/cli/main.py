@@ -56,6 +56,9 @@ COMMANDS: dict[str, LazyCommand] = {
     "prepare-oneshot": LazyCommand(
         "faceforge.cli.train_oneshot", "prepare_oneshot", "Prepare a dataset for train-oneshot."
     ),
+    "train-restorer": LazyCommand(
+        "faceforge.cli.train_restorer", "train_restorer", "Train faceforge's face restorer on a faceset."
+    ),
     "demo": LazyCommand("faceforge.cli.demo", "demo", "Swap a face in sample media (no downloads)."),
     "evaluate": LazyCommand(
         "faceforge.cli.evaluate",
