@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any, get_args, get_origin
 
@@ -39,6 +39,12 @@ class DeclaredFlag:
 
     flag: str
     options: tuple[DeclaredOption, ...]
+    name: str = ""  # the command function's parameter that holds the flag's value
+
+    @property
+    def key(self) -> str:
+        """The dotted key of a run option; of the first swapper's, for a swapper option."""
+        return self.first.key
 
     @property
     def first(self) -> DeclaredOption:
@@ -80,7 +86,7 @@ def declared_flags(declarations: Iterable[DeclaredOption], taken: Iterable[str] 
             flags.extend(DeclaredFlag(f"--{o.key.split('.')[1]}-{flag[2:]}", (o,)) for o in group)
         else:
             flags.append(DeclaredFlag(flag, tuple(group)))
-    return flags
+    return [replace(flag, name=f"declared_{index}") for index, flag in enumerate(flags)]
 
 
 def _help(flag: DeclaredFlag) -> str:
@@ -120,7 +126,7 @@ def _default(flag: DeclaredFlag) -> Any:
     return str(value)
 
 
-def _parameter(index: int, flag: DeclaredFlag, panel: str) -> inspect.Parameter:
+def _parameter(flag: DeclaredFlag, panel: str) -> inspect.Parameter:
     """A keyword parameter whose Typer annotation makes ``flag``."""
     opt = flag.first
     if opt.value_type is bool:
@@ -130,7 +136,7 @@ def _parameter(index: int, flag: DeclaredFlag, panel: str) -> inspect.Parameter:
         kind = str | None
         info = typer.Option(flag.flag, help=_help(flag), metavar=_metavar(opt), rich_help_panel=panel)
     return inspect.Parameter(
-        f"declared_{index}",
+        flag.name,
         inspect.Parameter.KEYWORD_ONLY,
         default=_default(flag),
         annotation=Annotated[kind, info],
@@ -164,9 +170,9 @@ def with_declared_options(
     ]
     flags = declared_flags(declarations, _explicit_flags(signature))
     generated = []
-    for index, flag in enumerate(flags):
-        head = _SWAPPERS if flag.swappers else flag.first.key.split(".")[0]
-        generated.append(_parameter(index, flag, panel_of.get(head, "Options")))
+    for flag in flags:
+        head = _SWAPPERS if flag.swappers else flag.key.split(".")[0]
+        generated.append(_parameter(flag, panel_of.get(head, "Options")))
 
     @functools.wraps(command)
     def run(*args: Any, **kwargs: Any) -> Any:
@@ -185,13 +191,12 @@ def given_settings(
     checked; swapper options set those of ``swapper``. ``declared`` holds the generated parameters'
     values."""
     values: dict[str, Any] = {}
-    for index, flag in enumerate(flags):
-        name = f"declared_{index}"
-        source = ctx.get_parameter_source(name)
+    for flag in flags:
+        source = ctx.get_parameter_source(flag.name)
         # By name: Typer runs its own copy of click, whose ParameterSource is not click's.
         if source is None or source.name != "COMMANDLINE":
             continue
         opt = flag.option_for(swapper)
-        raw = declared[name]
+        raw = declared[flag.name]
         values[opt.key] = raw if isinstance(raw, bool) else parse_value(opt, raw)
     return values

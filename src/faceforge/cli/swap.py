@@ -30,6 +30,7 @@ PANELS = {
     "analysis": "Analysis",
     "tracking": "Video",
     "video": "Video",
+    "enhance": "Enhance",
     "watermark": "Output",
     "processors": "Output",
 }
@@ -61,7 +62,8 @@ def run_settings(
     that is not a default came from ("file" or "command line")."""
     from_file = read_config_file(swap_declarations(), config_file) if config_file is not None else {}
     file_swapper = from_file.get("swapper", SwapConfig().swapper)
-    swapper_flag = given_settings(ctx, flags, declared, file_swapper).get("swapper", file_swapper)
+    swapper_flags = [flag for flag in flags if flag.key == "swapper"]
+    swapper_flag = given_settings(ctx, swapper_flags, declared, file_swapper).get("swapper", file_swapper)
     from_flags = given_settings(ctx, flags, declared, swapper_flag)
     config = configured(configured(SwapConfig(), from_file), from_flags)
     sources = {key: "file" for key in from_file} | {key: "command line" for key in from_flags}
