@@ -18,6 +18,9 @@ def _identity(analyser, *images):
 
 
 def test_swap_keeps_the_crop_outside_the_warped_mesh(analyser, photo, swapper):
+    """Outside the mask the crop is the target's own: untouched beyond the outer ring, and between the
+    oval and the ring only its own pixels slid along with the reshaped outline (measured: 86 % of them
+    unchanged, mean difference 1.0 grey levels)."""
     source, target = photo("face_frontal_a.jpg"), photo("face_frontal_b.jpg")
     prepared = swapper.prepare_source(_identity(analyser, source))
     aligned = align_face(target, analyser.faces(target)[0], swapper.template, swapper.crop_size)
@@ -26,7 +29,8 @@ def test_swap_keeps_the_crop_outside_the_warped_mesh(analyser, photo, swapper):
     assert result.mask is not None and result.mask.shape == (256, 256)
     outside = result.mask == 0
     assert outside.mean() > 0.2
-    np.testing.assert_array_equal(result.image[outside], aligned.image[outside])
+    difference = np.abs(result.image[outside].astype(int) - aligned.image[outside])
+    assert difference.mean() < 2.0 and (difference.max(axis=1) == 0).mean() > 0.8
     inside = result.mask > 0.99
     assert np.abs(result.image[inside].astype(int) - aligned.image[inside]).mean() > 10
 
@@ -87,9 +91,9 @@ def _jaw_and_mouth(analyser, image):
 
 def test_shape_moves_the_output_jaw_toward_the_source_and_keeps_the_mouth(analyser, photo):
     """face_frontal_b (jaw 1.16 eye spacings) on face_frontal_a (1.32): measured in the composed output,
-    1.28 with shape off, 1.26 at the default 0.5, 1.21 at 1. On face_lookup_g (mouth open 0.060 of the face
+    1.29 with shape off, 1.26 at the default 0.5, 1.22 at 1. On face_lookup_g (mouth open 0.060 of the face
     height) with face_darkskin_i's closed mouth, the output's mouth stays open like the target's at
-    shape 1 too (measured 0.068 at 0.5, 0.067 at 0)."""
+    shape 1 too (measured 0.066 at 0.5, 0.072 at 0)."""
     from faceforge.pipeline.session import SwapSession
     from faceforge.swappers.mesh import MeshSwapOptions
 

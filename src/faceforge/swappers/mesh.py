@@ -48,15 +48,20 @@ from faceforge.types import MESH_POINTS, AlignedFace, SourceIdentity, SwapResult
 # none of it below half this gain, all of it from 1.5 times this gain.
 _CLEARLY_BETTER = 0.3
 _FADE = 0.015  # Gaussian sigma of the fade between textures, fraction of the crop size
+# Width of the mask's edge, fraction of the crop size (about 7 % of the face's width): the face fades into
+# the target's own surroundings over it.
+_SEAM = 0.025
+_EYE_LINE = (33, 133, 263, 362)  # eye corners
+_MOUTH_LINE = (61, 291)  # mouth corners
 
 
 @dataclass(frozen=True, slots=True)
 class MeshSwapOptions:
     crop_size: int = option(256, help="Side of the aligned face crop the swap works on, in pixels.", min=64)
     # 0.5 by measurement on the 56 ordered pairs of the eight single-face photos (docs/quality.md): dlib
-    # identity distance to the source 0.502 -> 0.499 (31 pairs closer), mouth opening and eye openness
-    # unchanged (the field is zero there), pose error +0.11 degrees; 1.0 narrows jaws further but its mean
-    # identity distance is worse (0.503) and its pose error +0.23.
+    # identity distance to the source 0.509 -> 0.502 (39 pairs closer), mouth opening and eye openness
+    # unchanged (the field is zero there), pose error +0.03 degrees; 1.0 narrows jaws further but its mean
+    # identity distance is worse (0.506) and its pose error +0.18.
     shape: float = option(
         0.5,
         help="How far the target's face outline (jaw and chin width, face length, cheek line) moves toward "
@@ -205,8 +210,29 @@ class MeshSwapper:
         coverage = index_map >= 0
         image = target.image.copy()
         np.copyto(image, warped, where=coverage[..., None])
-        mask = cv2.GaussianBlur(coverage.view(np.uint8) * np.float32(1.0), (0, 0), sigmaX=2.0)
-        return SwapResult(image=image, mask=mask)
+        return SwapResult(image=image, mask=_changed_region(index_map, int(is_face.sum()), original))
+
+
+def _changed_region(index_map: np.ndarray, face_count: int, original: np.ndarray) -> np.ndarray:
+    """The swap's mask: where the source's face is drawn (triangles numbered below ``face_count``), and
+    where the target's surroundings slid over the target's own face oval (``original`` points: a narrower
+    jaw). Elsewhere the surrounding rings only carry the target's own pixels: left out of the mask, they
+    are not colour-matched with the face, which turned the target's forehead above the oval into a bright
+    band. From the eyes up the mask falls to zero at the face's edge over _SEAM, so the edge between the
+    source's forehead and the target's is never pasted; from the mouth down its edge is the (reshaped) jaw
+    line itself, feathered by two pixels, so a narrower jaw stays narrow."""
+    own_face = np.zeros(index_map.shape, np.uint8)
+    cv2.fillPoly(own_face, [np.round(original[list(FACE_OVAL), :2]).astype(np.int32)], 1)
+    changed = (index_map >= 0) & ((index_map < face_count) | own_face.astype(bool))
+    region = changed.view(np.uint8)
+    inside = cv2.distanceTransform(region, cv2.DIST_L2, 5) / (_SEAM * index_map.shape[0])
+    ramp = np.clip(inside, 0.0, 1.0)
+    faded = ramp * ramp * (3 - 2 * ramp)
+    sharp = cv2.GaussianBlur(region * np.float32(1.0), (0, 0), sigmaX=2.0)
+    eyes, mouth = original[list(_EYE_LINE), 1].mean(), original[list(_MOUTH_LINE), 1].mean()
+    rows = np.arange(index_map.shape[0], dtype=np.float64)[:, None]
+    upper = np.clip((mouth - rows) / max(mouth - eyes, 1.0), 0.0, 1.0)
+    return (upper * faded + (1 - upper) * sharp).astype(np.float32)
 
 
 def _texture_choice(
