@@ -78,6 +78,7 @@ COMMANDS: dict[str, LazyCommand] = {
     ),
     "batch": LazyCommand("faceforge.cli.batch", "app", "Swap, convert or extract many inputs on Ray."),
     "ui": LazyCommand("faceforge.cli.ui", "ui", "Start the web UI (local by default)."),
+    "live": LazyCommand("faceforge.cli.live", "live", "Swap a camera, file or stream live, frame by frame."),
 }
 
 
