@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 from torch import Tensor
@@ -170,3 +170,8 @@ def optimise_latent(
     result.wplus, result.noises = wplus.detach(), [n.detach() for n in noises]
     result.end = {key: value.detach() for key, value in terms.items()}
     return result
+
+
+def with_overrides(base: OptimiseOptions, **changes: float | int | None) -> OptimiseOptions:
+    """``base`` with the options given on the command line (None: keep ``base``'s value)."""
+    return replace(base, **{key: value for key, value in changes.items() if value is not None})

@@ -1,0 +1,318 @@
+"""``faceforge latent``: StyleGAN2 latent editing on photos (align, invert, mix, swap). Thin wrappers over
+:mod:`faceforge.latent`; see ``docs/latent.md``."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from faceforge.cli.errors import Debug, reported_errors
+
+app = typer.Typer(
+    name="latent",
+    help="StyleGAN2 latent editing: FFHQ alignment, inversion, style/expression mixing, identity-loss swap.",
+    no_args_is_help=True,
+)
+
+Photos = Annotated[list[Path], typer.Argument(help="Photos, each with a face.", show_default=False)]
+Generator = Annotated[
+    str | None,
+    typer.Option(
+        "--generator",
+        "-g",
+        help="StyleGAN2 weights: a file or a name from `weights add` (default: the decoder inside --e4e).",
+    ),
+]
+E4E = Annotated[
+    str | None, typer.Option("--e4e", help="e4e encoder weights (e4e_ffhq_encode.pt or its name).")
+]
+FaceIndex = Annotated[
+    int | None, typer.Option("--face-index", help="Use the N-th face, counting from 0, left to right.")
+]
+Overwrite = Annotated[bool, typer.Option("--overwrite", "-y", help="Replace existing outputs.")]
+Device = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")]
+Steps = Annotated[int | None, typer.Option("--steps", help="Optimisation steps [default: 100].")]
+Rate = Annotated[float | None, typer.Option("--lr", help="Learning rate [default: 0.01].")]
+
+
+def _device(name: str):  # -> torch.device
+    import torch
+
+    from faceforge.options import check_device
+
+    check_device(name)
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def _editor(generator: str | None, e4e: str | None, device: str):
+    from faceforge.errors import OptionError
+    from faceforge.latent.checkpoints import load_e4e, load_generator
+    from faceforge.latent.editor import LatentEditor
+    from faceforge.weights import resolve_weights
+
+    if generator is None and e4e is None:
+        raise OptionError("Give the StyleGAN2 weights with --generator (or an e4e checkpoint with --e4e).")
+    loaded = load_generator(resolve_weights(generator if generator is not None else e4e))
+    for note in loaded.notes():
+        typer.echo(note, err=True)
+    encoder = load_e4e(resolve_weights(e4e), loaded) if e4e is not None else None
+    return LatentEditor(loaded, encoder, _device(device))
+
+
+def _aligned(paths: list[Path], size: int, face_index: int | None, indexed: int | None = None):
+    """The photos and the FFHQ crops of their faces; ``face_index`` applies to every photo, or only to
+    photo number ``indexed`` when that is given (the swap's target)."""
+    from faceforge.analysis.analyser import FaceAnalyser
+    from faceforge.latent.editor import align_photo
+    from faceforge.media.images import read_image
+
+    images = [read_image(path) for path in paths]
+    with FaceAnalyser() as analyser:
+        return images, [
+            align_photo(
+                analyser.faces(image), image, size, path.name, face_index if indexed in (None, i) else None
+            )
+            for i, (image, path) in enumerate(zip(images, paths, strict=True))
+        ]
+
+
+def _outputs(folder: Path, names: list[str], inputs: list[Path], overwrite: bool) -> list[Path]:
+    from faceforge.errors import OptionError
+    from faceforge.outputs import check_output
+
+    if len(set(names)) != len(names):
+        raise OptionError("Two photos share a file name; their outputs would collide.")
+    return [check_output(folder / name, inputs, overwrite) for name in names]
+
+
+@app.command("align")
+def align(
+    photos: Photos,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the aligned crops.")],
+    size: Annotated[int, typer.Option("--size", help="Crop size: 256, 512 or 1024.")] = 1024,
+    face_index: FaceIndex = None,
+    overwrite: Overwrite = False,
+    debug: Debug = False,
+) -> None:
+    """FFHQ-align the face of each photo: PNG crops plus the transform (.json) kept for paste-back."""
+    with reported_errors(debug):
+        from faceforge.errors import OptionError
+        from faceforge.latent.align import SIZES
+        from faceforge.media.atomic import atomic_output
+        from faceforge.media.images import write_image
+
+        if size not in SIZES:
+            raise OptionError(f"--size takes {', '.join(map(str, SIZES))}, not {size}.")
+        names = [f"{path.stem}.png" for path in photos]
+        targets = _outputs(out, names, photos, overwrite)
+        _, alignments = _aligned(photos, size, face_index)
+        out.mkdir(parents=True, exist_ok=True)
+        for path, target, alignment in zip(photos, targets, alignments, strict=True):
+            write_image(target, alignment.image)
+            record = {
+                "photo": str(path),
+                "size": size,
+                "matrix": alignment.matrix.tolist(),
+                "quad": alignment.geometry.quad.tolist(),
+            }
+            with atomic_output(target.with_suffix(".json")) as temp:
+                temp.write_text(json.dumps(record, indent=1))
+            typer.echo(f"{path} -> {target}")
+
+
+@app.command("invert")
+def invert(
+    photos: Photos,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the latents and the sheet.")],
+    generator: Generator = None,
+    e4e: E4E = None,
+    method: Annotated[
+        str, typer.Option("--method", help="e4e, optimise, or both (optimise from e4e).")
+    ] = "optimise",
+    steps: Steps = None,
+    lr: Rate = None,
+    face_index: FaceIndex = None,
+    device: Device = "auto",
+    overwrite: Overwrite = False,
+    debug: Debug = False,
+) -> None:
+    """Invert photos into W+: .safetensors latents and a sheet original | e4e | optimised with scores."""
+    with reported_errors(debug):
+        import numpy as np
+        import torch
+
+        from faceforge.errors import OptionError
+        from faceforge.latent.editor import chip_matrix, to_images, to_tensor
+        from faceforge.latent.files import save_latent
+        from faceforge.latent.losses import PERCEPTUAL_NAME, reconstruction_loss
+        from faceforge.latent.optimise import INVERT_DEFAULTS, with_overrides
+        from faceforge.media.images import write_image
+        from faceforge.pipeline.provenance import swap_tag
+
+        if method not in ("e4e", "optimise", "both"):
+            raise OptionError(f"--method takes e4e, optimise or both, not '{method}'.")
+        if method != "optimise" and e4e is None:
+            raise OptionError(f"--method {method} needs the e4e weights (--e4e FILE).")
+        options = with_overrides(INVERT_DEFAULTS, steps=steps, lr=lr)
+        targets = _outputs(out, [f"{p.stem}.safetensors" for p in photos] + ["sheet.png"], photos, overwrite)
+        editor = _editor(generator, e4e, device)
+        _, alignments = _aligned(photos, editor.size, face_index)
+        crops = to_tensor([a.image for a in alignments], editor.device)
+        columns, scores = [crops], {}
+        start = None
+        if method != "optimise":
+            start = editor.encode(crops)
+            columns.append(editor.render(start))
+            scores["e4e"] = reconstruction_loss(columns[-1], crops)
+        noises = None
+        latents = start
+        if method != "e4e":
+            chips = torch.cat([chip_matrix(a) for a in alignments])
+            result = editor.invert(crops, chips, start, options)
+            latents, noises = result.wplus, result.noises
+            columns.append(editor.render(latents, noises))
+            scores["optimised"] = reconstruction_loss(columns[-1], crops)
+        out.mkdir(parents=True, exist_ok=True)
+        for index, (path, target) in enumerate(zip(photos, targets[:-1], strict=True)):
+            meta = {
+                "photo": str(path),
+                "method": method,
+                "size": str(editor.size),
+                "perceptual": PERCEPTUAL_NAME,
+            }
+            meta |= {f"mse_{key}": f"{value[index]:.5f}" for key, value in scores.items()}
+            save_latent(
+                target, latents[index], meta, [n[index : index + 1] for n in noises] if noises else None
+            )
+            typer.echo(
+                f"{path} -> {target} ({', '.join(f'{k} MSE {v[index]:.4f}' for k, v in scores.items())})"
+            )
+        rows = [np.hstack([to_images(column)[i] for column in columns]) for i in range(len(photos))]
+        write_image(targets[-1], np.vstack(rows), tag=swap_tag("latent-invert"))
+
+
+@app.command("mix")
+def mix(
+    people: Annotated[list[Path], typer.Argument(help="Latent files (from `latent invert`) of the people.")],
+    reference: Annotated[
+        list[Path],
+        typer.Option(
+            "--reference", "-r", help="Latent file of a style or expression reference (repeatable)."
+        ),
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="The grid image (rows: people, columns: references).")
+    ],
+    generator: Generator = None,
+    e4e: E4E = None,
+    preset: Annotated[
+        str, typer.Option("--preset", help="style (rows 8-18, psi 0) or expression (3-10, 0.5).")
+    ] = "style",
+    first: Annotated[int | None, typer.Option("--first", help="First mixed W+ row, 1-based.")] = None,
+    last: Annotated[int | None, typer.Option("--last", help="Last mixed W+ row, inclusive.")] = None,
+    psi: Annotated[float | None, typer.Option("--psi", help="Share of the person's own rows kept.")] = None,
+    device: Device = "auto",
+    overwrite: Overwrite = False,
+    debug: Debug = False,
+) -> None:
+    """Mix W+ layer ranges of people with references; writes the grid with the originals on its edges."""
+    with reported_errors(debug):
+        import numpy as np
+        import torch
+
+        from faceforge.errors import OptionError
+        from faceforge.latent.editor import to_images
+        from faceforge.latent.files import check_rows, load_latent
+        from faceforge.latent.mix import PRESETS, mix_grid
+        from faceforge.media.images import write_image
+        from faceforge.pipeline.provenance import swap_tag
+
+        if preset not in PRESETS:
+            raise OptionError(f"--preset takes {' or '.join(PRESETS)}, not '{preset}'.")
+        base = PRESETS[preset]
+        options = replace(
+            base, **{k: v for k, v in {"first": first, "last": last, "psi": psi}.items() if v is not None}
+        )
+        target = _outputs(out.parent, [out.name], [*people, *reference], overwrite)[0]
+        editor = _editor(generator, e4e, device)
+        g = editor.generator.generator
+
+        def read(paths: list[Path]) -> torch.Tensor:
+            latents = []
+            for path in paths:
+                wplus, _, _ = load_latent(path)
+                check_rows(wplus, g.n_latent, g.config.style_dim, path)
+                latents.append(wplus)
+            return torch.stack(latents).to(editor.device)
+
+        persons, refs = read(people), read(reference)
+        grid = mix_grid(persons, refs, options)
+        blank = np.full((editor.size, editor.size, 3), 255, dtype=np.uint8)
+        header = [blank, *to_images(editor.render(refs))]
+        rows = [np.hstack(header)]
+        originals = to_images(editor.render(persons))
+        for index in range(len(people)):
+            rows.append(np.hstack([originals[index], *to_images(editor.render(grid[index]))]))
+        write_image(target, np.vstack(rows), tag=swap_tag("latent-mix"))
+        typer.echo(f"rows {options.first}-{options.last}, psi {options.psi} -> {target}")
+
+
+@app.command("swap")
+def swap(
+    source: Annotated[Path, typer.Argument(help="Photo of the person whose identity is put in.")],
+    target: Annotated[Path, typer.Argument(help="Photo whose face is replaced.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="The output image.")],
+    generator: Generator = None,
+    e4e: E4E = None,
+    steps: Steps = None,
+    lr: Rate = None,
+    identity: Annotated[
+        float | None, typer.Option("--identity", help="Identity loss weight [default: 1.5].")
+    ] = None,
+    invert_steps: Annotated[
+        int | None, typer.Option("--invert-steps", help="Steps of the target's inversion [default: 100].")
+    ] = None,
+    face_index: FaceIndex = None,
+    device: Device = "auto",
+    overwrite: Overwrite = False,
+    debug: Debug = False,
+) -> None:
+    """Swap by latent optimisation under an identity loss toward SOURCE, pasted back into TARGET."""
+    with reported_errors(debug):
+        from faceforge.compose.compositor import Compositor
+        from faceforge.latent.editor import background_weight, chip_matrix, paste_back, to_images, to_tensor
+        from faceforge.latent.optimise import INVERT_DEFAULTS, SWAP_DEFAULTS, with_overrides
+        from faceforge.media.images import write_image
+        from faceforge.pipeline.provenance import swap_tag
+
+        result_path = _outputs(out.parent, [out.name], [source, target], overwrite)[0]
+        swap_options = with_overrides(SWAP_DEFAULTS, steps=steps, lr=lr, identity=identity)
+        invert_options = with_overrides(INVERT_DEFAULTS, steps=invert_steps, lr=lr)
+        editor = _editor(generator, e4e, device)
+        (_, target_image), (source_aligned, target_aligned) = _aligned(
+            [source, target], editor.size, face_index, indexed=1
+        )
+        crops = to_tensor([target_aligned.image], editor.device)
+        start = editor.encode(crops) if editor.encoder is not None else None
+        chips = chip_matrix(target_aligned)
+        inversion = editor.invert(crops, chips, start, invert_options)
+        compositor = Compositor()
+        try:
+            background = background_weight(target_image, target_aligned, compositor)
+            sources = to_tensor([source_aligned.image], editor.device)
+            result = editor.swap(
+                crops, chips, sources, chip_matrix(source_aligned), inversion, background, swap_options
+            )
+            crop = to_images(editor.render(result.wplus, result.noises))[0]
+            frame = paste_back(target_image, target_aligned, crop, compositor)
+        finally:
+            compositor.close()
+        write_image(result_path, frame, tag=swap_tag("latent", faces_swapped=1))
+        before, after = float(result.start["identity"][0]), float(result.end["identity"][0])
+        typer.echo(f"identity distance to the source {before:.3f} -> {after:.3f}; {result_path}")
