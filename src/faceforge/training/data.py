@@ -27,6 +27,7 @@ from faceforge.errors import InputError
 from faceforge.facesets.store import FacesetStore
 from faceforge.models.coverage import DEFAULT_COVERAGE, coverage_geometry
 from faceforge.training.augment import NO_AUGMENT, WARP_POINTS, AugmentOptions, augment
+from faceforge.training.workers import die_with_trainer
 
 WARP_NEIGHBOURS = 10  # warp to landmarks picks one of the closest faces (by landmark shape) of the other set
 EYE_GROW = 0.04  # eye regions grown by this fraction of the face size (lids, lashes)
@@ -177,7 +178,8 @@ def make_loader(
     """Batches of ``dataset`` (any dataset whose items depend on ``(seed, index)`` only, as
     :class:`FacesetDataset`'s do) for process ``rank`` of ``world_size``: shuffled, reshuffled with new
     augmentations every epoch, full batches only, ``workers`` background processes (kept between epochs),
-    memory pinned when CUDA is there. Iterate it again and again for as long as training runs."""
+    memory pinned when CUDA is there, workers that die with this process even under SIGKILL
+    (:mod:`.workers`). Iterate it again and again for as long as training runs."""
     per_rank = len(dataset) // world_size  # type: ignore[arg-type]
     if per_rank < batch_size:
         raise InputError(
@@ -197,4 +199,5 @@ def make_loader(
         persistent_workers=workers > 0,
         pin_memory=torch.cuda.is_available(),
         prefetch_factor=2 if workers > 0 else None,
+        worker_init_fn=die_with_trainer() if workers > 0 else None,
     )
