@@ -100,8 +100,7 @@ class JobRecord:
         return TaskRow(*row[:6], json.loads(row[6]) if row[6] else {})
 
     def tasks(self) -> list[TaskRow]:
-        keys = [row[0] for row in self.db.execute("SELECT key FROM tasks ORDER BY finished, key")]
-        return [row for key in keys if (row := self.task(key)) is not None]
+        return read_tasks(self.path)
 
     def _write(
         self,
@@ -128,3 +127,19 @@ class JobRecord:
 
     def mark_failed(self, key: str, error: str, worker: str | None = None) -> None:
         self._write(key, "failed", error, worker, None, None)
+
+
+def read_tasks(path: Path) -> list[TaskRow]:
+    """The task rows of the job record at ``path``, whatever its settings (for reports and checks)."""
+    if not Path(path).is_file():
+        raise InputError(f"There is no job record at {path}.")
+    db = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True)
+    try:
+        rows = db.execute(
+            "SELECT key, state, error, worker, attempts, seconds, detail FROM tasks ORDER BY finished, key"
+        ).fetchall()
+    except sqlite3.DatabaseError as exc:
+        raise InputError(f"{path} is not a faceforge job record ({exc}).") from exc
+    finally:
+        db.close()
+    return [TaskRow(*row[:6], json.loads(row[6]) if row[6] else {}) for row in rows]

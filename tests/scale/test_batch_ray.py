@@ -1,0 +1,95 @@
+"""faceforge batch on a real local Ray instance (2 CPUs, started and stopped here): the outputs equal the
+one-machine runs, work spreads over the workers, and a failing input is reported while the rest go on."""
+
+import logging
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scale_media import audio_packets
+
+from faceforge.api import swap_path
+from faceforge.config import SwapConfig
+from faceforge.media.images import read_image
+from faceforge.media.provenance import read_tag
+from faceforge.media.video import read_frames
+from faceforge.scale.batch import batch_swap
+from faceforge.scale.jobs import JOB_NAME, read_tasks
+from faceforge.scale.runner import Cluster
+from faceforge.scale.workers import SwapSpec
+
+ray = pytest.importorskip("ray")
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray.init(
+        address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR
+    )
+    yield
+    ray.shutdown()
+
+
+def _untimed(tag: dict | None) -> dict:
+    assert tag is not None and tag["synthetic"] is True
+    return {key: value for key, value in tag.items() if key != "created"}
+
+
+def test_folder_batch_equals_the_local_folder_swap(local_ray, testdata: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("face_frontal_b.jpg", "face_lowkey_c.jpg", "face_profile_f.jpg"):
+        shutil.copy(testdata / name, folder / name)
+    (folder / "broken.jpg").write_bytes(b"not a picture")
+    source = testdata / "face_frontal_a.jpg"
+
+    report = batch_swap([folder], tmp_path / "ray", SwapSpec([[source]], SwapConfig()), Cluster(workers=2))
+    local = swap_path([[source]], folder, tmp_path / "local", SwapConfig())
+
+    assert sorted(Path(p).name for p in report.done) == ["face_frontal_b.jpg", "face_lowkey_c.jpg"]
+    failed = {Path(key).name: reason for key, reason in report.failed}
+    assert failed.keys() == {"face_profile_f.jpg", "broken.jpg"}  # each reported, the others finished
+    assert "declined" in failed["face_profile_f.jpg"]
+    assert "not a readable image" in failed["broken.jpg"]
+    assert sorted(p.name for p in local.swapped) == ["face_frontal_b.jpg", "face_lowkey_c.jpg"]
+    for name in ("face_frontal_b.jpg", "face_lowkey_c.jpg"):
+        ours, theirs = tmp_path / "ray" / name, tmp_path / "local" / name
+        assert np.array_equal(read_image(ours), read_image(theirs))
+        assert _untimed(read_tag(ours)) == _untimed(read_tag(theirs))  # equal but for the creation time
+    rows = {Path(row.key).name: row for row in read_tasks(tmp_path / "ray" / JOB_NAME)}
+    assert {name: row.state for name, row in rows.items()} == {
+        "face_frontal_b.jpg": "done",
+        "face_lowkey_c.jpg": "done",
+        "face_profile_f.jpg": "failed",
+        "broken.jpg": "failed",
+    }
+    assert rows["broken.jpg"].error == failed["broken.jpg"]
+
+    again = batch_swap([folder], tmp_path / "ray", SwapSpec([[source]], SwapConfig()), Cluster(workers=2))
+    assert again.done == [] and len(again.skipped) == 2 and len(again.failed) == 2  # only failures retried
+    rows = {Path(row.key).name: row for row in read_tasks(tmp_path / "ray" / JOB_NAME)}
+    assert rows["face_frontal_b.jpg"].attempts == 1 and rows["broken.jpg"].attempts == 2
+
+
+def test_two_segment_video_equals_the_local_segmented_run(
+    local_ray, clip: Path, testdata: Path, tmp_path: Path
+) -> None:
+    spec = SwapSpec([[testdata / "face_frontal_a.jpg"]], SwapConfig())
+    on_ray = batch_swap([clip], tmp_path / "ray", spec, Cluster(workers=2), segment_seconds=1.0)
+    local = batch_swap([clip], tmp_path / "local", spec, Cluster(workers=0), segment_seconds=1.0)
+    assert on_ray.complete and local.complete
+
+    ours = list(read_frames(tmp_path / "ray" / "clip.mp4"))
+    theirs = list(read_frames(tmp_path / "local" / "clip.mp4"))
+    source_frames = list(read_frames(clip))
+    assert len(ours) == len(theirs) == len(source_frames) == 90
+    assert [f.pts for f in ours] == [f.pts for f in theirs] == [f.pts for f in source_frames]
+    assert all(np.array_equal(a.image, b.image) for a, b in zip(ours, theirs, strict=True))
+    assert audio_packets(tmp_path / "ray" / "clip.mp4") == audio_packets(clip)  # copied once, whole
+    assert not (tmp_path / "ray" / ".faceforge-parts").exists()  # the parts are gone once joined
+
+    segments = [row for row in read_tasks(tmp_path / "ray" / JOB_NAME) if "#segment" in row.key]
+    assert len(segments) == 2 and all(row.state == "done" for row in segments)
+    assert len({row.worker for row in segments}) == 2  # one segment on each worker
+    assert [row.detail["frames"] for row in segments] == [45, 45]
