@@ -147,25 +147,27 @@ def shading(
     into the estimate; the ratio is bounded by ``SHADING_RANGE``.
     """
     moved = reinhard(src, ref, mask, stats)
-    inside = mask > 0
-    count = int(np.count_nonzero(mask > 0.5))
-    if count < 64:
+    box = _support(src, ref, mask)
+    if box is None:
         return moved
-    weight = (mask > 0.5) if stats is None else (mask > 0.5) & (stats > 0)
-    if np.count_nonzero(weight) < 64:
-        weight = mask > 0.5
-    weight = weight.astype(np.float32)
-    sigma = max(SHADING_SIGMA * math.sqrt(count), 1.0)
-    moved_lab, ref_lab = _to_lab(moved), _to_lab(ref)
-    ratio = _masked_blur(ref_lab[..., 0], weight, sigma) / np.maximum(
-        _masked_blur(moved_lab[..., 0], weight, sigma), 1.0
+    inside = _inside(mask, stats, box).astype(np.float32)
+    sigma = max(SHADING_SIGMA * math.sqrt(np.count_nonzero(mask > 0.5)), 1.0)
+    moved_lab, ref_lab = _to_lab(moved[box]), _to_lab(ref[box])
+    # The shading is smooth by definition: estimate it at about 4 px per sigma, then upsample.
+    height, width = inside.shape
+    step = max(sigma / 4.0, 1.0)
+    small = (max(round(width / step), 1), max(round(height / step), 1))
+
+    def shrink(channel: np.ndarray) -> np.ndarray:
+        return cv2.resize(channel, small, interpolation=cv2.INTER_AREA)
+
+    weight = shrink(inside)
+    ratio = _masked_blur(shrink(ref_lab[..., 0]), weight, sigma / step) / np.maximum(
+        _masked_blur(shrink(moved_lab[..., 0]), weight, sigma / step), 1.0
     )
-    np.clip(ratio, *SHADING_RANGE, out=ratio)
+    ratio = cv2.resize(np.clip(ratio, *SHADING_RANGE), (width, height), interpolation=cv2.INTER_LINEAR)
     moved_lab[..., 0] = np.clip(moved_lab[..., 0] * ratio, 0, 100)
-    relit = _from_lab(moved_lab)
-    out = moved.copy()
-    out[inside] = relit[inside]
-    return out
+    return _write(moved, box, _from_lab(moved_lab), mask)
 
 
 COLOR_TRANSFERS: dict[str, ColorTransfer] = {
