@@ -25,8 +25,8 @@ from faceforge.version import __version__
 class LazyCommand:
     """Where a subcommand lives: ``module.attribute`` is a ``typer.Typer`` (a command group) or a
     function, registered with the ``typer.Typer.command`` keywords in ``module.settings`` when named;
-    ``module.extend``, when named, takes the function and returns it with more parameters (flags
-    generated from option declarations)."""
+    ``module.extend``, when named, takes that attribute and returns the command (a function with more
+    parameters, or a group): flags generated from option declarations are read when the command loads."""
 
     module: str
     attribute: str
@@ -56,6 +56,9 @@ COMMANDS: dict[str, LazyCommand] = {
     "prepare-oneshot": LazyCommand(
         "faceforge.cli.train_oneshot", "prepare_oneshot", "Prepare a dataset for train-oneshot."
     ),
+    "train-restorer": LazyCommand(
+        "faceforge.cli.train_restorer", "train_restorer", "Train faceforge's face restorer on a faceset."
+    ),
     "demo": LazyCommand("faceforge.cli.demo", "demo", "Swap a face in sample media (no downloads)."),
     "evaluate": LazyCommand(
         "faceforge.cli.evaluate",
@@ -66,12 +69,16 @@ COMMANDS: dict[str, LazyCommand] = {
     "faces": LazyCommand("faceforge.cli.faces", "app", "Build and curate facesets."),
     "weights": LazyCommand("faceforge.cli.weights", "app", "List, fetch, verify and add weight files."),
     "provenance": LazyCommand("faceforge.cli.provenance", "provenance", "Read a file's synthetic-media tag."),
+    "config": LazyCommand(
+        "faceforge.cli.config", "show", "Show the effective swap settings.", extend="group"
+    ),
     "clean": LazyCommand("faceforge.cli.clean", "clean", "Remove temporary files that killed runs left."),
     "latent": LazyCommand(
         "faceforge.cli.latent", "app", "StyleGAN2 latent editing: align, invert, mix, swap."
     ),
     "batch": LazyCommand("faceforge.cli.batch", "app", "Swap, convert or extract many inputs on Ray."),
     "ui": LazyCommand("faceforge.cli.ui", "ui", "Start the web UI (local by default)."),
+    "live": LazyCommand("faceforge.cli.live", "live", "Swap a camera, file or stream live, frame by frame."),
 }
 
 
@@ -80,14 +87,14 @@ def load_command(name: str) -> Any:
     entry = COMMANDS[name]
     module = import_module(entry.module)
     target = getattr(module, entry.attribute)
+    if entry.extend:
+        target = getattr(module, entry.extend)(target)
     if isinstance(target, typer.Typer):
         group = typer.main.get_group(target)
         group.name = name
         return group
     single = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
     settings = getattr(module, entry.settings) if entry.settings else {}
-    if entry.extend:
-        target = getattr(module, entry.extend)(target)
     single.command(name, **settings)(target)
     return typer.main.get_command(single)
 
