@@ -172,11 +172,12 @@ def train(
         from faceforge.training.augment import AugmentOptions
         from faceforge.training.checkpoint import CheckpointStore
         from faceforge.training.config import TrainConfig
-        from faceforge.training.distributed import device_for, init_distributed, shutdown
+        from faceforge.training.distributed import checked_device, device_for, init_distributed, shutdown
         from faceforge.training.losses import LossConfig
         from faceforge.training.optim import OptimiserConfig
         from faceforge.training.trainer import Trainer
 
+        checked_device(device)
         for path in (faceset_a, faceset_b):
             if not path.is_dir():
                 raise InputError(f"The faceset {path} does not exist.")

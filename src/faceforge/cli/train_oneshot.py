@@ -174,9 +174,11 @@ def train_oneshot(
         from faceforge.nets.aeinet import AEINetConfig
         from faceforge.outputs import check_output
         from faceforge.training.checkpoint import CheckpointStore
+        from faceforge.training.distributed import checked_device
         from faceforge.training.oneshot.config import DiscriminatorConfig, LossWeights, OneshotConfig
         from faceforge.training.oneshot.model_io import read_training_config
 
+        checked_device(device)
         if not dataset.is_dir():
             raise InputError(f"The dataset folder {dataset} does not exist.")
         check_output(output, (dataset,), overwrite=True)  # a model folder resumes

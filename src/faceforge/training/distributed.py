@@ -18,6 +18,9 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
+from faceforge.errors import OptionError
+from faceforge.options import check_device
+
 _ENV = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
 
 
@@ -77,12 +80,36 @@ def shutdown(ctx: DistContext) -> None:
         dist.destroy_process_group()
 
 
+def checked_device(requested: str | None, key: str = "--device") -> torch.device | None:
+    """A training command's ``--device``: spelled as :func:`faceforge.options.check_device` says (the one
+    device parser, which NeuralOptions uses too) and present on this machine, else an OptionError
+    sentence (exit 2). None for the default (``auto`` or not given)."""
+    if requested is None or requested == "auto":
+        return None
+    check_device(requested, key)
+    device = torch.device(requested)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise OptionError(
+                f"Option {key} asks for '{requested}', but this PyTorch has no CUDA or sees no GPU; "
+                f"use {key} cpu, or leave {key} out to use a GPU only when there is one."
+            )
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise OptionError(
+                f"Option {key} asks for '{requested}', but this machine has "
+                f"{torch.cuda.device_count()} GPU(s), numbered from 0."
+            )
+    return device
+
+
 def device_for(ctx: DistContext, requested: str | None = None) -> torch.device:
-    """The device this rank trains on: its own GPU under NCCL, else ``requested`` or the best available."""
+    """The device this rank trains on: its own GPU under NCCL, else ``requested`` (checked by
+    :func:`checked_device`) or the best available."""
     if ctx.backend == "nccl":
         return torch.device("cuda", ctx.local_rank)
-    if requested:
-        return torch.device(requested)
+    device = checked_device(requested)
+    if device is not None:
+        return device
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
