@@ -36,6 +36,9 @@ def live(
         list[str] | None,
         typer.Option("--option", help="A swap option as KEY=VALUE (repeatable), e.g. video.detect_every=5."),
     ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", "-y", help="Replace an existing output file.")
+    ] = False,
     meter: Annotated[
         bool, typer.Option("--meter/--no-meter", help="Draw fps and latency on the output.")
     ] = True,
@@ -55,7 +58,7 @@ def live(
         values.update(parse_assignments(SwapConfig, settings or []))
         config = with_values(SwapConfig(), values)
         if output != WINDOW and "://" not in output:
-            check_output(Path(output), [source, Path(input_spec)], config.overwrite)
+            check_output(Path(output), [source, Path(input_spec)], overwrite)
         stream = FrameSource(input_spec)
         with SwapSession([[source]], config) as session:
             sink = open_sink(output, stream.fps, session.tag(), config.video.crf, config.video.preset)
