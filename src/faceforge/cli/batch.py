@@ -82,16 +82,18 @@ def _swap_config(config_file: Path | None, assignments: list[str] | None) -> Swa
 
 
 def _finish(report: BatchReport, console: Console, what: str) -> None:
+    """Say what the job did and list each failed task with its sentence; exit 9 when any failed."""
     console.print(
         f"{what}: {len(report.done)} done"
         + (f", {len(report.skipped)} already done" if report.skipped else "")
         + (f", {len(report.failed)} failed:" if report.failed else "."),
         highlight=False,
+        soft_wrap=True,
     )
     for key, reason in report.failed:
         console.print(f"  {key}: {reason}", highlight=False, soft_wrap=True)
     if report.failed:
-        raise typer.Exit(PARTIAL)
+        raise typer.Exit(PARTIAL)  # outside reported_errors, which would take it for a bug
 
 
 @app.command("swap")
@@ -123,7 +125,7 @@ def swap(
         cluster = _cluster(workers, ray_address, cpus_per_worker, gpus_per_worker)
         with progress_bar("batch swap", "frames", not quiet) as progress:
             report = batch_swap(inputs, output, spec, cluster, segment_seconds, job, progress)
-        _finish(report, console, f"batch swap into {output}")
+    _finish(report, console, f"batch swap into {output}")
 
 
 @app.command("convert")
@@ -156,7 +158,7 @@ def convert(
         cluster = _cluster(workers, ray_address, cpus_per_worker, gpus_per_worker)
         with progress_bar("batch convert", "frames", not quiet) as progress:
             report = batch_swap(inputs, output, spec, cluster, segment_seconds, job, progress)
-        _finish(report, console, f"batch convert into {output}")
+    _finish(report, console, f"batch convert into {output}")
 
 
 @app.command("extract")
@@ -188,4 +190,4 @@ def extract(
         cluster = _cluster(workers, ray_address, cpus_per_worker, gpus_per_worker)
         with progress_bar("batch extract", "frames", not quiet) as progress:
             report = batch_extract(inputs, output, spec, cluster, job, progress)
-        _finish(report, console, f"batch extract into {output} ({report.faces_added} faces added)")
+    _finish(report, console, f"batch extract into {output} ({report.faces_added} faces added)")

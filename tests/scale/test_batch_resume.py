@@ -1,0 +1,73 @@
+"""A worker process killed in the middle of a job (``faceforge batch swap`` on its own local Ray): the task
+it ran is reported, a fresh worker finishes the rest, and a rerun redoes only that task."""
+
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from faceforge.scale.jobs import JOB_NAME, read_tasks
+from faceforge.scale.runner import WORKER_LOST
+
+
+def _first_done_worker(job: Path, process: subprocess.Popen, deadline: float) -> str:
+    """The ``host:pid`` of the worker that finished the job's first task, once the driver records it."""
+    while time.monotonic() < deadline and process.poll() is None:
+        if job.exists():
+            try:
+                with sqlite3.connect(f"file:{job}?mode=ro", uri=True) as db:
+                    row = db.execute("SELECT worker FROM tasks WHERE state = 'done' LIMIT 1").fetchone()
+            except sqlite3.OperationalError:  # the driver is creating the tables
+                row = None
+            if row is not None:
+                return row[0]
+        time.sleep(0.05)
+    raise AssertionError("no task was recorded done before the job ended or the deadline passed")
+
+
+def _batch(source: Path, folder: Path, output: Path) -> list[str]:
+    return [sys.executable, "-m", "faceforge", "batch", "swap", str(source), str(folder), "-o", str(output)]
+
+
+def test_killed_worker_then_rerun_finishes_without_redoing_done_tasks(testdata: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(6):
+        name = ("face_frontal_b.jpg", "face_lowkey_c.jpg")[i % 2]
+        shutil.copy(testdata / name, folder / f"{i}_{name}")
+    output, source = tmp_path / "out", testdata / "face_frontal_a.jpg"
+    command = [*_batch(source, folder, output), "--workers", "1", "-q"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+    first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    worker = _first_done_worker(output / JOB_NAME, first, time.monotonic() + 180)
+    os.kill(int(worker.rsplit(":", 1)[1]), signal.SIGKILL)
+    _, stderr = first.communicate(timeout=180)
+    assert first.returncode == 9, stderr
+    assert "worker process running it stopped" in stderr
+
+    rows = {Path(row.key).name: row for row in read_tasks(output / JOB_NAME)}
+    lost = [name for name, row in rows.items() if row.state == "failed"]
+    assert len(lost) == 1 and rows[lost[0]].error == WORKER_LOST
+    done_first = {name: (output / name).stat() for name, row in rows.items() if row.state == "done"}
+    assert len(done_first) == 5  # a fresh worker took the killed one's place and finished the rest
+    assert not (output / lost[0]).exists()
+
+    second = subprocess.run(
+        [*_batch(source, folder, output), "--workers", "1", "-q"], env=env, capture_output=True, text=True
+    )
+    assert second.returncode == 0, second.stderr
+    assert "1 done, 5 already done" in second.stderr
+    rows = {Path(row.key).name: row for row in read_tasks(output / JOB_NAME)}
+    assert all(row.state == "done" for row in rows.values()) and rows[lost[0]].attempts == 2
+    for name, stat in done_first.items():  # not redone: the very same files, untouched
+        now = (output / name).stat()
+        assert (now.st_ino, now.st_mtime_ns) == (stat.st_ino, stat.st_mtime_ns)
+        assert rows[name].attempts == 1
+    assert sorted(p.name for p in output.iterdir() if not p.name.startswith(".")) == sorted(
+        p.name for p in folder.iterdir()
+    )
