@@ -56,3 +56,9 @@ class PluginError(FaceforgeError):
     """A third-party plug-in (a registered swapper, processor, masker...) could not be loaded."""
 
     exit_code = 1
+
+
+class PartialError(FaceforgeError):
+    """Some inputs could not be processed and were skipped (each is listed); the others were done."""
+
+    exit_code = 9  # the code of `faceforge batch` for the same outcome
