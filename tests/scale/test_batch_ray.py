@@ -93,3 +93,37 @@ def test_two_segment_video_equals_the_local_segmented_run(
     assert len(segments) == 2 and all(row.state == "done" for row in segments)
     assert len({row.worker for row in segments}) == 2  # one segment on each worker
     assert [row.detail["frames"] for row in segments] == [45, 45]
+
+
+def test_extract_on_workers_merges_into_one_faceset_like_a_local_extract(
+    local_ray, testdata: Path, tmp_path: Path
+) -> None:
+    from faceforge.facesets.extract import ExtractOptions, extract_faceset
+    from faceforge.facesets.store import FacesetStore
+    from faceforge.scale.batch import batch_extract
+    from faceforge.scale.workers import ExtractSpec
+
+    inputs = [
+        testdata / "short_noaudio_small.mp4",
+        testdata / "face_frontal_b.jpg",
+        testdata / "group_3faces.jpg",
+    ]
+    options = ExtractOptions(size=128, every=6)
+    report = batch_extract(inputs, tmp_path / "ray", ExtractSpec(options), Cluster(workers=2))
+    extract_faceset(inputs, tmp_path / "local", options)
+    assert report.complete and report.faces_added > 0
+
+    with FacesetStore.open(tmp_path / "ray") as ours, FacesetStore.open(tmp_path / "local") as theirs:
+        assert [(s.id, s.path, s.done) for s in ours.sources()] == [
+            (s.id, s.path, s.done) for s in theirs.sources()
+        ]
+        mine, local = ours.faces(), theirs.faces()
+        assert [f.key for f in mine] == [f.key for f in local] and len(mine) == report.faces_added
+        for a, b in zip(mine, local, strict=True):
+            assert ours.path_of(a).read_bytes() == theirs.path_of(b).read_bytes()
+            assert np.allclose(a.embedding, b.embedding, atol=1e-5)
+            assert np.array_equal(a.landmarks, b.landmarks)
+    assert not (tmp_path / "ray" / ".faceforge-shards").exists()  # merged shards are removed
+
+    again = batch_extract(inputs, tmp_path / "ray", ExtractSpec(options), Cluster(workers=2))
+    assert again.faces_added == 0 and len(again.skipped) == 3  # nothing extracted or merged twice
