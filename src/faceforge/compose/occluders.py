@@ -146,6 +146,10 @@ _MIN_AREA = 0.004  # smallest occluder kept, fraction of the face-oval area
 _RIM = 0.04  # an occluder must reach this close to the face outline (fraction of the face size)
 _LIP_GROW = 0.04  # the lip allowance reaches this far past the lip contour (landmarks miss lip edges)
 _REACH = 0.12  # how far past the face oval an occluder is followed (the face mask's feather reaches)
+_WORK_SIDE = 128  # the occluder masker judges crops at most this large
+_FEATURES = (
+    regions.LEFT_EYE, regions.RIGHT_EYE, regions.LEFT_EYEBROW, regions.RIGHT_EYEBROW, regions.MOUTH_INNER,
+)  # fmt: skip
 _FEATURE_GROW = 0.03  # eyes, brows and the mouth opening are grown this much and never judged
 
 
@@ -202,72 +206,69 @@ def _filled(region: np.ndarray) -> np.ndarray:
     return region | holes if count > 1 else region
 
 
+def _occluders(crop: np.ndarray, marks: np.ndarray) -> np.ndarray:
+    """The occluder mask of one crop (see :class:`SkinOutlierMasker`), float32 ``(H, W)``."""
+    shape = (int(crop.shape[0]), int(crop.shape[1]))
+    size = face_size(marks)
+    oval = _polygon_mask(marks, [regions.FACE_OVAL], shape)
+    mask = np.zeros(shape, np.float32)
+    x, y, w, h = cv2.boundingRect(oval)
+    if w < 8 or h < 8:
+        return mask
+    # Beyond the oval by the reach of the face mask's feather, where an occluder carries on.
+    margin = round(_REACH * size)
+    y0, x0 = max(y - margin, 0), max(x - margin, 0)
+    box = np.s_[y0 : y + h + margin, x0 : x + w + margin]
+    lab = cv2.cvtColor(crop[box].astype(np.float32) * np.float32(1 / 255), cv2.COLOR_RGB2LAB)
+    z = _skin_residuals(lab, skin_mask(marks, shape)[box])
+    if z is None:
+        return mask
+    lips = cv2.dilate(_polygon_mask(marks, [regions.MOUTH_OUTER], shape), _disc(_LIP_GROW * size))[box] > 0
+    # Lips are redder (a* up) and darker (L* down) than skin: those departures are explained there.
+    z[..., 0] = np.where(lips, np.maximum(z[..., 0], 0.0), z[..., 0])
+    z[..., 1] = np.where(lips, np.minimum(z[..., 1], 0.0), z[..., 1])
+    outlier = (np.hypot(z[..., 1], z[..., 2]) > _Z_CHROMA) | (np.abs(z[..., 0]) > _Z_LIGHTNESS)
+    features = _polygon_mask(marks, _FEATURES, shape)
+    features = cv2.dilate(features, _disc(_FEATURE_GROW * size))[box]
+    inside = oval[box] > 0
+    hard = (outlier & inside & (features == 0)).astype(np.uint8) * 255
+    hard = cv2.morphologyEx(hard, cv2.MORPH_OPEN, _disc(0.008 * size))
+    rim = inside & (cv2.erode(oval, _disc(_RIM * size))[box] == 0)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(hard, connectivity=8)
+    large = np.flatnonzero(stats[:, cv2.CC_STAT_AREA] >= _MIN_AREA * size * size)
+    seeds = np.intersect1d(large[large > 0], np.unique(labels[rim]))
+    if len(seeds) == 0:
+        return mask
+    # Grow each occluder through every connected non-skin pixel, features included: an object over the
+    # mouth is cut by the mouth's exclusion into pieces that do not all reach the rim.
+    seeded = np.isin(labels, seeds)
+    _, grown = cv2.connectedComponents((outlier | seeded).astype(np.uint8), connectivity=8)
+    occluder = np.isin(grown, np.unique(grown[seeded])) & inside
+    # Past the outline the occluder carries on as far as the face mask's feather reaches.
+    reach = cv2.dilate(occluder.astype(np.uint8), _disc(_REACH * size)) > 0
+    occluder = _filled(occluder | (reach & ~inside & outlier))
+    mask[box] = _feather(occluder.astype(np.uint8) * 255, size, 0.01, 0.008)
+    return mask
+
+
 class SkinOutlierMasker:
     """Objects in front of the face that are not the target's skin, found against a robust per-face
-    skin-colour model; see the module docstring. About 2 ms per 256-px crop on one core."""
+    skin-colour model (see the module docstring). Crops larger than ``_WORK_SIDE`` are judged at that
+    side and the mask is upsampled: occluders are large regions, and the cost falls fourfold."""
 
     def __init__(self) -> None:
         self._memory = TrackMemory()
 
     def __call__(self, context: MaskContext) -> np.ndarray:
-        shape = context.size
-        marks = context.landmarks
-        size = face_size(marks)
-        oval = _polygon_mask(marks, [regions.FACE_OVAL], shape)
-        mask = np.zeros(shape, np.float32)
-        x, y, w, h = cv2.boundingRect(oval)
-        if w < 8 or h < 8:
-            return self._memory.hold(context.track_id, mask)
-        # Beyond the oval by the reach of the face mask's feather, where an occluder carries on.
-        margin = round(_REACH * size)
-        y0, x0 = max(y - margin, 0), max(x - margin, 0)
-        box = np.s_[y0 : y + h + margin, x0 : x + w + margin]
-        lab = cv2.cvtColor(context.crop[box].astype(np.float32) * np.float32(1 / 255), cv2.COLOR_RGB2LAB)
-        z = _skin_residuals(lab, skin_mask(marks, shape)[box])
-        if z is None:
-            return self._memory.hold(context.track_id, mask)
-        lips = (
-            cv2.dilate(_polygon_mask(marks, [regions.MOUTH_OUTER], shape), _disc(_LIP_GROW * size))[box] > 0
-        )
-        # Lips are redder (a* up) and darker (L* down) than skin: those departures are explained there.
-        z[..., 0] = np.where(lips, np.maximum(z[..., 0], 0.0), z[..., 0])
-        z[..., 1] = np.where(lips, np.minimum(z[..., 1], 0.0), z[..., 1])
-        outlier = (np.hypot(z[..., 1], z[..., 2]) > _Z_CHROMA) | (np.abs(z[..., 0]) > _Z_LIGHTNESS)
-        features = _polygon_mask(
-            marks,
-            [
-                regions.LEFT_EYE,
-                regions.RIGHT_EYE,
-                regions.LEFT_EYEBROW,
-                regions.RIGHT_EYEBROW,
-                regions.MOUTH_INNER,
-            ],
-            shape,
-        )
-        features = cv2.dilate(features, _disc(_FEATURE_GROW * size))[box]
-        judged = (oval[box] > 0) & (features == 0)
-        hard = (outlier & judged).astype(np.uint8) * 255
-        hard = cv2.morphologyEx(hard, cv2.MORPH_OPEN, _disc(0.008 * size))
-        rim = (oval[box] > 0) & (cv2.erode(oval, _disc(_RIM * size))[box] == 0)
-        count, labels, stats, _ = cv2.connectedComponentsWithStats(hard, connectivity=8)
-        min_area = _MIN_AREA * size * size
-        seeds = [
-            label
-            for label in range(1, count)
-            if stats[label, cv2.CC_STAT_AREA] >= min_area and rim[labels == label].any()
-        ]
-        if seeds:
-            # Grow each occluder through every connected non-skin pixel, features included: an object
-            # over the mouth is cut by the mouth's exclusion into pieces that do not all reach the rim.
-            seeded = np.isin(labels, seeds)
-            _, grown = cv2.connectedComponents((outlier | seeded).astype(np.uint8), connectivity=8)
-            inside = oval[box] > 0
-            occluder = np.isin(grown, np.unique(grown[seeded])) & inside
-            # Past the outline the occluder carries on as far as the face mask's feather reaches.
-            reach = cv2.dilate(occluder.astype(np.uint8), _disc(_REACH * size)) > 0
-            occluder |= reach & ~inside & outlier
-            occluder = _filled(occluder)
-            mask[box] = _feather(occluder.astype(np.uint8) * 255, size, 0.01, 0.008)
+        height, width = context.size
+        scale = min(1.0, _WORK_SIDE / max(height, width))
+        if scale < 1.0:
+            small = (max(round(width * scale), 1), max(round(height * scale), 1))
+            crop = cv2.resize(context.crop, small, interpolation=cv2.INTER_AREA)
+            marks = context.landmarks * np.float32(scale)
+            mask = cv2.resize(_occluders(crop, marks), (width, height), interpolation=cv2.INTER_LINEAR)
+        else:
+            mask = _occluders(context.crop, context.landmarks)
         return self._memory.hold(context.track_id, mask)
 
     def reset(self) -> None:
