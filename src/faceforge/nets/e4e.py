@@ -37,6 +37,10 @@ class E4EConfig:
     def __post_init__(self) -> None:
         if len(self.units) != 4 or len(self.widths) != 4:
             raise ValueError("An e4e body has four stages.")
+        if self.widths[3] != self.style_dim:
+            raise ValueError(
+                "The e4e feature pyramid adds the last stage to style_dim-wide maps: they must match."
+            )
         if self.input_size < 32 or self.input_size % 16:
             raise ValueError(
                 f"The e4e input size must be a multiple of 16 of at least 32, not {self.input_size}."
