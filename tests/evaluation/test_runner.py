@@ -232,11 +232,11 @@ def test_configurations_parse_in_order_with_types() -> None:
     ("tokens", "message"),
     [
         (["--option", "compose.colour=histogram"], "Unknown option 'compose.colour'"),
-        (["--option", "compose.color=sepia"], "unknown colour transfer 'sepia'"),
-        (["--option", "video.crf=high"], "takes an integer"),
+        (["--option", "compose.color=sepia"], "compose.color takes one of .*; not 'sepia'"),
+        (["--option", "video.crf=high"], "takes a whole number"),
         (["--option", "compose.keep_eyes=maybe"], "takes true or false"),
         (["--option", "selection.mode=everyone"], "takes one of largest"),
-        (["--option", "compose=1"], "is a group"),
+        (["--option", "compose=1"], "Unknown option 'compose'"),
         (["--option", "compose.color"], "KEY=VALUE"),
         (["--swapper", "nonesuch"], "Unknown swapper 'nonesuch'"),
         (["--swapper"], "needs a value"),
@@ -252,25 +252,25 @@ def test_neural_swappers_take_their_weights_and_runtime_as_options() -> None:
     (config,) = parse_configurations(
         [
             "--swapper", "ghost",
-            "--option", "neural.weights=G_unet_2blocks.pth",
-            "--option", "neural.backend=onnx",
-            "--option", "neural.precision=bf16",
+            "--option", "swappers.ghost.weights=G_unet_2blocks.pth",
+            "--option", "swappers.ghost.backend=onnx",
+            "--option", "swappers.ghost.precision=bf16",
         ]
     )  # fmt: skip
-    neural = config.config.neural
+    neural = config.config.options_of("ghost")
     assert config.config.swapper == "ghost" and neural.weights == "G_unet_2blocks.pth"
     assert (neural.backend, neural.precision, neural.identity_weights) == ("onnx", "bf16", None)
     with pytest.raises(ValueError, match="takes one of auto"):
-        parse_configurations(["--swapper", "onnx", "--option", "neural.family=faceshifter"])
+        parse_configurations(["--swapper", "onnx", "--option", "swappers.onnx.family=faceshifter"])
 
 
 def test_apply_options_leaves_the_rest_alone() -> None:
     from faceforge.config import SwapConfig
 
     base = SwapConfig()
-    changed = apply_options(base, {"analysis.landmarks.crop_size": "192"})
-    assert changed.analysis.landmarks.crop_size == 192
-    assert changed.analysis.detection == base.analysis.detection and changed.compose == base.compose
+    changed = apply_options(base, {"compose.mask_erode": "0.5"})
+    assert changed.compose.mask_erode == 0.5
+    assert changed.analysis == base.analysis and changed.compose.color == base.compose.color
 
 
 def test_pairs_csv_errors(tmp_path: Path) -> None:

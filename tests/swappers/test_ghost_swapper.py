@@ -165,7 +165,7 @@ def test_a_turned_head_reaches_the_generator_laid_out_as_ghost_crops_it(swapper,
 
 def test_end_to_end_the_face_changes_and_the_background_does_not(options, photo, faces):
     target = np.ascontiguousarray(photo("face_frontal_b.jpg")[..., :3])
-    config = SwapConfig(swapper="ghost", neural=options)
+    config = SwapConfig(swapper="ghost", swappers={"ghost": options})
     result = swap_image(photo("face_frontal_a.jpg"), target, config=config)
     assert result.shape == target.shape and result.dtype == np.uint8
     x0, y0, x1, y1 = faces["face_frontal_b.jpg"][1].box.astype(int)

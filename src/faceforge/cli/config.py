@@ -15,9 +15,9 @@ from typing import Any
 import typer
 from rich.console import Console
 
-from faceforge.cli.declared import DeclaredFlag, with_declared_options
+from faceforge.cli.declared import ConfigFile, DeclaredFlag, with_declared_options
 from faceforge.cli.errors import Debug, reported_errors
-from faceforge.cli.swap import PANELS, ConfigFile, run_settings
+from faceforge.cli.swap import PANELS, run_settings
 from faceforge.config import swap_declarations
 from faceforge.options import plain
 

@@ -29,6 +29,17 @@ from faceforge.options import DeclaredOption, parse_value
 
 _SWAPPERS = "swappers."
 
+#: The ``--config FILE`` option of the commands that run a swap.
+ConfigFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="A TOML or JSON file of settings (the keys `faceforge config show` prints); flags given "
+        "here override it.",
+        show_default=False,
+    ),
+]
+
 _METAVARS = {int: "INTEGER", float: "NUMBER", str: "TEXT", Path: "PATH"}
 
 

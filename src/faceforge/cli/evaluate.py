@@ -15,27 +15,24 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from faceforge.cli.errors import reported_errors
+from faceforge.cli.declared import ConfigFile
+from faceforge.cli.errors import Debug, reported_errors
 from faceforge.cli.progress import progress_bar
+from faceforge.errors import OptionError
 from faceforge.media.limits import DEFAULT_MAX_PAIRS
 
-
-def _options_help() -> str:
-    from faceforge.evaluation.configs import option_fields, type_name
-
-    keys = ", ".join(
-        f"{key} ({type_name(kind)}, default {default})" for key, kind, default in option_fields()
-    )
-    return (
-        "Configurations: --swapper NAME [--option KEY=VALUE]... [--name LABEL], repeated once per "
-        "configuration (none: the default mesh swapper). Option keys: " + keys + "."
-    )
+_OPTIONS_HELP = (
+    "Configurations: --swapper NAME [--option KEY=VALUE]... [--name LABEL], repeated once per "
+    "configuration (none: the default mesh swapper). KEY is any key `faceforge config show` prints "
+    "(compose.color, video.detect_every, swappers.mesh.max_yaw); each configuration starts from the "
+    "--config file's settings, when one is given."
+)
 
 
 #: How ``main.py`` registers the command: ``app.command(**COMMAND_SETTINGS)(evaluate)``.
 COMMAND_SETTINGS: dict[str, object] = {
     "context_settings": {"allow_extra_args": True, "ignore_unknown_options": True},
-    "epilog": _options_help(),
+    "epilog": _OPTIONS_HELP,
 }
 
 _SUMMARY = {  # metric key -> short column title for an 80-column terminal
@@ -78,37 +75,43 @@ def evaluate(
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace an existing report folder.")
     ] = False,
+    config_file: ConfigFile = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of unexpected errors.")] = False,
+    debug: Debug = False,
 ) -> None:
     """Measure swap quality and speed (identity, pose, expression, gaze, background, video stability)
     of one or more swapper configurations on the same source/target pairs; writes report.html,
     metrics.json, metrics.csv and the outputs to the report folder."""
     console = Console(stderr=True)
     with reported_errors(debug, console):
+        from faceforge.config import SwapConfig, configured, swap_declarations
         from faceforge.evaluation.configs import parse_configurations
         from faceforge.evaluation.metric_table import METRIC_BY_KEY
         from faceforge.evaluation.pairs import pairs_from_folders, read_pairs_csv
         from faceforge.evaluation.report import summary_rows
         from faceforge.evaluation.runner import evaluate as run_evaluation
+        from faceforge.options import read_config_file
 
-        configurations = parse_configurations(list(ctx.args))
+        base = SwapConfig()
+        if config_file is not None:
+            base = configured(base, read_config_file(swap_declarations(), config_file))
+        configurations = parse_configurations(list(ctx.args), base)
         if pairs is not None and (sources is not None or targets is not None):
-            raise ValueError("Give either --pairs or --sources with --targets, not both.")
+            raise OptionError("Give either --pairs or --sources with --targets, not both.")
         if max_pairs < 1:
-            raise ValueError("--max-pairs must be at least 1.")
+            raise OptionError("--max-pairs must be at least 1.")
         if pairs is not None:
             chosen = read_pairs_csv(pairs, max_pairs)
         elif sources is not None and targets is not None:
             chosen = pairs_from_folders(sources, targets, max_pairs)
         else:
-            raise ValueError(
+            raise OptionError(
                 "Give the pairs to evaluate: --pairs PAIRS.csv, or --sources DIR with --targets DIR."
             )
         if identity_every < 1:
-            raise ValueError("--identity-every must be at least 1.")
+            raise OptionError("--identity-every must be at least 1.")
         if worst < 0:
-            raise ValueError("--worst cannot be negative.")
+            raise OptionError("--worst cannot be negative.")
         console.print(
             f"evaluating {len(configurations)} configuration(s) on {len(chosen)} pair(s) into {output}",
             highlight=False,

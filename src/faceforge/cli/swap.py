@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from faceforge.cli.declared import DeclaredFlag, given_settings, with_declared_options
+from faceforge.cli.declared import ConfigFile, DeclaredFlag, given_settings, with_declared_options
 from faceforge.cli.errors import Debug, reported_errors
 from faceforge.cli.progress import progress_bar
 from faceforge.config import SwapConfig, configured, swap_declarations
@@ -34,16 +34,6 @@ PANELS = {
     "watermark": "Output",
     "processors": "Output",
 }
-
-ConfigFile = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        help="A TOML or JSON file of settings (the keys `faceforge config show` prints); flags given "
-        "here override it.",
-        show_default=False,
-    ),
-]
 
 
 def extend(command: Callable[..., Any]) -> Callable[..., Any]:
