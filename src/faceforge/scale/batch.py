@@ -45,7 +45,7 @@ def _settings(action: str, spec: object, segment_seconds: float) -> dict[str, ob
 
 
 def _check_outside(output: Path, items: Sequence[Item], given: Sequence[Path]) -> None:
-    check_output(output, [item.input for item in items])
+    check_output(output, [*given, *(item.input for item in items)])
     out = output.resolve()
     for folder in given:
         if Path(folder).is_dir() and out.is_relative_to(Path(folder).resolve()):

@@ -116,7 +116,8 @@ def expand(inputs: Sequence[Path]) -> list[Item]:
     if not items:
         raise InputError("No image or video was found in the given inputs.")
     seen: dict[Path, Path] = {}
-    for item in items:
+    unique = list(dict.fromkeys(items))  # a file named twice (in a folder and a manifest) runs once
+    for item in unique:
         if item.relative.is_absolute() or ".." in item.relative.parts:
             raise InputError(
                 f"The output name {item.relative} of {item.input} must stay inside the output folder."
@@ -126,7 +127,7 @@ def expand(inputs: Sequence[Path]) -> list[Item]:
             raise InputError(
                 f"{other} and {item.input} would both be written to {item.relative}; rename one."
             )
-    return items
+    return unique
 
 
 def task_key(path: Path, segment: int | None = None) -> str:
