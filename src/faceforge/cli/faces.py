@@ -175,6 +175,27 @@ def extract(
             + f" -> {output}",
             highlight=False,
         )
+        _report_skipped(console, report)
+
+
+def _report_skipped(console: Console, report) -> None:
+    """Warnings, then each input that failed; exit 9 (PartialError) when any did."""
+    from faceforge.errors import InputError, PartialError
+
+    for warning in report.warnings:
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+    for path, reason in report.failed:
+        console.print(f"  skipped {path}: {reason}", highlight=False, soft_wrap=True)
+    if report.failed and not (report.sources_done or report.sources_skipped):
+        raise InputError(
+            f"None of the {len(report.failed)} inputs could be read (listed above); nothing was added."
+        )
+    if report.failed:
+        total = len(report.failed) + report.sources_done + report.sources_skipped
+        raise PartialError(
+            f"{len(report.failed)} of {total} inputs could not be read and were skipped (listed above); "
+            "the faces of the others are in the faceset, and a rerun tries the skipped ones again."
+        )
 
 
 def _dedupe(store, quiet: bool, console: Console) -> None:

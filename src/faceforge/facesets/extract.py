@@ -104,6 +104,8 @@ class ExtractReport:
     sources_done: int = 0
     sources_skipped: int = 0
     rejected: Counter = field(default_factory=Counter)  # reason -> faces
+    failed: list[tuple[Path, str]] = field(default_factory=list)  # inputs skipped, with the sentence why
+    warnings: list[str] = field(default_factory=list)  # e.g. a truncated video, extracted as far as it goes
     seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
 
     @contextmanager
@@ -374,6 +376,8 @@ class Extractor:
         finally:
             frames.close()
             faces.close()
+        if frames.truncation is not None:
+            self.report.warnings.append(frames.truncation)
         self._pending.append((source, batch, max(last + 1, start), True))
         self._flush()
 
@@ -402,7 +406,11 @@ class Extractor:
             stat = path.stat()
             source = self.store.source(str(path))
             if source is None:
-                frame_count = probe_video(path).frame_count if kind == "video" else 1
+                try:
+                    frame_count = probe_video(path).frame_count if kind == "video" else 1
+                except InputError as exc:
+                    self.report.failed.append((path, str(exc)))
+                    continue
                 source = self.store.add_source(
                     path=str(path),
                     name=path.name,
@@ -429,11 +437,15 @@ class Extractor:
             plan.append((path, source))
         self.total_frames = sum(s.frame_count or 1 for _, s in plan)
         for path, source in plan:
-            if source.kind == "video":
-                self._flush()
-                self.video(path, source)
-            else:
-                self.image(path, source)
+            try:
+                if source.kind == "video":
+                    self._flush()
+                    self.video(path, source)
+                else:
+                    self.image(path, source)
+            except InputError as exc:  # one bad file: recorded and skipped, never marked done
+                self.report.failed.append((path, str(exc)))
+                continue
             self.report.sources_done += 1
         self._flush()
         return self.report
@@ -454,7 +466,9 @@ def extract_faceset(
     progress: Progress | None = None,
 ) -> ExtractReport:
     """Extract every face (or the reference person's) of ``inputs`` into the faceset at ``faceset``,
-    creating it if needed, resuming where a previous run of the same command stopped."""
+    creating it if needed, resuming where a previous run of the same command stopped. An input that
+    cannot be read is skipped and listed in the report's ``failed`` (its source is never marked done, so a
+    rerun tries it again); the others are extracted."""
     options = options or ExtractOptions()
     options.validate()
     files = expand_inputs(inputs, exclude=Path(faceset))
