@@ -111,7 +111,33 @@ def test_image_swap_from_upload_to_download(
     page.locator("#opt-processors").wait_for()
 
 
+def test_compare_renders_each_option_set_with_its_metrics(page: Page, testdata: Path, screenshots: Path):
+    page.reload()
+    upload(page, "#sources", testdata / "face_frontal_b.jpg")
+    expect(status(page)).to_contain_text("1 source photo(s) ready.")
+    upload(page, "#target", testdata / "face_frontal_a.jpg")
+    expect(status(page)).to_contain_text("Preview: 1 face(s) swapped.")
+    page.get_by_role("tab", name="Compare").click()
+    page.locator("#compare-set-2 textarea").fill("compose.color=nonsense")
+    page.locator("#compare-run").click()
+    expect(page.locator("#compare-status")).to_contain_text("compose.color")  # the choices, in one sentence
+    page.locator("#compare-set-2 textarea").fill("compose.blend=poisson")
+    page.locator("#compare-run").click()
+    expect(page.locator("#compare-status")).to_contain_text("Compared 3 option sets on the target image.")
+    shown = []
+    for column in range(3):
+        expect(page.locator(f"#compare-scores-{column}")).to_contain_text("identity to source")
+        expect(page.locator(f"#compare-scores-{column}")).to_contain_text("background PSNR")
+        shown.append(pixels(page, str(page.locator(f"#compare-image-{column} img").get_attribute("src"))))
+    assert shown[0].shape == shown[1].shape == shown[2].shape
+    assert np.abs(shown[0].astype(int) - shown[1]).sum() > 0, "colour transfer off changes the face"
+    assert np.abs(shown[0].astype(int) - shown[2]).sum() > 0, "Poisson blending changes the seam"
+    page.screenshot(path=str(screenshots / "compare.png"), full_page=True)
+    page.get_by_role("tab", name="Swap").click()
+
+
 def test_bad_uploads_are_one_visible_sentence(page: Page, ui_server, tmp_path, screenshots: Path):
+    page.reload()
     notes = tmp_path / "notes.txt"
     notes.write_text("not a picture")
     upload(page, "#target", notes)

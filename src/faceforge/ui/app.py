@@ -11,6 +11,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from faceforge.ui.compare_tab import CompareTab
 from faceforge.ui.jobs import JobRunner, JobStore
 from faceforge.ui.server import Credentials
 from faceforge.ui.swap_tab import SwapTab, run_swap_job
@@ -66,6 +67,8 @@ def create_app(workdir: Path, limits: UploadLimits | None = None) -> FaceforgeAp
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(3600, 3600)) as blocks:
         gr.Markdown(f"# {TITLE}\n{NOTICE}")
         with gr.Tab("Swap"):
-            swap.build()
+            inputs = swap.build()
+        with gr.Tab("Compare"):
+            CompareTab(swap).build(inputs, swap.controls.inputs if swap.controls else [])
     runner.start()
     return FaceforgeApp(blocks, runner, swap, workdir, limits)

@@ -77,24 +77,30 @@ class SwapTab:
         self.store = store
         self.runner = runner
         self._analyser: FaceAnalyser | None = None
-        self._lock = threading.Lock()  # the analyser and previews: one at a time
+        self.lock = threading.RLock()  # the UI's analyser and the previews: one at a time
         self.controls: OptionControls | None = None  # made by build()
 
     def close(self) -> None:
-        with self._lock:
+        with self.lock:
             if self._analyser is not None:
                 self._analyser.close()
                 self._analyser = None
 
-    def _faces(self, image: np.ndarray) -> list[TargetFace]:
-        with self._lock:
+    def analyser(self) -> FaceAnalyser:
+        """The UI's own analyser (face thumbnails, Compare's measurements); use it under :attr:`lock`."""
+        with self.lock:
             if self._analyser is None:
                 self._analyser = FaceAnalyser()
-            return find_target_faces(self._analyser, image)
+            return self._analyser
+
+    def _faces(self, image: np.ndarray) -> list[TargetFace]:
+        with self.lock:
+            return find_target_faces(self.analyser(), image)
 
     # -- layout -------------------------------------------------------------------------------------
 
-    def build(self) -> None:
+    def build(self) -> gr.State:
+        """The tab's components and events; returns the session's inputs (the other tabs read them)."""
         folder = gr.State(SessionFolder(self.workdir / "sessions"), delete_callback=SessionFolder.remove)
         inputs = gr.State(SwapInputs())
         status = gr.Markdown("Upload a source photo and a target image or video.", elem_id="status")
@@ -148,6 +154,7 @@ class SwapTab:
             control.change(self.on_preview, preview_inputs, [preview, status])
         run.click(self.on_run, [inputs, *controls.inputs], [status, jobs])
         timer.tick(self.on_tick, shown, [shown, jobs, result_image, result_video, download])
+        return inputs
 
     # -- events -------------------------------------------------------------------------------------
 
@@ -200,7 +207,7 @@ class SwapTab:
             assert self.controls is not None
             config = self.controls.config(values)
             people, references = references_for(inputs.choice, inputs.faces, inputs.sources)
-            with self._lock, SwapSession(people, config, references) as session:
+            with self.lock, SwapSession(people, config, references) as session:
                 if inputs.is_video:
                     rendered = session.preview_frame(inputs.target, inputs.frame)
                 else:
