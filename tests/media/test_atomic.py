@@ -74,3 +74,17 @@ def test_atomic_folder_replaces_whole_or_not_at_all(tmp_path: Path) -> None:
         (temp / "b.txt").write_text("second")
     assert sorted(p.name for p in target.iterdir()) == ["b.txt"]
     assert [p.name for p in tmp_path.iterdir()] == ["report"]
+
+
+def test_a_durable_output_is_complete_under_its_name_and_leaves_no_temporary(tmp_path: Path) -> None:
+    from faceforge.media.atomic import atomic_output
+
+    target = tmp_path / "checkpoint.json"
+    with atomic_output(target, durable=True) as temp:
+        temp.write_text("{}\n")
+        assert not target.exists()
+    assert target.read_text() == "{}\n" and sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.json"]
+    with pytest.raises(KeyboardInterrupt), atomic_output(target, durable=True) as temp:
+        temp.write_text("half")
+        raise KeyboardInterrupt
+    assert target.read_text() == "{}\n" and sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint.json"]

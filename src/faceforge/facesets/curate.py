@@ -10,7 +10,7 @@ killed between a move and its index update, ``clean`` finds the file again.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,8 +22,8 @@ from faceforge.facesets.rows import FACES_DIR, FaceRow, key_of
 from faceforge.facesets.store import REMOVED_DIR, FacesetStore
 from faceforge.media.atomic import TEMP_PREFIX
 from faceforge.media.images import is_image_path
+from faceforge.progress import Progress
 
-Progress = Callable[[int, int], None]
 SORT_KEYS = ("identity", "reference", "yaw", "pitch", "sharpness", "brightness", "colour", "source")
 GROUP_KEYS = ("identity", "yaw", "pitch")
 DEFAULT_GROUP_THRESHOLD = 0.6  # average-linkage identity distance at which clusters stop merging

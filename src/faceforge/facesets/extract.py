@@ -19,7 +19,7 @@ import hashlib
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -38,9 +38,9 @@ from faceforge.geometry.alignment import TEMPLATES, align_face
 from faceforge.media.atomic import TEMP_PREFIX
 from faceforge.media.images import is_image_path, read_image, write_image
 from faceforge.media.video import is_video_path, probe_video, read_frames
+from faceforge.progress import Progress
 from faceforge.types import AlignedFace, Face
 
-Progress = Callable[[int, int], None]
 IMAGE_FORMATS = ("jpg", "png")
 STAGES = ("decode", "analyse", "align", "identity", "write", "index")
 

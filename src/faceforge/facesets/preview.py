@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import html
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -16,8 +15,8 @@ from faceforge.facesets.rows import FaceRow
 from faceforge.facesets.store import FacesetStore
 from faceforge.media.atomic import atomic_output
 from faceforge.media.images import write_image
+from faceforge.progress import Progress
 
-Progress = Callable[[int, int], None]
 YAW_RANGE = (-60.0, 60.0)
 PITCH_RANGE = (-45.0, 45.0)
 CELL_DEGREES = 15.0

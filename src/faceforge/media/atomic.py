@@ -178,21 +178,38 @@ def _replace_into_place(temp: Path, path: Path) -> None:
         os.replace(temp, path)
 
 
+def fsync_path(path: Path) -> None:
+    """Flush a file's or a folder's data to disk; a no-op where folders cannot be opened (Windows)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems refuse fsync on folders; the data is as safe as they make it
+    finally:
+        os.close(fd)
+
+
 class AtomicOutput:
     """A temporary sibling of ``path`` that is either committed (renamed over ``path``) or discarded.
 
     Use :func:`atomic_output` where a ``with`` block fits; this class is for writers whose lifetime
     spans several calls (a video writer opened in one place and closed in another). Creating one
-    removes the stale temporaries of killed runs from the folder.
+    removes the stale temporaries of killed runs from the folder. ``durable`` flushes the file to disk
+    before the rename and the folder after it, so that a power cut cannot leave the new name pointing at
+    missing data (checkpoints need this; a swap output can be made again).
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, durable: bool = False) -> None:
         path = Path(path)
         folder = _check_folder(path)
         if path.is_dir():
             raise OutputError(f"Cannot write {path}: a folder with that name exists.")
         remove_temporaries(stale_temporaries(folder))
         self.path = path
+        self.durable = durable
         # The file is not created here: the encoder creates it, so it gets the usual permissions (umask).
         self.temp_path = folder / temp_name(path.name)
         self.done = False
@@ -203,12 +220,17 @@ class AtomicOutput:
             return
         self.done = True
         try:
+            if self.durable:
+                with open(self.temp_path, "rb+") as handle:
+                    os.fsync(handle.fileno())
             _replace_into_place(self.temp_path, self.path)
         except BaseException as exc:
             self.temp_path.unlink(missing_ok=True)
             if isinstance(exc, OSError):
                 raise OutputError(f"Cannot write {self.path}: {exc.strerror or exc}.") from exc
             raise
+        if self.durable:
+            fsync_path(self.path.parent)
 
     def discard(self) -> None:
         """Delete the temporary file, if any; the final path is left untouched."""
@@ -217,13 +239,13 @@ class AtomicOutput:
 
 
 @contextmanager
-def atomic_output(path: Path) -> Iterator[Path]:
+def atomic_output(path: Path, durable: bool = False) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; rename it over ``path`` if the block succeeds.
 
     On any exception (including ``KeyboardInterrupt``) the temporary file is deleted and the exception
-    re-raised, so no partial output ever appears under ``path``.
+    re-raised, so no partial output ever appears under ``path``. ``durable``: see :class:`AtomicOutput`.
     """
-    out = AtomicOutput(path)
+    out = AtomicOutput(path, durable)
     try:
         yield out.temp_path
     except BaseException:

@@ -16,8 +16,7 @@ import math
 import os
 import secrets
 import shutil
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ import torch
 from safetensors.torch import save_file
 
 from faceforge.errors import InputError, OutputError, WeightsError
+from faceforge.media.atomic import atomic_output, fsync_path, temp_name
 from faceforge.models.folder import (
     MODEL_FILE,
     SAVES_DIR,
@@ -37,40 +37,11 @@ from faceforge.models.folder import (
 from faceforge.weights.loading import load_checkpoint
 
 WEIGHTS_FORMAT = "faceforge-autoencoder"
-_TEMP_PREFIX = ".tmp-"
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # not supported (Windows)
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-@contextmanager
-def atomic_file(path: Path) -> Iterator[Path]:
-    """A temporary sibling of ``path``, flushed and renamed over ``path`` when the block succeeds."""
-    temp = path.parent / f"{_TEMP_PREFIX}{secrets.token_hex(6)}-{path.name}"
-    try:
-        yield temp
-        with open(temp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
 
 
 def write_json(path: Path, data: object) -> None:
-    """Indented, key-ordered JSON, written atomically."""
-    with atomic_file(path) as temp:
+    """Indented, key-ordered JSON, written atomically and durably."""
+    with atomic_output(path, durable=True) as temp:
         temp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
 
 
@@ -107,7 +78,7 @@ class CheckpointStore(ModelFolder):
         saves = self.model_dir / SAVES_DIR
         saves.mkdir(parents=True, exist_ok=True)
         name = save_name(iteration)
-        temp = saves / f"{_TEMP_PREFIX}{secrets.token_hex(6)}"
+        temp = saves / temp_name(name)  # owner-stamped: a killed run's is removed by `faceforge clean`
         temp.mkdir()
         try:
             tensors = {k: v.detach().to("cpu", copy=True).contiguous() for k, v in weights.items()}
@@ -117,11 +88,11 @@ class CheckpointStore(ModelFolder):
             for file in (MODEL_FILE, STATE_FILE):
                 with open(temp / file, "rb+") as handle:
                     os.fsync(handle.fileno())
-            _fsync_dir(temp)
+            fsync_path(temp)
             final = saves / name
             index = self.read_index()
             os.replace(temp, final)
-            _fsync_dir(saves)
+            fsync_path(saves)
         except OSError as exc:
             shutil.rmtree(temp, ignore_errors=True)
             raise OutputError(f"Cannot write a checkpoint in {saves}: {exc.strerror or exc}.") from exc

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,16 +27,17 @@ from faceforge.analysis.analyser import FaceAnalyser
 from faceforge.errors import InputError
 from faceforge.geometry.alignment import anchor_points, transform_landmarks
 from faceforge.geometry.ghost_crop import ghost_alignment
+from faceforge.media.atomic import atomic_output
 from faceforge.media.images import image_files, read_image, write_image
 from faceforge.models.folder import read_json
-from faceforge.training.checkpoint import atomic_file, write_json
+from faceforge.progress import Progress
+from faceforge.training.checkpoint import write_json
 from faceforge.training.oneshot.data import CROP_SIZE, LANDMARKS_FILE
 from faceforge.types import LANDMARK_POINTS
 
 DATASET_INFO = "oneshot-dataset.json"
 DATASET_FORMAT = "faceforge-oneshot-dataset"
 DATASET_VERSION = 1
-Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +179,7 @@ def prepare_dataset(
             done += 1
             if progress is not None:
                 progress(done, total)
-        with atomic_file(folder / LANDMARKS_FILE) as temp, open(temp, "wb") as handle:
+        with atomic_output(folder / LANDMARKS_FILE, durable=True) as temp, open(temp, "wb") as handle:
             np.savez(
                 handle,
                 names=np.asarray(names, dtype=str),
