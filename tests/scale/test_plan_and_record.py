@@ -87,3 +87,13 @@ def test_a_source_without_a_face_stops_the_job_with_its_sentence(testdata: Path,
     with pytest.raises(NoFaceError, match=r"blank\.png"):
         batch_swap([testdata / "face_frontal_b.jpg"], tmp_path / "out", spec, Cluster(workers=0))
     assert not (tmp_path / "out" / "face_frontal_b.jpg").exists()
+
+
+def test_an_address_nothing_listens_on_is_refused_before_anything_is_written(
+    testdata: Path, tmp_path: Path
+) -> None:
+    spec = SwapSpec([[testdata / "face_frontal_a.jpg"]], SwapConfig())
+    cluster = Cluster(workers=1, address="127.0.0.1:1")  # Ray alone would retry it for minutes
+    with pytest.raises(InputError, match="Cannot connect to the Ray cluster"):
+        batch_swap([testdata / "face_frontal_b.jpg"], tmp_path / "out", spec, cluster)
+    assert not (tmp_path / "out").exists()

@@ -68,6 +68,7 @@ def batch_swap(
     about ``segment_seconds`` (0: whole) are swapped segment by segment and joined."""
     items = expand(inputs)
     _check_outside(output, items, inputs)
+    cluster.check_reachable()
     with OutputLock(output):
         output.mkdir(parents=True, exist_ok=True)
         plan = swap_plan(items, output, segment_seconds)
@@ -157,6 +158,7 @@ def batch_extract(
     items = expand(inputs)
     _check_outside(faceset, items, inputs)
     spec.options.validate()
+    cluster.check_reachable()
     with OutputLock(faceset):
         faceset.mkdir(parents=True, exist_ok=True)
         plan = extract_plan(items, faceset / SHARDS_DIR)

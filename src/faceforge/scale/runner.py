@@ -14,6 +14,7 @@ process for ``workers=0``; either way through the same worker objects, so both g
 from __future__ import annotations
 
 import logging
+import socket
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -45,6 +46,11 @@ class Cluster:
             raise InputError(f"--workers must be 0 or more, not {self.workers}.")
         if self.cpus <= 0 or self.gpus < 0:
             raise InputError("--cpus-per-worker must be above 0 and --gpus-per-worker at least 0.")
+
+    def check_reachable(self) -> None:
+        """Refuse an address nothing listens on, before a job writes anything."""
+        if self.address and self.workers:
+            _check_reachable(self.address)
 
 
 @dataclass(slots=True)
@@ -143,6 +149,7 @@ def _connect(cluster: Cluster) -> bool:
         return False
     quiet = {"log_to_driver": False, "logging_level": logging.ERROR, "include_dashboard": False}
     if cluster.address:
+        _check_reachable(cluster.address)  # again: the cluster may have gone since the job started
         try:
             ray.init(address=cluster.address, **quiet)
         except (ConnectionError, RuntimeError, ValueError) as exc:
@@ -152,6 +159,21 @@ def _connect(cluster: Cluster) -> bool:
         gpus = round(cluster.workers * cluster.gpus) if cluster.gpus else None
         ray.init(address="local", num_cpus=cpus, num_gpus=gpus, **quiet)  # never join a cluster by chance
     return True
+
+
+def _check_reachable(address: str) -> None:
+    """Refuse at once a ``host:port`` (or ``ray://host:port``) nothing listens on: Ray itself retries
+    such an address for minutes before it gives up."""
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit():
+        return  # "auto" and other forms Ray resolves itself
+    try:
+        socket.create_connection((host or "127.0.0.1", int(port)), timeout=5).close()
+    except OSError as exc:
+        raise InputError(
+            f"Cannot connect to the Ray cluster at {address}: {exc.strerror or exc} (is `ray start` running "
+            "there, and is the port open?)."
+        ) from None
 
 
 def _run_on_ray(
