@@ -9,16 +9,17 @@ the statistics mean nothing and ``src`` comes back unchanged.
 
 from __future__ import annotations
 
-import math
 from typing import Protocol
 
 import cv2
 import numpy as np
 
+from faceforge.compose.surface import fit_surface
+
 MIN_PIXELS = 64
 _MIN_STD = 1.0  # LAB units: keeps a flat channel (a grey photo's a*, b*) from amplifying noise
 _MAX_GAIN = 4.0
-SHADING_SIGMA = 0.08  # the shading's blur, fraction of the face size (square root of the mask's area)
+_MIN_SURFACE_SIGMA = np.array([1.0], np.float32)  # L* floor of the shading fit's residual spread
 SHADING_RANGE = (0.6, 1.6)  # bounds of the lightness ratio: never relight more than this
 
 
@@ -129,44 +130,30 @@ def none(src: np.ndarray, ref: np.ndarray, mask: np.ndarray, stats: np.ndarray |
     return src.copy()
 
 
-def _masked_blur(values: np.ndarray, weight: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian blur of ``values`` counting only pixels where ``weight`` is set (normalised convolution)."""
-    num = cv2.GaussianBlur(values * weight, (0, 0), sigma)
-    den = cv2.GaussianBlur(weight, (0, 0), sigma)
-    return num / np.maximum(den, 1e-3)
-
-
 def shading(
     src: np.ndarray, ref: np.ndarray, mask: np.ndarray, stats: np.ndarray | None = None
 ) -> np.ndarray:
-    """Reinhard's transfer, then a ratio image in L*: lightness times ``blur(ref L) / blur(moved L)``.
+    """Reinhard's transfer, then the target's light: L* times ``S_ref / S_moved``, where each ``S`` is a
+    quadratic surface fitted (robustly) to that face's lightness over the statistics pixels.
 
-    The target's low-frequency shading (light direction, a shadowed cheek) replaces the source's while
-    the source's high-frequency detail stays. The blurs (sigma ``SHADING_SIGMA`` of the face size) are
-    normalised convolutions over bare skin (``stats``), so eyes, brows and the background do not bleed
-    into the estimate; the ratio is bounded by ``SHADING_RANGE``.
+    A quadratic holds the light's direction and falloff (one cheek brighter, a darker jaw) and nothing of
+    the features: a blurred ratio image carried the target's eye sockets and brows over too, and moved
+    the face's identity toward the target's. The source's detail stays; the ratio is bounded by
+    ``SHADING_RANGE``.
     """
     moved = reinhard(src, ref, mask, stats)
     box = _support(src, ref, mask)
     if box is None:
         return moved
-    inside = _inside(mask, stats, box).astype(np.float32)
-    sigma = max(SHADING_SIGMA * math.sqrt(np.count_nonzero(mask > 0.5)), 1.0)
+    inside = _inside(mask, stats, box)
+    sample = np.zeros_like(inside)
+    sample[::2, ::2] = inside[::2, ::2]  # a quarter of the pixels fit a 6-term surface as well
     moved_lab, ref_lab = _to_lab(moved[box]), _to_lab(ref[box])
-    # The shading is smooth by definition: estimate it at about 4 px per sigma, then upsample.
-    height, width = inside.shape
-    step = max(sigma / 4.0, 1.0)
-    small = (max(round(width / step), 1), max(round(height / step), 1))
-
-    def shrink(channel: np.ndarray) -> np.ndarray:
-        return cv2.resize(channel, small, interpolation=cv2.INTER_AREA)
-
-    weight = shrink(inside)
-    ratio = _masked_blur(shrink(ref_lab[..., 0]), weight, sigma / step) / np.maximum(
-        _masked_blur(shrink(moved_lab[..., 0]), weight, sigma / step), 1.0
-    )
-    ratio = cv2.resize(np.clip(ratio, *SHADING_RANGE), (width, height), interpolation=cv2.INTER_LINEAR)
-    moved_lab[..., 0] = np.clip(moved_lab[..., 0] * ratio, 0, 100)
+    fits = [fit_surface(lab[..., :1], sample, _MIN_SURFACE_SIGMA) for lab in (ref_lab, moved_lab)]
+    if fits[0] is None or fits[1] is None:
+        return moved
+    ratio = fits[0][0][..., 0] / np.maximum(fits[1][0][..., 0], 1.0)
+    moved_lab[..., 0] = np.clip(moved_lab[..., 0] * np.clip(ratio, *SHADING_RANGE), 0, 100)
     return _write(moved, box, _from_lab(moved_lab), mask)
 
 

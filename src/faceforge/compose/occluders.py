@@ -26,6 +26,7 @@ import numpy as np
 
 from faceforge.compose import landmark_regions as regions
 from faceforge.compose.masks import face_size, skin_mask
+from faceforge.compose.surface import fit_surface
 
 if TYPE_CHECKING:
     from faceforge.compose.maskers import MaskContext
@@ -164,37 +165,14 @@ def _disc(radius_px: float) -> np.ndarray:
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
 
 
-def _basis(ys: np.ndarray, xs: np.ndarray, scale: float) -> np.ndarray:
-    """Quadratic polynomial basis over crop positions (scaled to about [-1, 1])."""
-    u, v = xs / scale - 1.0, ys / scale - 1.0
-    return np.stack([np.ones_like(u), u, v, u * u, u * v, v * v], axis=-1)
-
-
 def _skin_residuals(lab: np.ndarray, sample: np.ndarray) -> np.ndarray | None:
-    """Each pixel's departure from a smooth model of the target's skin, in robust sigmas per channel.
-
-    The model is a quadratic surface per L*a*b* channel fitted to the sampled skin pixels, so smooth
-    shading (light from one side, a darker jaw) is explained; it is refitted once without the pixels the
-    first fit rejects (an occluder over part of the sample). The spread is the residuals' MAD, floored.
-    Returns ``(H, W, 3)`` z values, or None when too few skin pixels are sampled.
-    """
-    ys, xs = np.nonzero(sample)
-    if len(ys) < 64:
+    """Each pixel's departure from a smooth (quadratic) model of the target's sampled skin, in robust
+    sigmas per L*a*b* channel: smooth shading is explained, objects are not. None when too few samples."""
+    fitted = fit_surface(lab, sample, _MIN_SIGMA)
+    if fitted is None:
         return None
-    scale = 0.5 * max(lab.shape[:2])
-    basis = _basis(ys.astype(np.float32), xs.astype(np.float32), scale)
-    values = lab[ys, xs]
-    keep = np.ones(len(ys), bool)
-    for _ in range(2):
-        coefficients, *_ = np.linalg.lstsq(basis[keep], values[keep], rcond=None)
-        residual = values - basis @ coefficients
-        sigma = np.maximum(1.4826 * np.median(np.abs(residual[keep]), axis=0), _MIN_SIGMA)
-        keep = np.all(np.abs(residual) < 2.5 * sigma, axis=1)
-        if keep.sum() < 64:
-            break
-    grid_y, grid_x = np.mgrid[: lab.shape[0], : lab.shape[1]].astype(np.float32)
-    surface = _basis(grid_y, grid_x, scale) @ coefficients.astype(np.float32)
-    return ((lab - surface) / sigma).astype(np.float32)
+    surface, sigma = fitted
+    return (lab - surface) / sigma
 
 
 def _filled(region: np.ndarray) -> np.ndarray:
