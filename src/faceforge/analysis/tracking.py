@@ -25,7 +25,6 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from faceforge.analysis.smoothing import LandmarkSmoother, SmoothingOptions
 from faceforge.geometry.boxes import box_iou, landmark_box
@@ -173,6 +172,8 @@ class FaceTracker:
         predicted = np.stack([landmark_box(track.predict(timestamp, decay)) for track in self._tracks])
         detected = np.stack([landmark_box(face.landmarks) for face in faces])
         iou = box_iou(predicted, detected)
+        from scipy.optimize import linear_sum_assignment  # 0.3-1 s to import: only when tracking runs
+
         rows, cols = linear_sum_assignment(iou, maximize=True)
         return {int(r): int(c) for r, c in zip(rows, cols, strict=True) if iou[r, c] >= self.options.min_iou}
 

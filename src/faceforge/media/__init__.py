@@ -1,18 +1,35 @@
 """Image and video reading and writing: PyAV streaming, audio passthrough, provenance tags."""
 
-from faceforge.media.atomic import AtomicOutput, atomic_output
-from faceforge.media.images import IMAGE_SUFFIXES, is_image_path, read_image, write_image
-from faceforge.media.provenance import make_tag, read_tag
-from faceforge.media.video import (
-    VIDEO_SUFFIXES,
-    VideoFrame,
-    VideoInfo,
-    VideoWriter,
-    is_video_path,
-    probe_video,
-    read_frames,
-)
-from faceforge.media.watermark import add_watermark
+from importlib import import_module
+from typing import Any
+
+#: Where each name of the package lives; the module is imported on first use, so that reading
+#: ``faceforge.media.limits`` (as option declarations and ``--help`` do) does not load PyAV or Pillow.
+_HOMES = {
+    "AtomicOutput": "atomic",
+    "atomic_output": "atomic",
+    "IMAGE_SUFFIXES": "images",
+    "is_image_path": "images",
+    "read_image": "images",
+    "write_image": "images",
+    "make_tag": "provenance",
+    "read_tag": "provenance",
+    "VIDEO_SUFFIXES": "video",
+    "VideoFrame": "video",
+    "VideoInfo": "video",
+    "VideoWriter": "video",
+    "is_video_path": "video",
+    "probe_video": "video",
+    "read_frames": "video",
+    "add_watermark": "watermark",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(import_module(f"faceforge.media.{_HOMES[name]}"), name)
+    raise AttributeError(f"module 'faceforge.media' has no attribute {name!r}")
+
 
 __all__ = [
     "IMAGE_SUFFIXES",
