@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 from typer.testing import CliRunner
 
 from faceforge.cli.main import app
 from faceforge.weights.cache import MANIFEST_FILE, read_manifest
+from faceforge.weights.catalog import CATALOG
 
 
 def _cli(*args: str):
@@ -113,10 +115,32 @@ def test_add_rejects_bad_names_and_missing_files(tmp_path: Path) -> None:
 def test_list_shows_catalog_and_added_names(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     assert _cli("add", str(_weight_file(tmp_path)), "--as", "my-ghost", "--cache", str(cache)).exit_code == 0
-    result = _cli("list", "--cache", str(cache))
-    assert result.exit_code == 0, result.output
-    rows = {line.split("│")[1].strip(): line for line in result.output.splitlines() if line.count("│") > 2}
-    assert "trust on first use" in rows["ghost-unet-2blocks"] and "│ no " in rows["ghost-unet-2blocks"]
-    assert "pinned" in rows["visomaster-inswapper-128-fp16"]
-    assert "Non-Commercial" in rows["inswapper-128"]
-    assert "added" in rows["my-ghost"] and "yes" in rows["my-ghost"] and "8.0 kB" in rows["my-ghost"]
+    listed = _cli("list", "--cache", str(cache), "--json")
+    assert listed.exit_code == 0, listed.output
+    data = json.loads(listed.output)
+    assert data["cache"] == str(cache)
+    rows = {row["name"]: row for row in data["weights"]}
+    assert set(rows) == set(CATALOG) | {"my-ghost"}
+    for row in rows.values():
+        assert set(row) == {"name", "kind", "licence", "non_commercial", "cached", "size", "sha256", "file"}
+    assert (
+        rows["ghost-unet-2blocks"]["sha256"] == "trust-on-first-use"
+        and not rows["ghost-unet-2blocks"]["cached"]
+    )
+    assert rows["visomaster-inswapper-128-fp16"]["sha256"] == "pinned"
+    assert rows["inswapper-128"]["non_commercial"] and "Non-Commercial" in rows["inswapper-128"]["licence"]
+    mine = rows["my-ghost"]
+    assert (
+        mine["kind"] == "added" and mine["cached"] and mine["size"] == 8000 and mine["sha256"] == "recorded"
+    )
+
+    table = CliRunner().invoke(app, ["weights", "list", "--cache", str(cache)], env={"COLUMNS": "80"})
+    assert table.exit_code == 0, table.output
+    lines = table.output.splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    cells = {line.split()[0]: line for line in lines if line.split()}
+    for name in rows:  # every name whole on its own row: never wrapped, never cut
+        assert name in cells, name
+    assert "first use" in cells["ghost-unet-2blocks"] and " no " in cells["ghost-unet-2blocks"]
+    assert "non-commercial" in cells["inswapper-128"]
+    assert "8.0 kB" in cells["my-ghost"] and "recorded" in cells["my-ghost"]

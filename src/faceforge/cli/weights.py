@@ -32,7 +32,7 @@ CacheOption = Annotated[
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 
 TOFU_NOTE = (
-    "Entries marked 'trust on first use' have no published sha256: the hash of the first download is "
+    "Entries marked 'first use' have no published sha256: the hash of the first download is "
     "recorded in the cache manifest and every later fetch and verify is checked against it."
 )
 
@@ -56,43 +56,86 @@ def _licence(licence: str, non_commercial: bool) -> str:
     return f"[yellow]{licence}[/]" if non_commercial else licence
 
 
-@app.command("list")
-def list_weights(cache: CacheOption = None, debug: Debug = False) -> None:
-    """The known weight files and the names added to the cache, with licence and hash status."""
+_HASH_LABELS = {"pinned": "pinned", "recorded": "recorded", "trust-on-first-use": "first use"}
+
+
+def _short_licence(licence: str, non_commercial: bool) -> str:
+    """The licence in a table cell: its name without the explanation, or 'non-commercial'."""
+    return "non-commercial" if non_commercial else licence.split(" (")[0]
+
+
+def _listing(folder: Path) -> list[dict[str, object]]:
+    """One record per known or added name: the schema of ``weights list --json``."""
     from faceforge.weights.cache import read_manifest
     from faceforge.weights.catalog import CATALOG
 
+    records = read_manifest(folder)
+    rows: list[dict[str, object]] = []
+    for name, entry in CATALOG.items():
+        record = records.get(name)
+        if entry.sha256 is not None:
+            sha256 = "pinned"
+        else:
+            sha256 = "recorded" if record is not None else "trust-on-first-use"
+        rows.append({
+            "name": name, "kind": entry.kind, "licence": entry.licence,
+            "non_commercial": entry.non_commercial,
+            "cached": record is not None and record.path(folder).is_file(),
+            "size": record.size if record is not None else None, "sha256": sha256,
+            "file": str(record.path(folder)) if record is not None else None,
+        })  # fmt: skip
+    for name in sorted(set(records) - set(CATALOG)):
+        record = records[name]
+        rows.append({
+            "name": name, "kind": "added", "licence": None, "non_commercial": False,
+            "cached": record.path(folder).is_file(), "size": record.size, "sha256": "recorded",
+            "file": str(record.path(folder)),
+        })  # fmt: skip
+    return rows
+
+
+@app.command("list")
+def list_weights(
+    cache: CacheOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (a stable schema).")] = False,
+    debug: Debug = False,
+) -> None:
+    """The known weight files and the names added to the cache, with licence and hash status."""
+    import json
+
+    from rich import box
+
     with reported_errors(debug):
         folder = _cache(cache)
-        records = read_manifest(folder)
-        table = Table(title=f"Weights (cache: {folder})")
-        for column in ("name", "kind", "licence", "size", "cached", "sha256"):
-            table.add_column(column, overflow="fold", justify="right" if column == "size" else "left")
-        for name, entry in CATALOG.items():
-            record = records.get(name)
-            if entry.sha256 is not None:
-                hashed = "pinned"
-            elif record is not None:
-                hashed = "trust on first use (recorded)"
-            else:
-                hashed = "trust on first use"
-            cached = "[green]yes[/]" if record is not None and record.path(folder).is_file() else "no"
+        rows = _listing(folder)
+        if as_json:
+            print(json.dumps({"cache": str(folder), "weights": rows}))
+            return
+        # Fits 80 columns with the longest name on one line: names never wrap, kinds are section rows.
+        table = Table(title=f"Weights (cache: {folder})", box=box.SIMPLE_HEAD, pad_edge=False)
+        table.add_column("name", no_wrap=True)
+        table.add_column("licence", no_wrap=True)
+        table.add_column("cached", justify="right", no_wrap=True)
+        table.add_column("sha256", no_wrap=True)
+        kind = None
+        for row in sorted(rows, key=lambda r: (r["kind"] == "added", str(r["kind"]))):
+            if row["kind"] != kind:
+                kind = row["kind"]
+                table.add_row(f"[bold]{kind}:[/]")
+            licence = "(your file)" if row["licence"] is None else str(row["licence"])
+            short = _short_licence(licence, bool(row["non_commercial"]))
+            size = row["size"] if isinstance(row["size"], int) else None
+            cached = _size(size) if row["cached"] else ("[red]missing[/]" if row["file"] else "no")
             table.add_row(
-                name,
-                entry.kind,
-                _licence(entry.licence, entry.non_commercial),
-                _size(record.size if record is not None else None),
-                cached,
-                hashed,
-            )
-        for name in sorted(set(records) - set(CATALOG)):
-            record = records[name]
-            cached = "[green]yes[/]" if record.path(folder).is_file() else "[red]missing[/]"
-            table.add_row(name, "added", "(your file)", _size(record.size), cached, "recorded when added")
+                str(row["name"]), f"[yellow]{short}[/]" if row["non_commercial"] else short, cached,
+                _HASH_LABELS[str(row["sha256"])],
+            )  # fmt: skip
         console = Console()
         console.print(table)
         console.print(
-            TOFU_NOTE + " Licences in yellow forbid commercial use or are unknown.", highlight=False
+            TOFU_NOTE + " Licences in yellow forbid commercial use or are unknown; `weights list --json` "
+            "gives each licence in full.",
+            highlight=False,
         )
 
 
