@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from faceforge.analysis.identity import SAME_PERSON
 from faceforge.errors import InputError
 from faceforge.facesets.renames import plan_rename, rename_crops
 from faceforge.facesets.rows import FACES_DIR, FaceRow, key_of
@@ -26,7 +27,7 @@ from faceforge.progress import Progress
 
 SORT_KEYS = ("identity", "reference", "yaw", "pitch", "sharpness", "brightness", "colour", "source")
 GROUP_KEYS = ("identity", "yaw", "pitch")
-DEFAULT_GROUP_THRESHOLD = 0.6  # average-linkage identity distance at which clusters stop merging
+DEFAULT_GROUP_THRESHOLD = SAME_PERSON  # average-linkage identity distance at which clusters stop merging
 
 
 def _embeddings(faces: Sequence[FaceRow]) -> np.ndarray:

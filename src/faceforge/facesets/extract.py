@@ -28,6 +28,7 @@ import numpy as np
 
 from faceforge.analysis.analyser import FaceAnalyser
 from faceforge.analysis.following import FaceFollower
+from faceforge.analysis.identity import SAME_PERSON
 from faceforge.analysis.smoothing import SmoothingOptions
 from faceforge.analysis.tracking import TrackingOptions
 from faceforge.errors import InputError, NoFaceError
@@ -67,7 +68,7 @@ class ExtractOptions:
     min_sharpness: float = 0.0
     max_yaw: float | None = None
     max_pitch: float | None = None
-    reference_threshold: float = 0.6
+    reference_threshold: float = SAME_PERSON
     detect_every: int = 10
     chunk: int = 128
     identity_every: int = 8

@@ -10,6 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from faceforge.analysis.identity import SAME_PERSON
 from faceforge.facesets.curate import identity_clusters
 from faceforge.facesets.rows import FaceRow
 from faceforge.facesets.store import FacesetStore
@@ -51,7 +52,7 @@ def pose_grid(faces: list[FaceRow]) -> np.ndarray:
     return grid[::-1].astype(np.int64)
 
 
-def identity_purity(faces: list[FaceRow], threshold: float = 0.6) -> tuple[float, int]:
+def identity_purity(faces: list[FaceRow], threshold: float = SAME_PERSON) -> tuple[float, int]:
     """Share of faces within ``threshold`` of the main person (the mean embedding of the largest identity
     cluster), and that cluster's size. On large facesets an evenly spaced sample is used."""
     with_vectors = [f for f in faces if f.embedding is not None]
