@@ -18,6 +18,7 @@ from faceforge.latent.files import load_latent
 from faceforge.media.images import read_image
 from faceforge.media.provenance import read_tag
 from faceforge.nets.e4e import E4EConfig, E4EEncoder
+from faceforge.nets.iresnet import IResNet
 from faceforge.nets.stylegan2 import GeneratorConfig, StyleGAN2Generator
 
 SMALL = GeneratorConfig(size=64, style_dim=32, n_mlp=2, channels=(32, 32, 16, 16, 8))
@@ -42,7 +43,13 @@ def checkpoints(tmp_path_factory) -> dict[str, Path]:
     broken = dict(g_ema)
     del broken["to_rgbs.1.conv.modulation.weight"]
     torch.save({"g_ema": broken}, folder / "broken.pt")
-    return {"generator": folder / "small.pt", "e4e": folder / "e4e.pt", "broken": folder / "broken.pt"}
+    torch.save(IResNet((1, 1, 1, 1), 8, 32).state_dict(), folder / "arcface.pth")
+    return {
+        "generator": folder / "small.pt",
+        "e4e": folder / "e4e.pt",
+        "broken": folder / "broken.pt",
+        "arcface": folder / "arcface.pth",
+    }
 
 
 def _run(*args: str | Path):
@@ -98,6 +105,24 @@ def test_invert_mix_and_swap(checkpoints, testdata: Path, tmp_path: Path) -> Non
     rows, cols = np.nonzero(changed)
     # The change stays around the face: none in the photo's outer border.
     assert rows.min() > 20 and cols.min() > 20 and cols.max() < before.shape[1] - 20
+
+
+def test_swap_grid_with_an_arcface_identity(checkpoints, testdata: Path, tmp_path: Path) -> None:
+    photos = [testdata / "face_frontal_a.jpg", testdata / "face_darkskin_i.jpg"]
+    grid = tmp_path / "grid.png"
+    result = _run(
+        "swap-grid", *photos, "-g", checkpoints["generator"], "-o", grid,
+        "--steps", "2", "--invert-steps", "2",
+        "--identity-net", "arcface", "--identity-weights", checkpoints["arcface"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert read_image(grid).shape == (2 * 64, 2 * 64, 3)
+    assert read_tag(grid)["faces_swapped"] == 2
+    assert result.output.count("identity distances") == 2
+    result = _run(
+        "swap-grid", *photos, "-g", checkpoints["generator"], "-o", grid, "-y", "--identity-net", "vgg"
+    )
+    assert result.exit_code == 2 and "--identity-net takes dlib or arcface" in result.output
 
 
 def test_align_writes_crops_and_transforms(testdata: Path, tmp_path: Path) -> None:

@@ -14,13 +14,14 @@ from faceforge.latent.editor import (
     LatentEditor,
     align_photo,
     background_weight,
-    chip_matrix,
+    face_inputs,
     paste_back,
     to_images,
-    to_tensor,
 )
+from faceforge.latent.losses import ArcFaceIdentity
 from faceforge.latent.mix import EXPRESSION_TRANSFER, MixOptions, mix_latents, mixed_rows
 from faceforge.latent.optimise import INVERT_DEFAULTS, SWAP_DEFAULTS, Objective, optimise_latent
+from faceforge.nets.iresnet import IResNet, iresnet_from_state_dict
 from faceforge.nets.stylegan2 import GeneratorConfig, ModulatedConv2d, StyleGAN2Generator
 
 SMALL = GeneratorConfig(size=64, style_dim=64, n_mlp=2, channels=(64, 64, 32, 32, 16))
@@ -99,14 +100,13 @@ def test_mixing_rows_changes_exactly_those_layers_styles(editor: LatentEditor) -
 
 def test_identity_swap_moves_toward_the_source_and_keeps_the_background(editor: LatentEditor, pair) -> None:
     (target, target_aligned), (_, source_aligned) = pair
-    crops, sources = to_tensor([target_aligned.image]), to_tensor([source_aligned.image])
-    chips, source_chips = chip_matrix(target_aligned), chip_matrix(source_aligned)
-    inversion = editor.invert(crops, chips, options=replace(INVERT_DEFAULTS, steps=12, lr=0.05))
+    targets, sources = face_inputs([target_aligned]), face_inputs([source_aligned])
+    inversion = editor.invert(targets, options=replace(INVERT_DEFAULTS, steps=12, lr=0.05))
     assert inversion.end["reconstruction"][0] < 0.5 * inversion.start["reconstruction"][0]
     compositor = Compositor()
     background = background_weight(target, target_aligned, compositor)
     options = replace(SWAP_DEFAULTS, steps=12, lr=0.05)
-    swapped = editor.swap(crops, chips, sources, source_chips, inversion, background, options)
+    swapped = editor.swap(targets, sources, inversion, background, options)
     start, end = swapped.start["identity"][0], swapped.end["identity"][0]
     assert end < 0.75 * start, (start, end)
     # The background's reconstruction error stays within 25 % of the inversion's.
@@ -123,3 +123,20 @@ def test_identity_swap_moves_toward_the_source_and_keeps_the_background(editor: 
     assert changed.sum() > 0
     assert not np.any(changed & ~reach)
     compositor.close()
+
+
+def test_arcface_identity_swap_lowers_the_arcface_distance(editor: LatentEditor, pair) -> None:
+    """With an ArcFace network (a small random iResNet in the insightface layout, loaded the way user
+    weights are), the identity term is the distance between its normalised embeddings."""
+    (_, target_aligned), (_, source_aligned) = pair
+    torch.manual_seed(3)
+    backbone = iresnet_from_state_dict(IResNet((1, 1, 1, 1), 8, 32).state_dict())
+    arcface = LatentEditor(
+        editor.generator, face_loss=editor._face_loss(), identity=ArcFaceIdentity(backbone)
+    )
+    targets, sources = face_inputs([target_aligned]), face_inputs([source_aligned])
+    assert targets.arcface.shape == (1, 2, 3)
+    inversion = arcface.invert(targets, options=replace(INVERT_DEFAULTS, steps=4, lr=0.05))
+    swapped = arcface.swap(targets, sources, inversion, None, replace(SWAP_DEFAULTS, steps=10, lr=0.05))
+    start, end = swapped.start["identity"][0], swapped.end["identity"][0]
+    assert 0 < end < 0.75 * start, (start, end)

@@ -50,11 +50,29 @@ def _device(name: str):  # -> torch.device
     return torch.device(name)
 
 
-def _editor(generator: str | None, e4e: str | None, device: str):
+def _editor(
+    generator: str | None,
+    e4e: str | None,
+    device: str,
+    identity: str = "dlib",
+    identity_weights: str | None = None,
+):
     from faceforge.errors import OptionError
     from faceforge.latent.checkpoints import load_e4e, load_generator
     from faceforge.latent.editor import LatentEditor
     from faceforge.weights import resolve_weights
+
+    arcface = None
+    if identity == "arcface":
+        from faceforge.analysis.crop_identity import DEFAULT_ARCFACE_WEIGHTS
+        from faceforge.latent.losses import ArcFaceIdentity
+        from faceforge.nets.iresnet import iresnet_from_state_dict
+        from faceforge.weights.loading import load_state_dict
+
+        path = resolve_weights(identity_weights or DEFAULT_ARCFACE_WEIGHTS)
+        arcface = ArcFaceIdentity(iresnet_from_state_dict(load_state_dict(path)))
+    elif identity != "dlib":
+        raise OptionError(f"--identity-net takes dlib or arcface, not '{identity}'.")
 
     if generator is None and e4e is None:
         raise OptionError("Give the StyleGAN2 weights with --generator (or an e4e checkpoint with --e4e).")
@@ -62,7 +80,7 @@ def _editor(generator: str | None, e4e: str | None, device: str):
     for note in loaded.notes():
         typer.echo(note, err=True)
     encoder = load_e4e(resolve_weights(e4e), loaded) if e4e is not None else None
-    return LatentEditor(loaded, encoder, _device(device))
+    return LatentEditor(loaded, encoder, _device(device), identity=arcface)
 
 
 def _aligned(paths: list[Path], size: int, face_index: int | None, indexed: int | None = None):
@@ -145,10 +163,9 @@ def invert(
     """Invert photos into W+: .safetensors latents and a sheet original | e4e | optimised with scores."""
     with reported_errors(debug):
         import numpy as np
-        import torch
 
         from faceforge.errors import OptionError
-        from faceforge.latent.editor import chip_matrix, to_images, to_tensor
+        from faceforge.latent.editor import face_inputs, to_images
         from faceforge.latent.files import save_latent
         from faceforge.latent.losses import PERCEPTUAL_NAME, reconstruction_loss
         from faceforge.latent.optimise import INVERT_DEFAULTS, with_overrides
@@ -163,7 +180,8 @@ def invert(
         targets = _outputs(out, [f"{p.stem}.safetensors" for p in photos] + ["sheet.png"], photos, overwrite)
         editor = _editor(generator, e4e, device)
         _, alignments = _aligned(photos, editor.size, face_index)
-        crops = to_tensor([a.image for a in alignments], editor.device)
+        faces = face_inputs(alignments, editor.device)
+        crops = faces.crops
         columns, scores = [crops], {}
         start = None
         if method != "optimise":
@@ -173,8 +191,7 @@ def invert(
         noises = None
         latents = start
         if method != "e4e":
-            chips = torch.cat([chip_matrix(a) for a in alignments])
-            result = editor.invert(crops, chips, start, options)
+            result = editor.invert(faces, start, options)
             latents, noises = result.wplus, result.noises
             columns.append(editor.render(latents, noises))
             scores["optimised"] = reconstruction_loss(columns[-1], crops)
@@ -263,6 +280,32 @@ def mix(
         typer.echo(f"rows {options.first}-{options.last}, psi {options.psi} -> {target}")
 
 
+IdentityNet = Annotated[
+    str, typer.Option("--identity-net", help="Identity network of the loss: dlib (bundled) or arcface.")
+]
+IdentityWeights = Annotated[
+    str | None,
+    typer.Option(
+        "--identity-weights", help="ArcFace iResNet-50/100 weights [default: ghost-arcface-backbone]."
+    ),
+]
+IdentityWeight = Annotated[
+    float | None, typer.Option("--identity", help="Identity loss weight [default: 1.5].")
+]
+InvertSteps = Annotated[
+    int | None, typer.Option("--invert-steps", help="Steps of the targets' inversion [default: 100].")
+]
+
+
+def _swap_options(steps: int | None, lr: float | None, identity: float | None, invert_steps: int | None):
+    from faceforge.latent.optimise import INVERT_DEFAULTS, SWAP_DEFAULTS, with_overrides
+
+    return (
+        with_overrides(INVERT_DEFAULTS, steps=invert_steps, lr=lr),
+        with_overrides(SWAP_DEFAULTS, steps=steps, lr=lr, identity=identity),
+    )
+
+
 @app.command("swap")
 def swap(
     source: Annotated[Path, typer.Argument(help="Photo of the person whose identity is put in.")],
@@ -272,12 +315,10 @@ def swap(
     e4e: E4E = None,
     steps: Steps = None,
     lr: Rate = None,
-    identity: Annotated[
-        float | None, typer.Option("--identity", help="Identity loss weight [default: 1.5].")
-    ] = None,
-    invert_steps: Annotated[
-        int | None, typer.Option("--invert-steps", help="Steps of the target's inversion [default: 100].")
-    ] = None,
+    identity: IdentityWeight = None,
+    invert_steps: InvertSteps = None,
+    identity_net: IdentityNet = "dlib",
+    identity_weights: IdentityWeights = None,
     face_index: FaceIndex = None,
     device: Device = "auto",
     overwrite: Overwrite = False,
@@ -286,29 +327,24 @@ def swap(
     """Swap by latent optimisation under an identity loss toward SOURCE, pasted back into TARGET."""
     with reported_errors(debug):
         from faceforge.compose.compositor import Compositor
-        from faceforge.latent.editor import background_weight, chip_matrix, paste_back, to_images, to_tensor
-        from faceforge.latent.optimise import INVERT_DEFAULTS, SWAP_DEFAULTS, with_overrides
+        from faceforge.latent.editor import background_weight, face_inputs, paste_back, to_images
         from faceforge.media.images import write_image
         from faceforge.pipeline.provenance import swap_tag
 
         result_path = _outputs(out.parent, [out.name], [source, target], overwrite)[0]
-        swap_options = with_overrides(SWAP_DEFAULTS, steps=steps, lr=lr, identity=identity)
-        invert_options = with_overrides(INVERT_DEFAULTS, steps=invert_steps, lr=lr)
-        editor = _editor(generator, e4e, device)
+        invert_options, swap_options = _swap_options(steps, lr, identity, invert_steps)
+        editor = _editor(generator, e4e, device, identity_net, identity_weights)
         (_, target_image), (source_aligned, target_aligned) = _aligned(
             [source, target], editor.size, face_index, indexed=1
         )
-        crops = to_tensor([target_aligned.image], editor.device)
-        start = editor.encode(crops) if editor.encoder is not None else None
-        chips = chip_matrix(target_aligned)
-        inversion = editor.invert(crops, chips, start, invert_options)
+        targets = face_inputs([target_aligned], editor.device)
+        start = editor.encode(targets.crops) if editor.encoder is not None else None
+        inversion = editor.invert(targets, start, invert_options)
         compositor = Compositor()
         try:
             background = background_weight(target_image, target_aligned, compositor)
-            sources = to_tensor([source_aligned.image], editor.device)
-            result = editor.swap(
-                crops, chips, sources, chip_matrix(source_aligned), inversion, background, swap_options
-            )
+            sources = face_inputs([source_aligned], editor.device)
+            result = editor.swap(targets, sources, inversion, background, swap_options)
             crop = to_images(editor.render(result.wplus, result.noises))[0]
             frame = paste_back(target_image, target_aligned, crop, compositor)
         finally:
@@ -316,3 +352,59 @@ def swap(
         write_image(result_path, frame, tag=swap_tag("latent", faces_swapped=1))
         before, after = float(result.start["identity"][0]), float(result.end["identity"][0])
         typer.echo(f"identity distance to the source {before:.3f} -> {after:.3f}; {result_path}")
+
+
+@app.command("swap-grid")
+def swap_grid(
+    photos: Photos,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="The grid image (rows: targets, columns: sources).")
+    ],
+    generator: Generator = None,
+    e4e: E4E = None,
+    steps: Steps = None,
+    lr: Rate = None,
+    identity: IdentityWeight = None,
+    invert_steps: InvertSteps = None,
+    identity_net: IdentityNet = "dlib",
+    identity_weights: IdentityWeights = None,
+    device: Device = "auto",
+    overwrite: Overwrite = False,
+    debug: Debug = False,
+) -> None:
+    """Each photo's face with each other photo's identity: generated crops, the inversions on the diagonal."""
+    with reported_errors(debug):
+        import numpy as np
+
+        from faceforge.errors import OptionError
+        from faceforge.latent.editor import face_inputs, to_images
+        from faceforge.media.images import write_image
+        from faceforge.pipeline.provenance import swap_tag
+
+        if len(photos) < 2:
+            raise OptionError("swap-grid needs at least two photos.")
+        grid_path = _outputs(out.parent, [out.name], photos, overwrite)[0]
+        invert_options, swap_options = _swap_options(steps, lr, identity, invert_steps)
+        editor = _editor(generator, e4e, device, identity_net, identity_weights)
+        _, alignments = _aligned(photos, editor.size, None)
+        faces = face_inputs(alignments, editor.device)
+        start = editor.encode(faces.crops) if editor.encoder is not None else None
+        inversion = editor.invert(faces, start, invert_options)
+        columns = []
+        for index in range(len(photos)):
+            source = face_inputs([alignments[index]] * len(photos), editor.device)
+            result = editor.swap(faces, source, inversion, None, swap_options)
+            cells = to_images(editor.render(result.wplus, result.noises))
+            cells[index] = to_images(
+                editor.render(
+                    inversion.wplus[index : index + 1], [n[index : index + 1] for n in inversion.noises]
+                )
+            )[0]
+            columns.append(cells)
+            distances = ", ".join(f"{float(d):.3f}" for d in result.end["identity"])
+            typer.echo(f"source {photos[index].name}: identity distances {distances}")
+        rows = [np.hstack([columns[j][i] for j in range(len(photos))]) for i in range(len(photos))]
+        write_image(
+            grid_path, np.vstack(rows), tag=swap_tag("latent", faces_swapped=len(photos) ** 2 - len(photos))
+        )
+        typer.echo(f"{len(photos)}x{len(photos)} grid -> {grid_path}")

@@ -16,7 +16,7 @@ from faceforge.config import SelectionOptions
 from faceforge.errors import NoFaceError, WeightsError
 from faceforge.latent.align import FfhqAlignment, align_ffhq
 from faceforge.latent.checkpoints import LoadedEncoder, LoadedGenerator
-from faceforge.latent.losses import DlibFaceLoss, crop_to_chip
+from faceforge.latent.losses import ArcFaceIdentity, DlibFaceLoss, crop_to_arcface, crop_to_chip
 from faceforge.latent.optimise import (
     INVERT_DEFAULTS,
     SWAP_DEFAULTS,
@@ -61,20 +61,42 @@ def chip_matrix(alignment: FfhqAlignment) -> Tensor:
     return torch.from_numpy(crop_to_chip(five)).float()[None]
 
 
+@dataclass(frozen=True)
+class FaceInputs:
+    """Aligned faces as the losses take them: crops [B, 3, S, S] in [-1, 1] and, per face, the crop → dlib
+    chip and crop → ArcFace 112-px affines [B, 2, 3]."""
+
+    crops: Tensor
+    chips: Tensor
+    arcface: Tensor
+
+
+def face_inputs(alignments: list[FfhqAlignment], device: torch.device | str = "cpu") -> FaceInputs:
+    arcface = [crop_to_arcface(a.aligned_face().landmarks) for a in alignments]
+    return FaceInputs(
+        to_tensor([a.image for a in alignments], device),
+        torch.cat([chip_matrix(a) for a in alignments]).to(device),
+        torch.from_numpy(np.stack(arcface)).float().to(device),
+    )
+
+
 @dataclass
 class LatentEditor:
-    """A loaded generator (and e4e encoder when given) on one device; the identity network is loaded on
-    first use of a face loss."""
+    """A loaded generator (and e4e encoder when given) on one device. The dlib network (perceptual
+    features, and the identity loss unless ``identity`` holds an ArcFace network) is loaded on first use."""
 
     generator: LoadedGenerator
     encoder: LoadedEncoder | None = None
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     face_loss: DlibFaceLoss | None = None
+    identity: ArcFaceIdentity | None = None
 
     def __post_init__(self) -> None:
         self.generator.generator.to(self.device)
         if self.encoder is not None:
             self.encoder.encoder.to(self.device)
+        if self.identity is not None:
+            self.identity.to(self.device)
 
     @property
     def size(self) -> int:
@@ -102,44 +124,47 @@ class LatentEditor:
         return self.generator.generator.synthesis(wplus.to(self.device), noise=noises).float()
 
     def invert(
-        self,
-        crops: Tensor,
-        chips: Tensor,
-        start: Tensor | None = None,
-        options: OptimiseOptions = INVERT_DEFAULTS,
+        self, faces: FaceInputs, start: Tensor | None = None, options: OptimiseOptions = INVERT_DEFAULTS
     ) -> OptimisationResult:
-        """Optimise W+ and noise to reproduce ``crops``, from ``start`` (default: the average latent)."""
-        start = self.average(len(crops)) if start is None else start.to(self.device)
-        objective = Objective(crops.to(self.device), chip_matrices=chips.to(self.device))
+        """Optimise W+ and noise to reproduce the crops, from ``start`` (default: the average latent)."""
+        start = self.average(len(faces.crops)) if start is None else start.to(self.device)
+        objective = Objective(faces.crops.to(self.device), chip_matrices=faces.chips.to(self.device))
         face_loss = self._face_loss() if options.perceptual > 0 else None
         return optimise_latent(self.generator.generator, start, objective, options, face_loss)
 
     def swap(
         self,
-        target_crops: Tensor,
-        target_chips: Tensor,
-        source_crops: Tensor,
-        source_chips: Tensor,
+        target: FaceInputs,
+        source: FaceInputs,
         start: OptimisationResult,
         background: Tensor | None = None,
         options: OptimiseOptions = SWAP_DEFAULTS,
     ) -> OptimisationResult:
-        """Optimise from the target's latent ``start`` under the identity loss toward the sources (one per
-        target), from the target's inversion ``start`` (latent and noise maps), reconstruction restricted to
-        ``background`` [B, 1, S, S] when given."""
+        """Optimise under the identity loss toward the sources (one per target), from the target's
+        inversion ``start`` (latent and noise maps), reconstruction restricted to ``background``
+        [B, 1, S, S] when given."""
         face_loss = self._face_loss()
         with torch.no_grad():
-            source = face_loss(source_crops.to(self.device), source_chips.to(self.device)).embedding
+            if self.identity is None:
+                embedding = face_loss(source.crops.to(self.device), source.chips.to(self.device)).embedding
+            else:
+                embedding = self.identity(source.crops.to(self.device), source.arcface.to(self.device))
         objective = Objective(
-            target_crops.to(self.device),
-            chip_matrices=target_chips.to(self.device),
+            target.crops.to(self.device),
+            chip_matrices=target.chips.to(self.device),
             reconstruction_weight=None if background is None else background.to(self.device),
-            source_embedding=source,
+            source_embedding=embedding,
+            identity_matrices=target.arcface.to(self.device),
         )
         noises = [noise.to(self.device) for noise in start.noises]
-        generator = self.generator.generator
         return optimise_latent(
-            generator, start.wplus.to(self.device), objective, options, face_loss, start_noises=noises
+            self.generator.generator,
+            start.wplus.to(self.device),
+            objective,
+            options,
+            face_loss,
+            start_noises=noises,
+            identity=self.identity,
         )
 
 

