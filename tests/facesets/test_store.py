@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from faceforge.errors import InputError, OutputError
+from faceforge.errors import InputError, OptionError, OutputError
 from faceforge.facesets.curate import (
     clean_faceset,
     find_duplicates,
@@ -150,7 +150,7 @@ def test_group_by_identity_then_keep_one_group(store: FacesetStore) -> None:
     assert {f.frame % 2 for f in first} == {0}
     remove_faces(store, [f for f in store.faces() if f.id not in {g.id for g in first}])
     assert store.count() == 6 and len(list((store.root / "removed").iterdir())) == 6
-    with pytest.raises(ValueError, match="No group 9"):
+    with pytest.raises(OptionError, match="No group 9"):
         select_faces(store, groups=[9])
 
 

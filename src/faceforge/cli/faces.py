@@ -12,10 +12,11 @@ from typing import Annotated
 import numpy as np
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from faceforge.analysis.identity import DEFAULT_IDENTITY_ENCODER, IDENTITY_ENCODERS
 from faceforge.cli.errors import reported_errors
+from faceforge.cli.faces_report import print_comparison, print_stats, report_skipped
+from faceforge.errors import InputError, OptionError
 
 app = typer.Typer(
     name="faces",
@@ -39,13 +40,14 @@ def compare(
         ),
     ] = None,
     identity: Annotated[IdentityName, typer.Option(help="Identity backend.")] = _DEFAULT_IDENTITY,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     debug: Annotated[bool, typer.Option(help="Show tracebacks of unexpected errors.")] = False,
 ) -> None:
     """Identity distance between the main faces of the given images, with a same/different verdict."""
     console = Console()
     with reported_errors(debug):
         if len(images) < 2:
-            raise ValueError("faces compare needs at least two images.")
+            raise OptionError("faces compare needs at least two images.")
         from faceforge.analysis.analyser import FaceAnalyser
         from faceforge.analysis.identity import create_identity_encoder
         from faceforge.analysis.sources import main_face
@@ -54,28 +56,27 @@ def compare(
         encoder = create_identity_encoder(identity.value)
         limit = encoder.threshold if threshold is None else threshold
         if not limit > 0:
-            raise ValueError("--threshold must be a positive distance.")
+            raise OptionError("--threshold must be a positive distance.")
         with FaceAnalyser(identity=encoder) as analyser:
             embeddings = []
             for path in images:
                 image = read_image(path)
                 embeddings.append(main_face(analyser, image, str(path)).embedding)
-        table = Table(title=f"Identity distance ({encoder.name} backend; same person below {limit:g})")
-        table.add_column("image A", overflow="fold")
-        table.add_column("image B", overflow="fold")
-        table.add_column("distance", justify="right")
-        table.add_column("verdict")
-        for (i, a), (j, b) in itertools.combinations(enumerate(embeddings), 2):
-            distance = float(encoder.distance(a, b))
-            same = distance < limit
-            verdict = "[green]same person[/]" if same else "[red]different people[/]"
-            table.add_row(str(images[i]), str(images[j]), f"{distance:.3f}", verdict)
-        console.print(table)
-        console.print(
-            f"Distances are Euclidean between 128-D dlib ResNet descriptors; below {limit:g} means the same "
-            "person (dlib reports 99.38% accuracy on LFW at 0.6).",
-            highlight=False,
-        )
+        pairs = [
+            (i, j, float(encoder.distance(a, b)))
+            for (i, a), (j, b) in itertools.combinations(enumerate(embeddings), 2)
+        ]
+        if as_json:
+            print(json.dumps({
+                "backend": encoder.name, "threshold": limit, "images": [str(p) for p in images],
+                "pairs": [
+                    {"a": str(images[i]), "b": str(images[j]), "distance": round(d, 6),
+                     "same_person": d < limit}
+                    for i, j, d in pairs
+                ],
+            }))  # fmt: skip
+            return
+        print_comparison(console, encoder.name, limit, images, pairs)
 
 
 # -- facesets ------------------------------------------------------------------------------------------
@@ -83,6 +84,9 @@ def compare(
 FacesetArg = Annotated[Path, typer.Argument(help="The faceset folder (or its faceset.db).")]
 Debug = Annotated[bool, typer.Option(help="Show tracebacks of unexpected errors.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
+QuietSummary = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No summary line (errors are still shown).")
+]
 Overwrite = Annotated[bool, typer.Option("--overwrite", "-y", help="Replace an existing output file.")]
 
 
@@ -175,27 +179,7 @@ def extract(
             + f" -> {output}",
             highlight=False,
         )
-        _report_skipped(console, report)
-
-
-def _report_skipped(console: Console, report) -> None:
-    """Warnings, then each input that failed; exit 9 (PartialError) when any did."""
-    from faceforge.errors import InputError, PartialError
-
-    for warning in report.warnings:
-        console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
-    for path, reason in report.failed:
-        console.print(f"  skipped {path}: {reason}", highlight=False, soft_wrap=True)
-    if report.failed and not (report.sources_done or report.sources_skipped):
-        raise InputError(
-            f"None of the {len(report.failed)} inputs could be read (listed above); nothing was added."
-        )
-    if report.failed:
-        total = len(report.failed) + report.sources_done + report.sources_skipped
-        raise PartialError(
-            f"{len(report.failed)} of {total} inputs could not be read and were skipped (listed above); "
-            "the faces of the others are in the faceset, and a rerun tries the skipped ones again."
-        )
+        report_skipped(console, report)
 
 
 def _dedupe(store, quiet: bool, console: Console) -> None:
@@ -274,7 +258,7 @@ def _read_list(path: Path | None) -> list[str]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
-        raise ValueError(f"Cannot read the list {path}: {exc.strerror or exc}.") from exc
+        raise InputError(f"Cannot read the list {path}: {exc.strerror or exc}.") from exc
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
@@ -289,16 +273,17 @@ def remove(
     source: Annotated[
         list[str] | None, typer.Option(help="Every face of this source (name or path).")
     ] = None,
+    quiet: QuietSummary = False,
     debug: Debug = False,
 ) -> None:
     """Take faces out of the faceset (their crops move to FACESET/removed/)."""
-    console = Console(stderr=True)
+    console = Console(stderr=True, quiet=quiet)
     with reported_errors(debug):
         from faceforge.facesets.curate import remove_faces, select_faces
 
         names = [*(faces or []), *_read_list(from_list)]
         if not (names or group_numbers or source):
-            raise ValueError("Say what to remove: crop names, --group, --list or --source.")
+            raise OptionError("Say what to remove: crop names, --group, --list or --source.")
         with _open(faceset, write=True) as store:
             chosen = select_faces(store, group_numbers or (), names, source or ())
             count = remove_faces(store, chosen)
@@ -317,16 +302,17 @@ def keep(
         list[int] | None, typer.Option("--group", help="Group number (repeatable).")
     ] = None,
     from_list: Annotated[Path | None, typer.Option("--list", help="A file of crop names or keys.")] = None,
+    quiet: QuietSummary = False,
     debug: Debug = False,
 ) -> None:
     """Keep only the given faces or groups; every other face is removed (moved to FACESET/removed/)."""
-    console = Console(stderr=True)
+    console = Console(stderr=True, quiet=quiet)
     with reported_errors(debug):
         from faceforge.facesets.curate import remove_faces, select_faces
 
         names = [*(faces or []), *_read_list(from_list)]
         if not (names or group_numbers):
-            raise ValueError("Say what to keep: crop names, --group or --list.")
+            raise OptionError("Say what to keep: crop names, --group or --list.")
         with _open(faceset, write=True) as store:
             kept = {f.id for f in select_faces(store, group_numbers or (), names)}
             count = remove_faces(store, [f for f in store.faces() if f.id not in kept])
@@ -339,10 +325,11 @@ def clean(
     remove_orphans: Annotated[
         bool, typer.Option(help="Move crops the index does not know to removed/.")
     ] = False,
+    quiet: QuietSummary = False,
     debug: Debug = False,
 ) -> None:
     """Bring the index in line with the files after crops were deleted, moved or renamed by hand."""
-    console = Console(stderr=True)
+    console = Console(stderr=True, quiet=quiet)
     with reported_errors(debug):
         from faceforge.facesets.curate import clean_faceset
 
@@ -406,7 +393,4 @@ def stats(
         if as_json:
             print(json.dumps(result.as_dict()))
             return
-        table = Table(title=f"faceset {faceset}", show_header=False)
-        for key, value in result.as_dict().items():
-            table.add_row(key.replace("_", " "), str(value))
-        console.print(table)
+        print_stats(console, faceset, result)

@@ -41,6 +41,7 @@ from faceforge.cli.train_options import (
     kept_setting_error,
     run_hooks,
 )
+from faceforge.errors import OptionError
 
 Arch = StrEnum("Arch", {k: k for k in ("lightweight", "original", "iae", "dfaker", "custom")})  # type: ignore[misc]
 Optimiser = StrEnum("Optimiser", {k: k for k in ("adam", "adamw", "radam", "lion")})  # type: ignore[misc]
@@ -89,7 +90,7 @@ def parse_terms(text: str) -> tuple[tuple[str, float], ...]:
         try:
             terms.append((name.strip().replace("-", "_"), float(weight) if weight else 1.0))
         except ValueError:
-            raise ValueError(f"--loss takes NAME:WEIGHT items separated by commas, got '{item}'.") from None
+            raise OptionError(f"--loss takes NAME:WEIGHT items separated by commas, got '{item}'.") from None
     return tuple(terms)
 
 

@@ -42,6 +42,7 @@ from faceforge.cli.train_options import (
     kept_setting_error,
     run_hooks,
 )
+from faceforge.errors import OptionError
 from faceforge.training.oneshot.config import DEFAULTS, IDENTITY_DIMS, RESUMABLE_CHANGES
 
 Backbone = StrEnum("Backbone", {k: k for k in ("unet", "linknet", "resnet")})  # type: ignore[misc]
@@ -81,7 +82,7 @@ def parse_numbers(text: str, count: int, option: str) -> tuple[float, ...]:
     except ValueError:
         values = ()
     if len(values) != count:
-        raise ValueError(f"{option} takes {count} numbers separated by commas, got '{text}'.")
+        raise OptionError(f"{option} takes {count} numbers separated by commas, got '{text}'.")
     return values
 
 

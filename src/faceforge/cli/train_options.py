@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from faceforge.cli.errors import INTERRUPTED, TERMINATED
+from faceforge.errors import OptionError
 from faceforge.training.config import AMP_MODES
 
 if TYPE_CHECKING:
@@ -51,9 +52,9 @@ def given_on_command_line(ctx: typer.Context, name: str) -> bool:
     return getattr(source, "name", "") in ("COMMANDLINE", "ENVIRONMENT")
 
 
-def kept_setting_error(name: str) -> ValueError:
+def kept_setting_error(name: str) -> OptionError:
     """The refusal of option ``name`` given on a resumed run with another value than the folder's."""
-    return ValueError(
+    return OptionError(
         f"--{name.replace('_', '-')} differs from the settings this model folder was trained with; "
         "a resumed run keeps them (train into a new folder to change them)."
     )

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from faceforge.analysis.identity import SAME_PERSON
-from faceforge.errors import InputError
+from faceforge.errors import InputError, OptionError
 from faceforge.facesets.renames import plan_rename, rename_crops
 from faceforge.facesets.rows import FACES_DIR, FaceRow, key_of
 from faceforge.facesets.store import REMOVED_DIR, FacesetStore
@@ -33,7 +33,7 @@ DEFAULT_GROUP_THRESHOLD = SAME_PERSON  # average-linkage identity distance at wh
 def _embeddings(faces: Sequence[FaceRow]) -> np.ndarray:
     missing = [f.key for f in faces if f.embedding is None]
     if missing:
-        raise ValueError(f"{len(missing)} faces have no identity embedding (first: {missing[0]}).")
+        raise InputError(f"{len(missing)} faces have no identity embedding (first: {missing[0]}).")
     return np.stack([f.embedding for f in faces]).astype(np.float64)
 
 
@@ -99,7 +99,7 @@ def select_faces(
     known_groups = _group_numbers(store)
     unknown = [g for g in groups if g not in known_groups]
     if unknown:
-        raise ValueError(f"No group {unknown[0]} in this faceset; run 'faceforge faces stats' to list them.")
+        raise OptionError(f"No group {unknown[0]} in this faceset; run 'faceforge faces stats' to list them.")
     group_ids = {known_groups[g] for g in groups}
     for face in store.faces():
         if face.key in wanted_keys or face.group_id in group_ids or face.source_id in source_ids:
@@ -107,10 +107,12 @@ def select_faces(
     found = {f.key for f in chosen}
     missing = [n for n in wanted_keys if n not in found]
     if missing:
-        raise ValueError(f"{len(missing)} of the listed faces are not in this faceset (first: {missing[0]}).")
+        raise OptionError(
+            f"{len(missing)} of the listed faces are not in this faceset (first: {missing[0]})."
+        )
     missing_sources = [s for s in sources if not any(s in (r.name, r.path) for r in store.sources())]
     if missing_sources:
-        raise ValueError(f"No source named {missing_sources[0]} in this faceset.")
+        raise OptionError(f"No source named {missing_sources[0]} in this faceset.")
     return chosen
 
 
@@ -145,7 +147,7 @@ def group_faces(
     """Assign every face a group (replacing earlier groups): identity clusters, or yaw/pitch bins.
     With ``folders``, crops move into ``faces/group_NNN/`` (group 1 the largest)."""
     if by not in GROUP_KEYS:
-        raise ValueError(f"Cannot group by '{by}'; choose one of: {', '.join(GROUP_KEYS)}.")
+        raise OptionError(f"Cannot group by '{by}'; choose one of: {', '.join(GROUP_KEYS)}.")
     faces = store.faces()
     paths = [store.path_of(face) for face in faces]  # every row is checked before anything moves
     if by == "identity":
@@ -187,7 +189,7 @@ def sort_order(faces: Sequence[FaceRow], by: str, reference: np.ndarray | None =
     yaw, pitch (ascending), sharpness (sharpest first), brightness (darkest first), colour (by hue),
     source (source, frame)."""
     if by not in SORT_KEYS:
-        raise ValueError(f"Cannot sort by '{by}'; choose one of: {', '.join(SORT_KEYS)}.")
+        raise OptionError(f"Cannot sort by '{by}'; choose one of: {', '.join(SORT_KEYS)}.")
     faces = list(faces)
     if len(faces) < 2:
         return faces
@@ -203,7 +205,7 @@ def sort_order(faces: Sequence[FaceRow], by: str, reference: np.ndarray | None =
         return [faces[i] for i in leaves_list(tree)]
     if by == "reference":
         if reference is None:
-            raise ValueError("Sorting by reference needs --reference PHOTO.")
+            raise OptionError("Sorting by reference needs --reference PHOTO.")
         distance = np.linalg.norm(_embeddings(faces) - reference[None], axis=1)
         return [faces[i] for i in np.argsort(distance, kind="stable")]
     keys = {

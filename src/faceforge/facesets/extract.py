@@ -31,7 +31,7 @@ from faceforge.analysis.following import FaceFollower
 from faceforge.analysis.identity import SAME_PERSON
 from faceforge.analysis.smoothing import SmoothingOptions
 from faceforge.analysis.tracking import TrackingOptions
-from faceforge.errors import InputError, NoFaceError
+from faceforge.errors import InputError, NoFaceError, OptionError
 from faceforge.facesets.measure import CropMeasures, measure_crop
 from faceforge.facesets.rows import FACES_DIR, FaceRow, SourceRow, face_key
 from faceforge.facesets.store import FacesetStore
@@ -75,13 +75,13 @@ class ExtractOptions:
 
     def validate(self) -> None:
         if self.template not in TEMPLATES:
-            raise ValueError(f"Unknown template '{self.template}'; choose one of: {', '.join(TEMPLATES)}.")
+            raise OptionError(f"Unknown template '{self.template}'; choose one of: {', '.join(TEMPLATES)}.")
         if self.image_format not in IMAGE_FORMATS:
-            raise ValueError(f"--format must be one of {', '.join(IMAGE_FORMATS)}.")
+            raise OptionError(f"--format must be one of {', '.join(IMAGE_FORMATS)}.")
         if not 32 <= self.size <= 2048:
-            raise ValueError("--size must be between 32 and 2048 pixels.")
+            raise OptionError("--size must be between 32 and 2048 pixels.")
         if min(self.every, self.detect_every, self.chunk, self.identity_every) < 1:
-            raise ValueError("--every, --identity-every, detect_every and chunk must be at least 1.")
+            raise OptionError("--every, --identity-every, detect_every and chunk must be at least 1.")
 
     def faceset_info(self, identity: str) -> dict[str, str]:
         return {
