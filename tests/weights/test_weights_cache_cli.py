@@ -144,3 +144,28 @@ def test_list_shows_catalog_and_added_names(tmp_path: Path) -> None:
     assert "first use" in cells["ghost-unet-2blocks"] and " no " in cells["ghost-unet-2blocks"]
     assert "non-commercial" in cells["inswapper-128"]
     assert "8.0 kB" in cells["my-ghost"] and "recorded" in cells["my-ghost"]
+
+
+def test_verify_json_and_quiet_add(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    source = _weight_file(tmp_path)
+    added = CliRunner().invoke(
+        app, ["weights", "add", str(source), "--as", "mine", "--cache", str(cache), "-q"]
+    )
+    assert added.exit_code == 0 and added.output == ""
+    ok = _cli("verify", "--cache", str(cache), "--json")
+    assert ok.exit_code == 0, ok.output
+    data = json.loads(ok.stdout)
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    assert data == {
+        "cache": str(cache),
+        "checks": [
+            {"name": "mine", "status": "ok", "file": str(cache / "mine" / source.name), "expected": digest,
+             "actual": digest}
+        ],
+    }  # fmt: skip
+    (cache / "mine" / source.name).write_bytes(b"changed")
+    bad = CliRunner().invoke(app, ["weights", "verify", "--cache", str(cache), "--json"])
+    assert bad.exit_code == 6
+    assert json.loads(bad.stdout)["checks"][0]["status"] == "mismatch"
+    assert "1 of 1 weights failed verification: mine (mismatch)" in bad.stderr

@@ -198,17 +198,20 @@ def verify(
         list[str] | None, typer.Argument(help="Cached names to check \\[default: all].", show_default=False)
     ] = None,
     cache: CacheOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object (a stable schema).")] = False,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
     """Re-hash cached files against the catalog's sha256 or the one recorded when they were cached."""
+    import json
+
     from faceforge.errors import WeightsError
     from faceforge.weights.verify import verify_cached
 
     console = Console()
     with reported_errors(debug):
         folder = _cache(cache)
-        with byte_progress("verify", not quiet) as progress:
+        with byte_progress("verify", not quiet and not as_json) as progress:
 
             def on_file(name: str, path: Path) -> Callable[[int], None] | None:
                 if progress is None:
@@ -217,19 +220,26 @@ def verify(
                 return lambda done: progress(done, total)
 
             checks = verify_cached(folder, names or (), on_file)
+        if as_json:
+            print(json.dumps({"cache": str(folder), "checks": [
+                {"name": c.name, "status": c.status, "file": str(c.path) if c.path else None,
+                 "expected": c.expected, "actual": c.actual} for c in checks
+            ]}))  # fmt: skip
         table = Table(title=f"Verified weights (cache: {folder})")
-        for column in ("name", "status", "file"):
-            table.add_column(column, overflow="fold")
+        table.add_column("name", no_wrap=True)
+        table.add_column("status", no_wrap=True)
+        table.add_column("file", overflow="fold")
         styles = {"ok": "green", "mismatch": "red", "missing": "red", "not cached": "red"}
         for check in checks:
             table.add_row(check.name, f"[{styles[check.status]}]{check.status}[/]", str(check.path or ""))
-        console.print(table)
+        if not as_json:
+            console.print(table)
         failed = [f"{check.name} ({check.status})" for check in checks if not check.ok]
         if failed:
             raise WeightsError(
                 f"{len(failed)} of {len(checks)} weights failed verification: {', '.join(failed)}."
             )
-        if not checks:
+        if not checks and not as_json:
             console.print(f"The cache {folder} holds no weights yet.", highlight=False)
 
 
@@ -241,6 +251,9 @@ def add(
         typer.Option("--as", help="The name to use it by (a catalog name, or your own).", show_default=False),
     ],
     cache: CacheOption = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No summary line (errors still shown).")
+    ] = False,
     debug: Debug = False,
 ) -> None:
     """Copy a weight file into the cache under a name and record its sha256.
@@ -249,7 +262,7 @@ def add(
     from faceforge.weights.add import add_file
     from faceforge.weights.catalog import CATALOG
 
-    console = Console(stderr=True, soft_wrap=True)
+    console = Console(stderr=True, soft_wrap=True, quiet=quiet)
     with reported_errors(debug):
         folder = _cache(cache)
         record = add_file(file, as_name, folder)
