@@ -20,7 +20,7 @@ MIN_PIXELS = 64
 _MIN_STD = 1.0  # LAB units: keeps a flat channel (a grey photo's a*, b*) from amplifying noise
 _MAX_GAIN = 4.0
 _MIN_SURFACE_SIGMA = np.array([1.0], np.float32)  # L* floor of the shading fit's residual spread
-SHADING_RANGE = (0.6, 1.6)  # bounds of the lightness ratio: never relight more than this
+SHADING_LIMIT = 25.0  # L* units: never relight a pixel by more than this
 
 
 class ColorTransfer(Protocol):
@@ -133,13 +133,14 @@ def none(src: np.ndarray, ref: np.ndarray, mask: np.ndarray, stats: np.ndarray |
 def shading(
     src: np.ndarray, ref: np.ndarray, mask: np.ndarray, stats: np.ndarray | None = None
 ) -> np.ndarray:
-    """Reinhard's transfer, then the target's light: L* times ``S_ref / S_moved``, where each ``S`` is a
-    quadratic surface fitted (robustly) to that face's lightness over the statistics pixels.
+    """Reinhard's transfer, then the target's light: L* plus ``P_ref - P_moved``, where each ``P`` is a
+    plane fitted (robustly) to that face's lightness over the statistics pixels.
 
-    A quadratic holds the light's direction and falloff (one cheek brighter, a darker jaw) and nothing of
-    the features: a blurred ratio image carried the target's eye sockets and brows over too, and moved
-    the face's identity toward the target's. The source's detail stays; the ratio is bounded by
-    ``SHADING_RANGE``.
+    The plane holds the light's direction (one side of the face brighter than the other) and nothing of
+    the features: a blurred ratio image carried the target's eye sockets and brows over too and moved
+    the face's identity toward the target's, and a quadratic ran away on the forehead above the sampled
+    skin. An offset in L*, not a factor: a factor on L* acts on luminance roughly cubed, and whitened
+    the dark side of dark faces. The source's detail stays; the offset is bounded by ``SHADING_LIMIT``.
     """
     moved = reinhard(src, ref, mask, stats)
     box = _support(src, ref, mask)
@@ -147,13 +148,13 @@ def shading(
         return moved
     inside = _inside(mask, stats, box)
     sample = np.zeros_like(inside)
-    sample[::2, ::2] = inside[::2, ::2]  # a quarter of the pixels fit a 6-term surface as well
+    sample[::2, ::2] = inside[::2, ::2]  # a quarter of the pixels fit a plane as well
     moved_lab, ref_lab = _to_lab(moved[box]), _to_lab(ref[box])
-    fits = [fit_surface(lab[..., :1], sample, _MIN_SURFACE_SIGMA) for lab in (ref_lab, moved_lab)]
+    fits = [fit_surface(lab[..., :1], sample, _MIN_SURFACE_SIGMA, degree=1) for lab in (ref_lab, moved_lab)]
     if fits[0] is None or fits[1] is None:
         return moved
-    ratio = fits[0][0][..., 0] / np.maximum(fits[1][0][..., 0], 1.0)
-    moved_lab[..., 0] = np.clip(moved_lab[..., 0] * np.clip(ratio, *SHADING_RANGE), 0, 100)
+    offset = np.clip(fits[0][0][..., 0] - fits[1][0][..., 0], -SHADING_LIMIT, SHADING_LIMIT)
+    moved_lab[..., 0] = np.clip(moved_lab[..., 0] + offset, 0, 100)
     return _write(moved, box, _from_lab(moved_lab), mask)
 
 
