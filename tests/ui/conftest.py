@@ -19,16 +19,21 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
+def playwright() -> Iterator[object]:
     from playwright.sync_api import expect, sync_playwright
 
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: `make setup` installs Debian's chromium for the UI tests.")
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
-        expect.set_options(timeout=STEP_MS)  # waits end on what the page shows, this is only the bound
+    expect.set_options(timeout=STEP_MS)  # waits end on what the page shows, this is only the bound
+    with sync_playwright() as instance:
         yield instance
-        instance.close()
+
+
+@pytest.fixture(scope="module")
+def browser(playwright) -> Iterator[object]:
+    instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+    yield instance
+    instance.close()
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from playwright.sync_api import Page, expect
+from ui_servers import listening_addresses
 
 from faceforge.media.images import read_image
 from faceforge.media.probe import probe_video
@@ -58,6 +59,11 @@ def pixels(page: Page, src: str) -> np.ndarray:
 
 def status(page: Page):
     return page.locator("#status")
+
+
+def test_default_bind_is_loopback_and_the_url_is_printed(ui_server):
+    assert ui_server.url == f"http://127.0.0.1:{ui_server.port}/"  # started without --host
+    assert listening_addresses(ui_server.port) == {"127.0.0.1"}
 
 
 def test_image_swap_from_upload_to_download(
@@ -177,3 +183,59 @@ def test_video_swap_keeps_frames_and_audio(
     assert result.frame_count == source.frame_count
     assert result.has_audio and result.audio_codec is not None
     assert read_tag(saved) is not None
+
+
+def fake_camera_file(clip: Path, path: Path, frames: int = 30) -> Path:
+    """The first ``frames`` of ``clip`` at 320x180 as Y4M, which chromium plays as its fake webcam."""
+    import av
+    import cv2
+
+    from faceforge.media.video import read_frames
+
+    with av.open(str(path), "w", format="yuv4mpegpipe") as out:
+        stream = out.add_stream("wrapped_avframe", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 320, 180, "yuv420p"
+        reader = read_frames(clip)
+        for frame in reader:
+            if frame.index >= frames:
+                break
+            small = cv2.resize(frame.image, (320, 180), interpolation=cv2.INTER_AREA)
+            picture = av.VideoFrame.from_ndarray(small, format="rgb24").reformat(format="yuv420p")
+            picture.pts = frame.index
+            out.mux(stream.encode(picture))
+        reader.close()
+        out.mux(stream.encode(None))
+    return path
+
+
+def test_live_tab_swaps_the_browser_webcam(
+    playwright, ui_server, testdata: Path, tmp_path: Path, screenshots: Path, step_ms: int
+):
+    from ui_servers import CHROMIUM, CHROMIUM_FLAGS
+
+    camera = fake_camera_file(testdata / "talking_audio_3s.mp4", tmp_path / "camera.y4m")
+    flags = [
+        *CHROMIUM_FLAGS,
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={camera}",
+    ]
+    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=flags)
+    try:
+        page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        page.set_default_timeout(step_ms)
+        page.goto(ui_server.url)
+        upload(page, "#sources", testdata / "face_frontal_b.jpg")
+        expect(status(page)).to_contain_text("1 source photo(s) ready.")
+        page.get_by_role("tab", name="Live").click()
+        page.locator("#live-camera").get_by_text("Click to Access Webcam").click()
+        page.locator("#live-camera button[aria-label='capture photo']").click()  # starts streaming
+        page.wait_for_function(
+            "() => { const t = document.querySelector('#live-status')?.innerText || '';"
+            " const n = parseInt(t); return n >= 5; }"
+        )
+        swapped = pixels(page, str(page.locator("#live-output img").get_attribute("src")))
+        assert swapped.shape[:2] == (180, 320) and swapped.std() > 10
+        page.screenshot(path=str(screenshots / "live.png"))
+    finally:
+        browser.close()

@@ -1,5 +1,5 @@
-"""Where ``faceforge ui`` listens: loopback by default (read from the kernel's socket table), and a
-non-local bind without a login refused in one sentence before anything starts."""
+"""A non-local bind without a login is refused in one sentence before anything starts (the default
+loopback bind is checked on the browser tests' server, in test_ui_browser.py)."""
 
 from __future__ import annotations
 
@@ -8,30 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from ui_servers import start_ui, stop_ui
 
 from faceforge.errors import OptionError
 from faceforge.ui.server import check_bind, is_local_host, parse_auth
-
-
-def listening_addresses(port: int) -> set[str]:
-    """The local IPv4 addresses with a socket listening on ``port`` (from /proc/net/tcp)."""
-    found = set()
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        local, state = line.split()[1], line.split()[3]
-        address, hex_port = local.split(":")
-        if int(hex_port, 16) == port and state == "0A":  # 0A: LISTEN
-            found.add(".".join(str(int(address[i : i + 2], 16)) for i in (6, 4, 2, 0)))
-    return found
-
-
-def test_default_bind_is_loopback_and_the_url_is_printed(tmp_path: Path):
-    server = start_ui(tmp_path / "work")
-    try:
-        assert server.url == f"http://127.0.0.1:{server.port}/"
-        assert listening_addresses(server.port) == {"127.0.0.1"}
-    finally:
-        stop_ui(server)
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.20", "example.org"])

@@ -13,6 +13,7 @@ import gradio as gr
 
 from faceforge.ui.compare_tab import CompareTab
 from faceforge.ui.jobs import JobRunner, JobStore
+from faceforge.ui.live_tab import LiveTab
 from faceforge.ui.server import Credentials
 from faceforge.ui.swap_tab import SwapTab, run_swap_job
 from faceforge.ui.uploads import UploadLimits
@@ -70,5 +71,7 @@ def create_app(workdir: Path, limits: UploadLimits | None = None) -> FaceforgeAp
             inputs = swap.build()
         with gr.Tab("Compare"):
             CompareTab(swap).build(inputs, swap.controls.inputs if swap.controls else [])
+        with gr.Tab("Live"):
+            LiveTab(swap).build(inputs, swap.controls.inputs if swap.controls else [])
     runner.start()
     return FaceforgeApp(blocks, runner, swap, workdir, limits)

@@ -1,0 +1,102 @@
+"""The Live tab: the browser's webcam, streamed frame by frame into the same live loop as
+``faceforge live`` (latest-frame slot, tracker and smoothing, fps and latency drawn on the output).
+
+Each browser session gets its own :class:`BrowserLive`: a swap session and a thread running
+:func:`faceforge.live.stream.run_live` on the frames the page streams in. It starts with the first frame
+and stops when the stream stops, the sources change or the session ends.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import gradio as gr
+import numpy as np
+
+from faceforge.config import SwapConfig
+from faceforge.errors import InputError
+from faceforge.live.feed import LatestOutput, PushedFrames
+from faceforge.live.stream import LiveStats, run_live
+from faceforge.pipeline.session import SwapSession
+from faceforge.ui.swap_tab import ERRORS, SwapInputs, SwapTab
+
+STREAM_EVERY_S = 0.1  # how often the page sends a webcam frame
+
+
+class BrowserLive:
+    """One browser session's live run (a ``gr.State`` value; empty until the first frame)."""
+
+    def __init__(self) -> None:
+        self.feed: PushedFrames | None = None
+        self.output: LatestOutput | None = None
+        self.stats: LiveStats | None = None
+        self.error: str | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self, inputs: SwapInputs, config: SwapConfig) -> None:
+        if not inputs.sources:
+            raise InputError("Upload a source photo in the Swap tab first.")
+        self.feed, self.output, self.error = PushedFrames(), LatestOutput(), None
+        feed, output, sources = self.feed, self.output, list(inputs.sources)
+
+        def run() -> None:
+            try:
+                with SwapSession([[sources[0]]], config) as session:
+                    self.stats = run_live(session, feed, output)
+            except ERRORS as exc:
+                self.error = str(exc)
+
+        self._thread = threading.Thread(target=run, name="faceforge-ui-live", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self.feed is not None:
+            self.feed.end()
+        if self._thread is not None:
+            self._thread.join()
+        self._thread = None
+
+
+class LiveTab:
+    def __init__(self, swap: SwapTab) -> None:
+        self.swap = swap
+
+    def build(self, inputs: gr.State, controls: list[gr.components.Component]) -> None:
+        gr.Markdown("Your webcam, swapped with the Swap tab's first source photo and options.")
+        live = gr.State(BrowserLive(), delete_callback=BrowserLive.stop)
+        with gr.Row():
+            camera = gr.Image(sources=["webcam"], streaming=True, label="Webcam", elem_id="live-camera")
+            shown = gr.Image(label="Swapped", interactive=False, elem_id="live-output", streaming=True)
+        status = gr.Markdown("", elem_id="live-status")
+        camera.stream(
+            self.on_frame, [camera, live, inputs, *controls], [shown, status], stream_every=STREAM_EVERY_S
+        )
+        camera.clear(self.on_stop, live, status)
+
+    def on_frame(
+        self, frame: np.ndarray | None, live: BrowserLive, inputs: SwapInputs, *values: Any
+    ) -> tuple:
+        if frame is None:
+            return gr.update(), gr.update()
+        try:
+            if not live.running:
+                assert self.swap.controls is not None
+                live.start(inputs, self.swap.controls.config(values))
+        except ERRORS as exc:
+            return gr.update(), f"**Error:** {exc}"
+        assert live.feed is not None and live.output is not None
+        live.feed.push(np.ascontiguousarray(frame[..., :3]))
+        if live.error:
+            return gr.update(), f"**Error:** {live.error}"
+        latest = live.output.latest()
+        said = f"{live.output.written} frames swapped so far." if latest is not None else "Starting…"
+        return (latest if latest is not None else gr.update()), said
+
+    def on_stop(self, live: BrowserLive) -> str:
+        live.stop()
+        return live.stats.summary() if live.stats else ""
