@@ -1,8 +1,10 @@
-"""``faceforge demo``: builds sample media from photos that scikit-image ships and swaps faces in them.
+"""``faceforge demo``: builds sample media from photos that registry packages ship and swaps faces in them.
 
-The photos are NASA's public-domain portrait of astronaut Eileen Collins (the source face) and the
-classic "cameraman" test image (the target). The sample video is made from the target photo: a slow
-zoom with a sine tone as its audio track, so the demo also shows that audio and timing are kept.
+Both photos are frontal colour portraits in the public domain: NASA's portrait of astronaut Eileen
+Collins (scikit-image's ``data.astronaut()``, the source face) and the US Navy's portrait of Grace Hopper
+(matplotlib's sample data ``grace_hopper.jpg``, the target). No package ships a video of a face, so the
+sample video is made from the target photo: a gentle head motion (a slow sway, tilt and zoom) with a
+sine tone as its audio track, so the demo also shows that audio and timing are kept.
 """
 
 from __future__ import annotations
@@ -17,21 +19,40 @@ import numpy as np
 
 from faceforge.errors import FaceforgeError
 from faceforge.media.atomic import atomic_output
-from faceforge.media.images import write_image
+from faceforge.media.images import read_image, write_image
 
 
 def sample_photos() -> tuple[np.ndarray, np.ndarray]:
-    """(source, target) RGB photos from scikit-image's bundled data."""
+    """(source, target) RGB photos: scikit-image's astronaut and matplotlib's Grace Hopper."""
     try:
+        from matplotlib import cbook
         from skimage import data
     except ImportError as exc:
-        raise FaceforgeError("The demo needs scikit-image: pip install 'faceforge[demo]'.") from exc
-    camera = data.camera()
-    return data.astronaut(), np.repeat(camera[..., None], 3, axis=2)
+        raise FaceforgeError(
+            "The demo needs scikit-image and matplotlib: pip install 'faceforge[demo]'."
+        ) from exc
+    target = read_image(Path(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)))
+    return data.astronaut(), target
+
+
+def compare_sheet(
+    source: np.ndarray, target: np.ndarray, result: np.ndarray, height: int = 360
+) -> np.ndarray:
+    """source | target | result side by side at one ``height``, each labelled."""
+    panels = []
+    for image, label in ((source, "source"), (target, "target"), (result, "result")):
+        width = round(image.shape[1] * height / image.shape[0])
+        panel = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+        cv2.rectangle(panel, (0, 0), (len(label) * 13 + 12, 28), (0, 0, 0), thickness=-1)
+        cv2.putText(panel, label, (6, 21), cv2.FONT_HERSHEY_SIMPLEX, 0.65, (255, 255, 255), 1, cv2.LINE_AA)
+        panels.append(panel)
+    gap = np.full((height, 6, 3), 255, np.uint8)
+    return np.concatenate([panels[0], gap, panels[1], gap, panels[2]], axis=1)
 
 
 def write_sample_video(path: Path, photo: np.ndarray, seconds: float = 3.0, fps: int = 25) -> None:
-    """A short H.264 + AAC clip: a slow zoom into ``photo`` with a 440 Hz tone."""
+    """A short H.264 + AAC clip: ``photo`` with a gentle head motion (a sway of 3 % of the width, a tilt
+    of 4 degrees, a zoom of 8 %, one slow cycle) and a 440 Hz tone."""
     height, width = photo.shape[:2]
     frames = round(seconds * fps)
     sample_rate, samples_per_frame = 48_000, 1024
@@ -40,8 +61,10 @@ def write_sample_video(path: Path, photo: np.ndarray, seconds: float = 3.0, fps:
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"
         audio = container.add_stream("aac", rate=sample_rate, layout="mono")
         for index in range(frames):
-            zoom = 1.0 + 0.12 * index / max(frames - 1, 1)
-            matrix = cv2.getRotationMatrix2D((width * 0.45, height * 0.35), 0.0, zoom)
+            phase = 2 * math.pi * index / max(frames - 1, 1)
+            zoom = 1.0 + 0.04 * (1 - math.cos(phase))
+            matrix = cv2.getRotationMatrix2D((width * 0.5, height * 0.4), 4.0 * math.sin(phase), zoom)
+            matrix[0, 2] += 0.03 * width * math.sin(phase)
             image = cv2.warpAffine(photo, matrix, (width, height), borderMode=cv2.BORDER_REFLECT101)
             container.mux(video.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
         container.mux(video.encode())
@@ -65,3 +88,8 @@ def prepare_samples(folder: Path) -> tuple[Path, Path, Path]:
     write_image(paths[1], target)
     write_sample_video(paths[2], target)
     return paths
+
+
+def write_compare(path: Path, source: Path, target: Path, result: Path) -> None:
+    """``path``: the :func:`compare_sheet` of the three image files."""
+    write_image(path, compare_sheet(read_image(source), read_image(target), read_image(result)))

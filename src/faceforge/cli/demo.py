@@ -1,4 +1,4 @@
-"""``faceforge demo``: sample media from scikit-image, swapped into ``out/``."""
+"""``faceforge demo``: sample photos that registry packages ship, swapped into ``out/``."""
 
 from __future__ import annotations
 
@@ -18,17 +18,26 @@ def demo(
     ] = Path("out"),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
-    """Swap a face in a sample image and a sample video (no downloads; photos ship with scikit-image)."""
+    """Swap a face in a sample image and a sample video (no downloads: the photos ship with
+    scikit-image and matplotlib) and draw out/compare.png (source | target | result)."""
     from faceforge.api import swap_path
-    from faceforge.demo import prepare_samples
+    from faceforge.demo import prepare_samples, write_compare
     from faceforge.media.provenance import read_tag
 
     console = Console(stderr=True)
     with reported_errors(console=console):
         source, target_image, target_video = prepare_samples(output / "samples")
         image_out, video_out = output / "swapped.png", output / "swapped.mp4"
+        compare = output / "compare.png"
         swap_path([[source]], target_image, image_out)
+        write_compare(compare, source, target_image, image_out)
         with progress_bar("swapping video", "frames", not quiet) as progress:
             report = swap_path([[source]], target_video, video_out, progress=progress)
-        console.print(f"wrote {image_out} and {video_out} ({report.frames} frames, audio kept)")
-        console.print(f"provenance tag: {read_tag(video_out)}", highlight=False)
+        tag = read_tag(video_out)
+        console.print(f"wrote {image_out}, {video_out} ({report.frames} frames, audio kept) and {compare}")
+        console.print(
+            f"the samples are in {output / 'samples'}; every output is tagged synthetic "
+            f"({tag['generator']} {tag['version']}, swapper {tag['swapper']}): faceforge provenance FILE "
+            "shows the tag",
+            highlight=False,
+        )
