@@ -9,6 +9,7 @@ and stops when the stream stops, the sources change or the session ends.
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -32,6 +33,8 @@ class BrowserLive:
         self.output: LatestOutput | None = None
         self.stats: LiveStats | None = None
         self.error: str | None = None
+        self.config: SwapConfig | None = None  # what the running loop was started with
+        self.sources: list[Path] = []
         self._thread: threading.Thread | None = None
 
     @property
@@ -42,7 +45,8 @@ class BrowserLive:
         if not inputs.sources:
             raise InputError("Upload a source photo in the Swap tab first.")
         self.feed, self.output, self.error = PushedFrames(), LatestOutput(), None
-        feed, output, sources = self.feed, self.output, list(inputs.sources)
+        self.config, self.sources = config, list(inputs.sources)
+        feed, output, sources = self.feed, self.output, self.sources
 
         def run() -> None:
             try:
@@ -84,9 +88,12 @@ class LiveTab:
         if frame is None:
             return gr.update(), gr.update()
         try:
+            assert self.swap.controls is not None
+            config = self.swap.controls.config(values)
+            if live.running and (config != live.config or inputs.sources != live.sources):
+                live.stop()  # the options or the source changed: start again with the new ones
             if not live.running:
-                assert self.swap.controls is not None
-                live.start(inputs, self.swap.controls.config(values))
+                live.start(inputs, config)
         except ERRORS as exc:
             return gr.update(), f"**Error:** {exc}"
         assert live.feed is not None and live.output is not None
