@@ -147,13 +147,18 @@ def _textured(
     x0, y0, x1, y1 = roi = roi_of(aligned.matrix, aligned.image.shape[:2], frame.shape)
     if x1 <= x0 or y1 <= y0:
         return out
-    weight = warp_to_roi(mask, aligned.matrix, roi, border=cv2.BORDER_CONSTANT)
+    weight = np.clip(warp_to_roi(mask, aligned.matrix, roi, border=cv2.BORDER_CONSTANT), 0.0, 1.0)
+    bx, by, bw, bh = cv2.boundingRect((weight > 0).astype(np.uint8))
+    if bw == 0 or bh == 0:
+        return out
+    inner = np.s_[by : by + bh, bx : bx + bw]  # the mask's support: the only pixels that change
     bare = np.where(mask > 0.5, skin, 0).astype(np.uint8)
     region = (warp_to_roi(bare, aligned.matrix, roi, border=cv2.BORDER_CONSTANT) > 127).astype(np.uint8)
-    box = out[y0:y1, x0:x1]
-    matched = match_texture(box, frame[y0:y1, x0:x1], region)
-    weight = np.clip(weight, 0.0, 1.0)
-    out[y0:y1, x0:x1] = cv2.blendLinear(matched, box, weight, 1.0 - weight)
+    window = np.s_[y0 + by : y0 + by + bh, x0 + bx : x0 + bx + bw]
+    box = out[window]
+    matched = match_texture(box, frame[window], region[inner])
+    alpha = weight[inner]
+    out[window] = cv2.blendLinear(matched, box, alpha, 1.0 - alpha)
     return out
 
 
