@@ -135,6 +135,9 @@ def extract(
     chunk: Annotated[
         int, typer.Option(help="Video frames analysed per committed batch (at most this much is redone).")
     ] = 128,
+    max_faces: Annotated[
+        int, typer.Option(help="Faces kept per frame or photo, largest first (the rest are counted).")
+    ] = 100,
     identity: Annotated[IdentityName, typer.Option(help="Identity backend.")] = _DEFAULT_IDENTITY,
     quiet: Quiet = False,
     debug: Debug = False,
@@ -164,6 +167,7 @@ def extract(
             reference_threshold=reference_threshold,
             identity_every=identity_every,
             chunk=chunk,
+            max_faces=max_faces,
         )
         options.validate()
         with (

@@ -72,6 +72,7 @@ class ExtractOptions:
     detect_every: int = 10
     chunk: int = 128
     identity_every: int = 8
+    max_faces: int = 100  # faces kept per frame, largest first; a crowd beyond it is counted, not kept
 
     def validate(self) -> None:
         if self.template not in TEMPLATES:
@@ -80,8 +81,10 @@ class ExtractOptions:
             raise OptionError(f"--format must be one of {', '.join(IMAGE_FORMATS)}.")
         if not 32 <= self.size <= 2048:
             raise OptionError("--size must be between 32 and 2048 pixels.")
-        if min(self.every, self.detect_every, self.chunk, self.identity_every) < 1:
-            raise OptionError("--every, --identity-every, detect_every and chunk must be at least 1.")
+        if min(self.every, self.detect_every, self.chunk, self.identity_every, self.max_faces) < 1:
+            raise OptionError(
+                "--every, --identity-every, --max-faces, detect_every and chunk must be at least 1."
+            )
 
     def faceset_info(self, identity: str) -> dict[str, str]:
         return {
@@ -233,7 +236,9 @@ class Extractor:
         """Faces that pass the size, pose and sharpness filters, aligned and measured. ``tracks`` (track id
         -> last embedded face, the track's faces kept since) decides which followed faces share one."""
         opts, out = self.options, []
-        for index, face in enumerate(faces[:100]):
+        if len(faces) > opts.max_faces:
+            self.report.rejected["over --max-faces"] += len(faces) - opts.max_faces
+        for index, face in enumerate(faces[: opts.max_faces]):
             if face.size < opts.min_size:
                 self.report.rejected["too small"] += 1
                 continue
@@ -401,6 +406,8 @@ class Extractor:
     def run(self, inputs: list[Path]) -> ExtractReport:
         reference = self.reference.digest if self.reference is not None else None
         wanted = self.options.source_options(reference)
+        # options that sources extracted by an older faceforge did not record: they ran with the default
+        added_later = {"max_faces": ExtractOptions().max_faces}
         plan: list[tuple[Path, SourceRow]] = []
         for path in inputs:
             kind = "video" if is_video_path(path) else "image"
@@ -426,8 +433,8 @@ class Extractor:
                     f"{path} has changed since its faces were extracted into this faceset; "
                     "remove its faces first (faces remove --source) or extract into a new faceset."
                 )
-            elif source.options != json.loads(json.dumps(wanted, sort_keys=True)):
-                changed = sorted(k for k in wanted if source.options.get(k) != wanted[k])
+            elif {**added_later, **source.options} != json.loads(json.dumps(wanted, sort_keys=True)):
+                changed = sorted(k for k in wanted if {**added_later, **source.options}.get(k) != wanted[k])
                 raise InputError(
                     f"{path} was extracted into this faceset with other options ({', '.join(changed)}); "
                     "run again with the same options, or remove its faces first (faces remove --source)."

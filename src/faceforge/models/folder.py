@@ -37,10 +37,23 @@ INDEX_FORMAT = "faceforge-checkpoints"
 INDEX_VERSION = 1
 
 
-def read_json(path: Path) -> Any:
-    """The JSON in ``path``; an :class:`InputError` naming the file when it is missing or unreadable."""
+#: The largest JSON file a model folder may hold (its config, index and metadata are a few kB): a bigger
+#: one is not faceforge's and is refused before it is read, so a crafted folder cannot exhaust memory.
+MAX_JSON_BYTES = 16 << 20
+
+
+def read_json(path: Path, limit: int = MAX_JSON_BYTES) -> Any:
+    """The JSON in ``path``; an :class:`InputError` naming the file when it is missing, unreadable or
+    over ``limit`` bytes."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        with open(path, "rb") as handle:
+            data = handle.read(limit + 1)
+        if len(data) > limit:
+            raise InputError(
+                f"{path} holds more than {limit >> 20} MB; a faceforge model folder's JSON files are a few "
+                "kB, so it is not read."
+            )
+        return json.loads(data.decode("utf-8"))
     except FileNotFoundError:
         raise InputError(f"{path} does not exist.") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:

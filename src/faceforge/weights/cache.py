@@ -31,6 +31,7 @@ MANIFEST_FILE = "manifest.json"
 MANIFEST_FORMAT = "faceforge-weights"
 MANIFEST_VERSION = 1
 _HASH_CHUNK = 1 << 20
+MANIFEST_LIMIT = 16 << 20  # bytes; a manifest of a thousand names is ~300 kB
 
 
 def default_cache_dir() -> Path:
@@ -84,7 +85,14 @@ def read_manifest(cache_dir: Path) -> dict[str, CachedFile]:
     """The cached names and their records; empty when the cache has no manifest yet."""
     path = cache_dir / MANIFEST_FILE
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        with open(path, "rb") as handle:
+            raw = handle.read(MANIFEST_LIMIT + 1)
+        if len(raw) > MANIFEST_LIMIT:
+            raise WeightsError(
+                f"The weights manifest {path} holds more than {MANIFEST_LIMIT >> 20} MB, far more than "
+                "any cache needs; it is not read."
+            )
+        data = json.loads(raw.decode("utf-8"))
     except FileNotFoundError:
         return {}
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
