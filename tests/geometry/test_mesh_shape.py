@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from faceforge.geometry.alignment import TEMPLATES, align_face
-from faceforge.geometry.mesh_shape import _protected, shape_offsets
+from faceforge.geometry.mesh_shape import protected_points, shape_offsets
 from faceforge.geometry.mesh_topology import FACE_OVAL
 
 
@@ -28,7 +28,7 @@ def test_eyes_brows_nose_and_lips_are_not_moved(analyser, photo, source, target)
     source_points = _crop_landmarks(analyser, photo, source)
     offsets = shape_offsets(source_points, _crop_landmarks(analyser, photo, target))
     assert offsets.shape == (468, 3)
-    np.testing.assert_array_equal(offsets[_protected()], 0.0)
+    np.testing.assert_array_equal(offsets[protected_points()], 0.0)
     assert np.abs(offsets[list(FACE_OVAL)]).max() > 1.0  # while the outline does move (crop pixels)
 
 

@@ -1,7 +1,9 @@
+import cv2
 import numpy as np
 import pytest
 
 from faceforge.geometry.alignment import align_face
+from faceforge.geometry.mesh_symmetry import MESH_MIRROR
 from faceforge.geometry.pose import head_pose
 from faceforge.swappers.mesh import MeshSwapper
 from faceforge.swappers.registry import create_swapper
@@ -110,3 +112,25 @@ def test_shape_moves_the_output_jaw_toward_the_source_and_keeps_the_mouth(analys
     for shape in (None, 1.0):
         _, opened = _jaw_and_mouth(analyser, output("face_darkskin_i.jpg", "face_lookup_g.jpg", shape))
         assert abs(opened - target_open) <= 0.25 * target_open, (shape, opened, target_open)
+
+
+def test_a_closed_source_eye_leaves_the_target_its_open_eye(analyser, photo, swapper):
+    """face_roll_h looks down with nearly closed eyes (lid gap 0.18-0.20 of the eye width, against
+    face_frontal_b's 0.38-0.39): its lashes stretched over frontal_b's open eyes read as black holes. The
+    target keeps its own eye openings, outside the mask; face_frontal_a's open eyes are swapped."""
+    target = photo("face_frontal_b.jpg")
+    aligned = align_face(target, analyser.faces(target)[0], swapper.template, swapper.crop_size)
+    eyes = np.zeros(aligned.image.shape[:2], np.uint8)
+    right = np.array([33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246])
+    for contour in (right, MESH_MIRROR[right]):
+        cv2.fillPoly(eyes, [np.round(aligned.landmarks[contour, :2]).astype(np.int32)], 1)
+    opening = cv2.erode(eyes, np.ones((3, 3), np.uint8)).astype(bool)
+    assert opening.sum() > 50
+    results = {}
+    for name in ("face_roll_h.png", "face_frontal_a.jpg"):
+        (results[name],) = swapper.swap([aligned], swapper.prepare_source(_identity(analyser, photo(name))))
+    closed, open_ = results["face_roll_h.png"], results["face_frontal_a.jpg"]
+    assert closed.mask[opening].mean() < 0.2
+    assert np.abs(closed.image[opening].astype(int) - aligned.image[opening]).mean() < 3
+    assert open_.mask[opening].mean() > 0.9
+    assert np.abs(open_.image[opening].astype(int) - aligned.image[opening]).mean() > 10

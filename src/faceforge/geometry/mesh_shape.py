@@ -43,7 +43,8 @@ _MAX_OFFSET = 0.12
 _STILL, _FREE = 0.04, 0.2
 
 
-def _protected() -> np.ndarray:
+def protected_points() -> np.ndarray:
+    """The eye, brow, nose and lip points, which the shape field never moves."""
     right = np.array(_RIGHT_EYE + _RIGHT_BROW)
     return np.unique(np.concatenate([right, MESH_MIRROR[right], np.array(_LIPS + _NOSE)]))
 
@@ -98,7 +99,7 @@ def shape_offsets(source_landmarks: np.ndarray, target_landmarks: np.ndarray) ->
     distance = np.linalg.norm(target[:, None, :2] - target[None, oval, :2], axis=2)
     weights = 1.0 / np.maximum(distance, 1e-6) ** 2
     offsets = weights @ oval_offsets / weights.sum(axis=1, keepdims=True)
-    protected = _protected()
+    protected = protected_points()
     nearest = np.linalg.norm(target[:, None, :2] - target[None, protected, :2], axis=2).min(axis=1)
     fade = np.clip((nearest / max(face_width, 1e-9) - _STILL) / (_FREE - _STILL), 0.0, 1.0)
     fade = fade * fade * (3 - 2 * fade)  # smoothstep: no crease where the field starts

@@ -42,11 +42,19 @@ from faceforge.geometry.mesh_visibility import triangle_visibility
 from faceforge.geometry.mesh_warp import corner_affines, rasterise_triangles, remap_triangles
 from faceforge.geometry.pose import head_pose
 from faceforge.options import option
+from faceforge.swappers.mesh_skin import triangle_skin
 from faceforge.types import MESH_POINTS, AlignedFace, SourceIdentity, SwapResult
 
 # How much more visible (see mesh_visibility) another texture must be before it replaces the primary's own:
 # none of it below half this gain, all of it from 1.5 times this gain.
 _CLEARLY_BETTER = 0.3
+# How visible the target's own triangle counts as, where no source view shows skin (see _texture_choice).
+_TARGET_SKIN = 0.6
+# The subject's right eye contour (FaceMesh; the left one is its mirror), and where in it the gap between
+# the lids (upper 159, lower 145) and the width (outer corner 33, inner 133) are read.
+_RIGHT_EYE = (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246)
+_EYE_GAP = (12, 4, 0, 8)
+_CLOSED_EYE = 0.6  # a source eye open less than this share of the target's gives way to the target's
 _FADE = 0.015  # Gaussian sigma of the fade between textures, fraction of the crop size
 # Width of the mask's edge, fraction of the crop size (about 7 % of the face's width): the face fades into
 # the target's own surroundings over it.
@@ -106,8 +114,12 @@ class _SourceView:
     points: np.ndarray  # (468, 2) mesh points in this view's crop pixels
     pose: np.ndarray  # yaw, pitch, roll
     landmarks: np.ndarray  # (478, 3) in crop pixels
-    visibility: np.ndarray  # (T,) of each face triangle as this view shows it
-    mirror_visibility: np.ndarray  # (T,) of each face triangle's mirror triangle
+    # (T,) how well this view shows each face triangle's texture: geometric visibility times skin
+    # likelihood (mesh_skin: hair or background inside the oval scores 0), and the same for its mirror
+    visibility: np.ndarray
+    mirror_visibility: np.ndarray
+    skin: np.ndarray  # (T,) skin likelihood of each face triangle in this view
+    mirror_skin: np.ndarray  # (T,) and of its mirror triangle
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,13 +155,19 @@ class MeshSwapper:
         views = []
         for crop in aligned:
             points = crop.landmarks[:MESH_POINTS].astype(np.float64)
+            visible = triangle_visibility(points, face, size)
+            mirror_visible = triangle_visibility(points, mirrored, size)
+            skin = triangle_skin(crop.image, points[:, :2], face, layout, visible)
+            mirror_skin = triangle_skin(crop.image, points[:, :2], mirrored, layout, mirror_visible)
             views.append(
                 _SourceView(
                     points=points[:, :2],
                     pose=head_pose(crop.face.landmarks),
                     landmarks=crop.landmarks,
-                    visibility=triangle_visibility(points, face, size),
-                    mirror_visibility=triangle_visibility(points, mirrored, size),
+                    visibility=visible * skin,
+                    mirror_visibility=mirror_visible * mirror_skin,
+                    skin=skin,
+                    mirror_skin=mirror_skin,
                 )
             )
         return _PreparedSource(
@@ -188,9 +206,16 @@ class MeshSwapper:
         depth = np.concatenate([moved[:, 2], np.full(len(ring_to), far)])
 
         triangles, is_face = source.triangles, source.face_triangles
-        own, alternative, weight = _texture_choice(source, primary, self.options.mirror_below, size)
         # Surrounding triangles sample the target crop, which sits right of the source views in the atlas.
         target_points = np.concatenate([original[:, :2], ring_from]) + np.array([len(source.views) * size, 0])
+        face_corners = target_points[triangles[is_face]]
+        own, alternative, weight, from_target = _texture_choice(
+            source, primary, self.options.mirror_below, size, face_corners
+        )
+        # An eye the source shows (nearly) closed has no eye to give a target's open one: its lashes would
+        # be stretched over the opening as a black hole. The target keeps its own eye there (the shape
+        # field never moves the eyes, so its pixels stay where they are).
+        keep = _eyes_to_keep(source.views[primary].landmarks, target.landmarks, triangles[is_face])
         corners = np.empty((len(triangles), 3, 2))
         corners[~is_face] = target_points[triangles[~is_face]]
 
@@ -207,10 +232,18 @@ class MeshSwapper:
             table[: len(weight)] = weight  # face triangles come first; rings and uncovered pixels get 0
             blend = cv2.GaussianBlur(np.take(table, index_map), (0, 0), sigmaX=_FADE * size)[..., None]
             warped = (warped * (1 - blend) + better * blend + 0.5).astype(np.uint8)
-        coverage = index_map >= 0
+        kept_eyes = np.isin(index_map, np.flatnonzero(keep))
+        coverage = (index_map >= 0) & ~kept_eyes
         image = target.image.copy()
         np.copyto(image, warped, where=coverage[..., None])
-        return SwapResult(image=image, mask=_changed_region(index_map, int(is_face.sum()), original))
+        mask = _changed_region(index_map, int(is_face.sum()), original)
+        # Kept eyes and the target's own skin where no source view shows skin are the target's pixels: out
+        # of the mask, so the compositor never recolours them to the source's tone.
+        target_skin = np.isin(index_map, np.flatnonzero(from_target))
+        for region, sigma in ((kept_eyes, 1.0), (target_skin, _FADE * size)):
+            if region.any():
+                mask *= 1.0 - cv2.GaussianBlur(region.view(np.uint8) * np.float32(1.0), (0, 0), sigmaX=sigma)
+        return SwapResult(image=image, mask=mask)
 
 
 def _changed_region(index_map: np.ndarray, face_count: int, original: np.ndarray) -> np.ndarray:
@@ -236,12 +269,14 @@ def _changed_region(index_map: np.ndarray, face_count: int, original: np.ndarray
 
 
 def _texture_choice(
-    source: _PreparedSource, primary: int, mirror_below: float, size: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    source: _PreparedSource, primary: int, mirror_below: float, size: int, target_corners: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Where each face triangle samples the atlas: the primary view's own triangle ``(T, 3, 2)``, the best
-    alternative (its mirror triangle, another view's own or mirror triangle) ``(T, 3, 2)``, and how much
-    of the alternative to take ``(T,)``: none where the primary shows the triangle well (visibility at
-    least ``mirror_below``, or ``mirror_below`` 0) or no alternative is clearly better."""
+    alternative (its mirror triangle, another view's own or mirror triangle, or, where no view shows skin
+    there, the target's own triangle at ``target_corners``) ``(T, 3, 2)``, and how much of the alternative
+    to take ``(T,)``: none where the primary shows the triangle well (visibility at least
+    ``mirror_below``, or ``mirror_below`` 0) or no alternative is clearly better; last, which triangles
+    mostly take the target's own ``(T,)`` bool."""
     face = source.triangles[source.face_triangles]
     first = source.views[primary]
     candidates = [(primary, True, first.mirror_visibility)] + [
@@ -250,6 +285,9 @@ def _texture_choice(
         if index != primary
         for mirror in (False, True)
     ]
+    best_skin = np.max([s for view in source.views for s in (view.skin, view.mirror_skin)], axis=0)
+    # The target's own skin: a last resort, worth _TARGET_SKIN where no source texture is skin at all.
+    candidates.append((-1, False, _TARGET_SKIN * (1.0 - best_skin)))
     scores = np.stack([c[2] for c in candidates])
     best = np.argmax(scores, axis=0)
     gain = scores[best, np.arange(len(face))] - first.visibility
@@ -261,10 +299,30 @@ def _texture_choice(
     alternative = np.empty((len(face), 3, 2))
     for choice, (index, mirror, _) in enumerate(candidates):
         chosen = best == choice
+        if index < 0:
+            alternative[chosen] = target_corners[chosen]
+            continue
         corner_ids = MESH_MIRROR[face[chosen]] if mirror else face[chosen]
         alternative[chosen] = source.views[index].points[corner_ids] + np.array([index * size, 0])
     own = first.points[face] + np.array([primary * size, 0])
-    return own, alternative, weight.astype(np.float32)
+    from_target = (best == len(candidates) - 1) & (weight > 0.5)
+    return own, alternative, weight.astype(np.float32), from_target
+
+
+def _eye_openness(landmarks: np.ndarray, contour: np.ndarray) -> float:
+    """Gap between the lids over the eye's width, for one eye ``contour`` ordered like _RIGHT_EYE."""
+    upper, lower, outer, inner = (landmarks[contour[i]] for i in _EYE_GAP)
+    return float(np.linalg.norm(upper - lower) / max(np.linalg.norm(outer - inner), 1e-9))
+
+
+def _eyes_to_keep(source_landmarks: np.ndarray, target_landmarks: np.ndarray, face: np.ndarray) -> np.ndarray:
+    """Face triangles ``(T,)`` bool inside each eye that the source shows less than _CLOSED_EYE as open as
+    the target does."""
+    keep = np.zeros(len(face), dtype=bool)
+    for contour in (np.array(_RIGHT_EYE), MESH_MIRROR[list(_RIGHT_EYE)]):
+        if _eye_openness(source_landmarks, contour) < _CLOSED_EYE * _eye_openness(target_landmarks, contour):
+            keep |= np.isin(face, contour).all(axis=1)
+    return keep
 
 
 def _closest_view(views: Sequence[_SourceView], pose: np.ndarray) -> int:
