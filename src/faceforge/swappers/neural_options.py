@@ -38,6 +38,13 @@ class NeuralOptions:
         "in the precision it was exported in (auto).",
     )
 
+    pixel_boost: int = option(
+        0,
+        help="onnx: swap on a crop this many px wide (256 or 512 for inswapper's 128) by running the model "
+        "on its strided sub-grids and re-interleaving them; 0: the model's own size.",
+        min=0,
+    )
+
     def __post_init__(self) -> None:
         check_declared(self)
         check_device(self.device)

@@ -6,6 +6,11 @@ conditioning. It comes from ``--family`` when given, else from the weights catal
 catalog name or a known upstream file, else from the crop size the model declares when only one family is
 published at that size. The source identity is the ArcFace (w600k_r50) embedding of every source view,
 averaged, then mapped the family's way (emap or converter).
+
+Pixel boost (``pixel_boost``, facefusion's option of the same name) swaps on a crop 2 or 4 times the
+model's side: the model runs on each strided sub-grid of that crop (every sub-grid is the whole face at
+the model's size) and the swapped sub-grids are interleaved back, so inswapper's 128-px output fills a
+256 or 512-px crop with detail of its own instead of an enlargement.
 """
 
 from __future__ import annotations
@@ -18,10 +23,10 @@ import onnx
 from onnx import numpy_helper
 
 from faceforge.analysis.arcface_onnx import ArcFaceOnnx
-from faceforge.swappers.neural_options import NeuralOptions
 from faceforge.errors import InputError, WeightsError
 from faceforge.geometry.alignment import TEMPLATES, Template
 from faceforge.swappers.base import release_models, require_views, stacked_crops
+from faceforge.swappers.neural_options import NeuralOptions
 from faceforge.swappers.onnx_families import FAMILIES, OnnxFamily
 from faceforge.types import AlignedFace, SourceIdentity, SwapResult
 from faceforge.weights import WeightsEntry, find_entry, resolve_weights
@@ -58,14 +63,16 @@ class OnnxSwapper:
         self._target, self._source = swapper_inputs(io, self.path)
         self._output = io.outputs[0].name
         self.family = pick_family(options.family, entry, self._target, self.path)
-        self.crop_size: int = self._target.dim(2) or self.family.default_size
-        norm = self.family.pixel_norm(self.crop_size)
+        self.model_size: int = self._target.dim(2) or self.family.default_size
+        norm = self.family.pixel_norm(self.model_size)
         if norm is None:
             published = " or ".join(str(side) for side, _ in self.family.sizes)
             raise WeightsError(
-                f"{self.path} takes {self.crop_size}-px crops, "
+                f"{self.path} takes {self.model_size}-px crops, "
                 f"but {self.family.name} models take {published}."
             )
+        self.boost = pixel_boost_factor(options.pixel_boost, self.model_size)
+        self.crop_size: int = self.model_size * self.boost
         check_precision(options.precision, self._target, self.path)
         self.template: Template = TEMPLATES[self.family.template]
         self._mean = np.array(norm.mean, dtype=np.float32).reshape(1, 3, 1, 1)
@@ -131,7 +138,7 @@ class OnnxSwapper:
     def swap(self, targets: Sequence[AlignedFace], prepared: object) -> list[SwapResult]:
         if not targets:
             return []
-        crops = stacked_crops(targets, self.crop_size)
+        crops = implode(stacked_crops(targets, self.crop_size), self.boost)
         pixels = ((crops.astype(np.float32) / 255.0).transpose(0, 3, 1, 2) - self._mean) / self._std
         pixels = pixels.astype(self._target.dtype)
         source = np.repeat(np.asarray(prepared, dtype=self._source.dtype).reshape(1, -1), len(crops), axis=0)
@@ -140,7 +147,40 @@ class OnnxSwapper:
         if self.family.denormalise_output:
             output = output * self._std + self._mean
         images = (np.clip(output, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8).transpose(0, 2, 3, 1)
-        return [SwapResult(image=np.ascontiguousarray(image)) for image in images]
+        return [SwapResult(image=np.ascontiguousarray(image)) for image in explode(images, self.boost)]
+
+
+def pixel_boost_factor(boost: int, model_size: int) -> int:
+    """How many times larger than the model's crop the swap crop is (1: no boost)."""
+    if not boost or boost == model_size:
+        return 1
+    if boost % model_size or boost < model_size:
+        raise InputError(
+            f"--pixel-boost takes a multiple of the model's {model_size}-px crop (for example "
+            f"{2 * model_size} or {4 * model_size}), not {boost}."
+        )
+    return boost // model_size
+
+
+def implode(crops: np.ndarray, factor: int) -> np.ndarray:
+    """Pixel boost: each ``(S, S, 3)`` crop as its ``factor**2`` strided sub-grids ``crop[i::f, j::f]``
+    (``(B * f * f, S / f, S / f, 3)``, sub-grid ``i * f + j`` of crop ``b`` at ``b * f * f + i * f + j``).
+    Each sub-grid is the whole face at the model's size, offset by a fraction of a pixel."""
+    if factor == 1:
+        return crops
+    count, side = crops.shape[0], crops.shape[1] // factor
+    grids = crops.reshape(count, side, factor, side, factor, 3).transpose(0, 2, 4, 1, 3, 5)
+    return grids.reshape(count * factor * factor, side, side, 3)
+
+
+def explode(grids: np.ndarray, factor: int) -> np.ndarray:
+    """The inverse of :func:`implode`: the sub-grids re-interleaved into full-size crops."""
+    if factor == 1:
+        return grids
+    side = grids.shape[1]
+    count = grids.shape[0] // (factor * factor)
+    crops = grids.reshape(count, factor, factor, side, side, 3).transpose(0, 3, 1, 4, 2, 5)
+    return crops.reshape(count, side * factor, side * factor, 3)
 
 
 class EmbeddingConverter:
