@@ -18,7 +18,6 @@ import av
 import numpy as np
 import pytest
 
-from faceforge.evaluation.memory import PeakMemory
 from faceforge.media.atomic import PAUSE_ENV, TEMP_PREFIX
 from faceforge.media.video import probe_video, read_frames
 
@@ -94,6 +93,19 @@ def test_truncated_video_fails_with_strict(testdata: Path, tmp_path: Path, cut_v
 # ----- a video of huge frames
 
 
+_PROBE_GROWTH = """
+import resource, sys
+from faceforge.errors import InputError
+from faceforge.media.probe import probe_video
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+try:
+    probe_video(sys.argv[1])
+    print("accepted", 0)
+except InputError:
+    print("refused", (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)
+"""
+
+
 @pytest.fixture(scope="module")
 def huge_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Three black 10000x10000 frames: a file of about 300 KB that would decode to 300 MB a frame."""
@@ -122,12 +134,15 @@ def test_huge_video_frames_are_refused_before_decoding(
         f"error: Cannot read {huge_video}: its 10000x10000 frames are over the limit of 80,000,000 pixels."
     ]
     assert list(tmp_path.iterdir()) == []
-    with PeakMemory() as memory, pytest.raises(Exception, match="over the limit"):
-        probe_video(huge_video)
-    # PyAV's open runs FFmpeg's stream-info probe, which decodes one frame at full size (~150 MB as
-    # YUV, measured 234 MB of growth in a fresh process): the refusal bounds memory to that one frame,
-    # where a swap of this clip used to reach 3.1 GB.
-    assert memory.growth_mb < 400
+    # In a fresh process (freed memory of this one would hide the growth): FFmpeg's stream-info probe
+    # used to decode one frame at full size, 234 MB of growth; its decoder now gets the pixel limit too
+    # (36 MB measured), where a swap of this clip once reached 3.1 GB.
+    probe = subprocess.run(
+        [sys.executable, "-c", _PROBE_GROWTH, str(huge_video)], capture_output=True, text=True, timeout=120
+    )
+    assert probe.returncode == 0, probe.stderr
+    refused, growth_mb = probe.stdout.split()
+    assert refused == "refused" and float(growth_mb) < 80
     assert digests(testdata / SOURCE, huge_video) == before
 
 
