@@ -5,6 +5,7 @@ shows (a status sentence, a new preview, a finished job), never for a fixed time
 from __future__ import annotations
 
 import io
+import time
 from pathlib import Path
 
 import numpy as np
@@ -140,6 +141,30 @@ def test_compare_renders_each_option_set_with_its_metrics(page: Page, testdata: 
     assert np.abs(shown[0].astype(int) - shown[2]).sum() > 0, "Poisson blending changes the seam"
     page.screenshot(path=str(screenshots / "compare.png"), full_page=True)
     page.get_by_role("tab", name="Swap").click()
+
+
+def session_folders(server) -> set[str]:
+    root = server.workdir / "sessions"
+    return {p.name for p in root.iterdir()} if root.is_dir() else set()
+
+
+def wait_until(condition, what: str, limit_s: float = 60.0) -> None:
+    """Poll ``condition`` until it holds (the server removes folders on its own schedule)."""
+    deadline = time.monotonic() + limit_s
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting until {what}"
+        time.sleep(0.2)
+
+
+def test_a_reloaded_page_leaves_no_uploads_behind(page: Page, ui_server, testdata: Path):
+    page.reload()
+    before = session_folders(ui_server)
+    upload(page, "#sources", testdata / "face_frontal_b.jpg")
+    expect(status(page)).to_contain_text("1 source photo(s) ready.")
+    mine = session_folders(ui_server) - before
+    assert len(mine) == 1 and len(list((ui_server.workdir / "sessions" / next(iter(mine))).iterdir())) == 1
+    page.reload()
+    wait_until(lambda: not (mine & session_folders(ui_server)), "the old page's upload folder is removed")
 
 
 def test_bad_uploads_are_one_visible_sentence(page: Page, ui_server, tmp_path, screenshots: Path):

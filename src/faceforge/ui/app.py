@@ -1,7 +1,7 @@
 """The web app: the tabs over one working folder, one job table and one job runner.
 
 ``workdir`` holds the job table (``jobs.sqlite``), each job's copied inputs and result
-(``jobs/<id>/``) and the per-session upload folders (``sessions/``, removed with their session).
+(``jobs/<id>/``) and the per-session upload folders (``sessions/``, removed when the page goes).
 """
 
 from __future__ import annotations
@@ -73,5 +73,6 @@ def create_app(workdir: Path, limits: UploadLimits | None = None) -> FaceforgeAp
             CompareTab(swap).build(inputs, swap.controls.inputs if swap.controls else [])
         with gr.Tab("Live"):
             LiveTab(swap).build(inputs, swap.controls.inputs if swap.controls else [])
+        blocks.unload(swap.on_unload)
     runner.start()
     return FaceforgeApp(blocks, runner, swap, workdir, limits)

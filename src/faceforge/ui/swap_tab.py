@@ -28,7 +28,7 @@ from faceforge.pipeline.video import VideoReport
 from faceforge.ui.controls import OptionControls, build_controls, config_from_settings
 from faceforge.ui.faces import FaceChoice, TargetFace, find_target_faces, references_for, target_frame
 from faceforge.ui.jobs import DONE, JobRequest, JobRunner, JobStore
-from faceforge.ui.uploads import SessionFolder, UploadLimits, accept_upload
+from faceforge.ui.uploads import UploadLimits, accept_upload, remove_session_folder, session_folder
 
 ERRORS = (FaceforgeError, ValueError)
 
@@ -101,7 +101,6 @@ class SwapTab:
 
     def build(self) -> gr.State:
         """The tab's components and events; returns the session's inputs (the other tabs read them)."""
-        folder = gr.State(SessionFolder(self.workdir / "sessions"), delete_callback=SessionFolder.remove)
         inputs = gr.State(SwapInputs())
         status = gr.Markdown("Upload a source photo and a target image or video.", elem_id="status")
         with gr.Row():
@@ -138,12 +137,12 @@ class SwapTab:
         timer = gr.Timer(1.0)
 
         preview_inputs = [inputs, *controls.inputs]
-        sources.upload(self.on_sources, [folder, inputs, sources], [inputs, source_for_click, status]).then(
+        sources.upload(self.on_sources, [inputs, sources], [inputs, source_for_click, status]).then(
             self.on_preview, preview_inputs, [preview, status]
         )
-        target.upload(
-            self.on_target, [folder, inputs, target], [inputs, frame, gallery, selection, status]
-        ).then(self.on_preview, preview_inputs, [preview, status])
+        target.upload(self.on_target, [inputs, target], [inputs, frame, gallery, selection, status]).then(
+            self.on_preview, preview_inputs, [preview, status]
+        )
         frame.release(self.on_frame, [inputs, frame], [inputs, gallery, selection, status]).then(
             self.on_preview, preview_inputs, [preview, status]
         )
@@ -158,20 +157,27 @@ class SwapTab:
 
     # -- events -------------------------------------------------------------------------------------
 
-    def on_sources(self, folder: SessionFolder, inputs: SwapInputs, files: Sequence[str] | None) -> tuple:
+    def _folder(self, request: gr.Request) -> Path:
+        return session_folder(self.workdir / "sessions", str(request.session_hash))
+
+    def on_unload(self, request: gr.Request) -> None:
+        """The page was closed or reloaded: its uploads go (jobs keep copies of their own)."""
+        remove_session_folder(self.workdir / "sessions", str(request.session_hash))
+
+    def on_sources(self, inputs: SwapInputs, files: Sequence[str] | None, request: gr.Request) -> tuple:
         try:
-            paths = [accept_upload(f, folder.folder(), self.limits, videos=False) for f in files or []]
+            paths = [accept_upload(f, self._folder(request), self.limits, videos=False) for f in files or []]
         except ERRORS as exc:
             return inputs, gr.update(), _error(exc)
         inputs.sources, inputs.choice = paths, FaceChoice()
         names = [f"source {i + 1}" for i in range(max(1, len(paths)))]
         return inputs, gr.update(choices=names, value=names[0]), f"{len(paths)} source photo(s) ready."
 
-    def on_target(self, folder: SessionFolder, inputs: SwapInputs, file: str | None) -> tuple:
+    def on_target(self, inputs: SwapInputs, file: str | None, request: gr.Request) -> tuple:
         try:
             if file is None:
                 raise InputError("Upload a target image or video.")
-            path = accept_upload(file, folder.folder(), self.limits)
+            path = accept_upload(file, self._folder(request), self.limits)
             frames = 1 if is_image_path(path) else probe_video(path, self.limits.max_pixels).frame_count
             inputs.target, inputs.frame = path, 0
             gallery, selection = self._detect(inputs)

@@ -1,14 +1,15 @@
 """Uploaded files: accepted kinds and sizes, and the per-browser-session folder they are copied into.
 
-Gradio keeps its own copy of an upload in its cache; the UI copies each accepted file into the
-session's folder (removed when the browser session ends) and checks that it really is an image or a
-video before anything uses it, so a bad file is one sentence on the page rather than a failure later.
+Gradio keeps its own copy of an upload in its cache (removed after an hour); the UI copies each
+accepted file into the session's folder (removed as soon as the page is closed or reloaded) and checks
+that it really is an image or a video before anything uses it, so a bad file is one sentence on the
+page rather than a failure later.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
-import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,27 +36,20 @@ def media_types() -> list[str]:
     return sorted(IMAGE_SUFFIXES | INPUT_VIDEO_SUFFIXES)
 
 
-class SessionFolder:
-    """A temporary folder for one browser session; :meth:`remove` deletes it with all it holds.
+def session_folder(root: Path, session_hash: str) -> Path:
+    """The folder of one browser session's uploads (created when first asked for)."""
+    path = root / f"session-{_safe(session_hash)}"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
-    Gradio deep-copies a ``gr.State`` value for each session, so the folder is created lazily, on the
-    first upload of the session copy, not in ``__init__``.
-    """
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.path: Path | None = None
+def remove_session_folder(root: Path, session_hash: str) -> None:
+    """Remove a session's uploads (when its page is closed or reloaded)."""
+    shutil.rmtree(root / f"session-{_safe(session_hash)}", ignore_errors=True)
 
-    def folder(self) -> Path:
-        if self.path is None:
-            self.root.mkdir(parents=True, exist_ok=True)
-            self.path = Path(tempfile.mkdtemp(prefix="session-", dir=self.root))
-        return self.path
 
-    def remove(self) -> None:
-        if self.path is not None:
-            shutil.rmtree(self.path, ignore_errors=True)
-            self.path = None
+def _safe(session_hash: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "", session_hash)[:64] or "anonymous"
 
 
 def accept_upload(upload: str | Path, folder: Path, limits: UploadLimits, videos: bool = True) -> Path:
