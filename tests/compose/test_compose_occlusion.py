@@ -144,8 +144,13 @@ def test_a_track_holds_an_occluder_for_a_few_frames(object_scene) -> None:
     assert other.max() < 0.5 and after_reset.max() < 0.5
 
 
-def test_hands_masker_finds_no_hand_on_a_bare_face() -> None:
-    image = load_rgb("face_frontal_b.jpg")
+@pytest.mark.parametrize(
+    "read", [lambda: load_rgb("face_frontal_b.jpg"), lambda: video_frame("talking_audio_3s.mp4", 30)]
+)
+def test_hands_masker_finds_no_hand_on_a_bare_face(read) -> None:
+    """A bare face, and a frame of talking_audio_3s.mp4 where MediaPipe's light hand model took half of
+    the singer's face for a hand."""
+    image = read()
     (marks,) = mesh_landmarks([image])
     aligned = align(image, marks)
     masker = HandMasker()

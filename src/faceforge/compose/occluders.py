@@ -83,7 +83,8 @@ class HandMasker:
     def __init__(self, max_hands: int = 2) -> None:
         from mediapipe.python.solutions.hands import Hands
 
-        self._hands = Hands(static_image_mode=True, max_num_hands=max_hands, model_complexity=0)
+        # The light model (complexity 0) took half of a singer's face for a hand (talking_audio_3s frame 30).
+        self._hands = Hands(static_image_mode=True, max_num_hands=max_hands, model_complexity=1)
         self._memory = TrackMemory()
 
     def _window(self, context: MaskContext) -> tuple[np.ndarray, np.ndarray]:
