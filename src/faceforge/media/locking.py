@@ -51,12 +51,15 @@ def _holder_record() -> bytes:
 
 class AdvisoryLock:
     """The exclusive lock on ``path``, taken without waiting: if another process holds it,
-    :meth:`acquire` raises OutputError whose sentence is ``busy`` with ``{holder}`` filled in."""
+    :meth:`acquire` raises OutputError whose sentence is ``busy`` with ``{holder}`` filled in. With
+    ``wait`` it blocks until the holder is done instead (for short critical sections, such as a
+    read-modify-write of a small index file)."""
 
-    def __init__(self, path: Path, busy: str, remove_on_release: bool = False) -> None:
+    def __init__(self, path: Path, busy: str, remove_on_release: bool = False, wait: bool = False) -> None:
         self.path = Path(path)
         self.busy = busy
         self.remove_on_release = remove_on_release
+        self.wait = wait
         self._fd: int | None = None
 
     @property
@@ -69,7 +72,7 @@ class AdvisoryLock:
         except OSError as exc:
             raise OutputError(f"Cannot lock {self.path}: {exc.strerror or exc}.") from None
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX if self.wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
             raise OutputError(self.busy.replace("{holder}", holder_text(self.path))) from None

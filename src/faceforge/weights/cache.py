@@ -25,9 +25,11 @@ from pathlib import Path
 
 from faceforge.errors import InputError, WeightsError
 from faceforge.media.atomic import atomic_output
+from faceforge.media.locking import AdvisoryLock
 from faceforge.weights.catalog import CATALOG
 
 MANIFEST_FILE = "manifest.json"
+MANIFEST_LOCK = ".manifest-lock"
 MANIFEST_FORMAT = "faceforge-weights"
 MANIFEST_VERSION = 1
 _HASH_CHUNK = 1 << 20
@@ -118,10 +120,15 @@ def write_manifest(cache_dir: Path, records: Mapping[str, CachedFile]) -> None:
 
 
 def record_file(cache_dir: Path, name: str, record: CachedFile) -> None:
-    """Add or replace the manifest record of ``name``."""
-    records = read_manifest(cache_dir)
-    records[name] = record
-    write_manifest(cache_dir, records)
+    """Add or replace the manifest record of ``name``. Processes recording at the same moment take turns
+    (a lock beside the manifest), so none loses another's record."""
+    turn = AdvisoryLock(
+        cache_dir / MANIFEST_LOCK, f"The weights manifest in {cache_dir} is locked ({{holder}}).", wait=True
+    )
+    with turn:
+        records = read_manifest(cache_dir)
+        records[name] = record
+        write_manifest(cache_dir, records)
 
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")

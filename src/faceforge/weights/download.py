@@ -19,6 +19,7 @@ from urllib.error import HTTPError, URLError
 from urllib.request import Request, urlopen
 
 from faceforge.errors import WeightsError
+from faceforge.outputs import OutputLock
 from faceforge.version import __version__
 from faceforge.weights.cache import CachedFile, now, read_manifest, record_file, sha256_digest
 from faceforge.weights.catalog import WeightsEntry
@@ -125,6 +126,20 @@ def fetch(
         raise WeightsError(f"Cannot create the weights folder {folder}: {exc.strerror or exc}.") from None
     final = folder / entry.filename
     part = folder / f"{entry.filename}{PART_SUFFIX}"
+    try:
+        with OutputLock(final):  # a second fetch of the same name would share the .part file
+            return _fetch_locked(
+                entry, cache_dir, sources, expected, pinned_by, part, final, progress, timeout
+            )
+    finally:
+        if not any(folder.iterdir()):  # nothing fetched, nothing kept to resume
+            folder.rmdir()
+
+
+def _fetch_locked(
+    entry: WeightsEntry, cache_dir: Path, sources: Sequence[str], expected: str | None, pinned_by: str,
+    part: Path, final: Path, progress: DownloadProgress | None, timeout: float,
+) -> CachedFile:  # fmt: skip
     failures = []
     for url in sources:
         try:
@@ -146,7 +161,5 @@ def fetch(
         )
         record_file(cache_dir, entry.name, record)
         return record
-    if not any(folder.iterdir()):
-        folder.rmdir()
     kept = f"; the partial download {part} is kept, run the same command to resume" if part.exists() else ""
     raise WeightsError(f"Could not fetch '{entry.name}': {'; '.join(failures)}{kept}.")
