@@ -10,8 +10,15 @@ import pytest
 import torch
 
 from faceforge.errors import WeightsError
-from faceforge.latent.checkpoints import load_e4e, load_generator, read_checkpoint
-from faceforge.nets.e4e import FFHQ_E4E, E4EEncoder
+from faceforge.latent.checkpoints import (
+    LoadedGenerator,
+    e4e_config_from_state,
+    generator_config_from_state,
+    load_e4e,
+    load_generator,
+    read_checkpoint,
+)
+from faceforge.nets.e4e import FFHQ_E4E, E4EConfig, E4EEncoder
 from faceforge.nets.stylegan2 import FFHQ_256, FFHQ_1024, GeneratorConfig, StyleGAN2Generator
 
 REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference"
@@ -110,27 +117,62 @@ def test_a_misshapen_or_extra_tensor_is_named(tmp_path: Path) -> None:
         load_generator(tmp_path / "extra.pt")
 
 
+def test_nan_weights_are_refused(tmp_path: Path) -> None:
+    state = _tiny_state()
+    state["convs.2.conv.weight"][0, 0, 0, 0, 0] = float("nan")
+    torch.save({"g_ema": state}, tmp_path / "nan.pt")
+    with pytest.raises(WeightsError, match=r"unusable: 'convs\.2\.conv\.weight' holds NaN"):
+        load_generator(tmp_path / "nan.pt")
+
+
 def test_pickled_objects_outside_the_allow_list_are_refused(tmp_path: Path) -> None:
     path = tmp_path / "pickled.pt"
     torch.save({"g_ema": _tiny_state(), "path": PurePosixPath("/x")}, path)
     with pytest.raises(
         WeightsError,
-        match=r"refused: it holds a pickled pathlib\.PurePosixPath, which is not on the allow-list",
+        match=r"refused: it holds a pickled Python object \(pathlib\.PurePosixPath\)",
     ):
         read_checkpoint(path)
 
 
-def test_e4e_checkpoint_loads_encoder_and_decoder_strictly(tmp_path: Path) -> None:
-    """The whole 792-tensor state dict of the reference layout, with opts a plain dict and latent_avg
-    [18, 512]. Uninitialised tensors keep the 1.1 GB file cheap to write."""
+def test_e4e_reference_state_dict_loads_strictly() -> None:
+    """The whole 792-tensor state dict of the reference layout (meta tensors: shapes without memory): the
+    layouts read from it are FFHQ e4e and config-f, and both parts load into our modules with strict=True."""
     layout = _reference("e4e_encoder_keys.json")["e4e_ffhq_encode"]["state_dict"]
-    state = {key: torch.empty(shape) if shape else torch.tensor(0) for key, shape in layout.items()}
-    latent_avg = torch.randn(18, 512)
-    path = tmp_path / "e4e_ffhq_encode.pt"
-    torch.save({"state_dict": state, "opts": {"stylegan_size": 1024}, "latent_avg": latent_avg}, path)
-    del state
-    generator = load_generator(path)
-    assert generator.generator.config == FFHQ_1024 and not generator.regenerated
-    encoder = load_e4e(path, generator)
-    assert encoder.encoder.config == FFHQ_E4E
-    assert torch.equal(encoder.latent_avg, latent_avg)
+    state = {key: torch.empty(shape, device="meta") for key, shape in layout.items()}
+    encoder_state = {k.removeprefix("encoder."): v for k, v in state.items() if k.startswith("encoder.")}
+    decoder_state = {k.removeprefix("decoder."): v for k, v in state.items() if k.startswith("decoder.")}
+    assert e4e_config_from_state(encoder_state) == FFHQ_E4E
+    assert generator_config_from_state(decoder_state) == FFHQ_1024
+    with torch.device("meta"):
+        encoder, decoder = E4EEncoder(FFHQ_E4E), StyleGAN2Generator(FFHQ_1024)
+    encoder.load_state_dict(encoder_state, strict=True, assign=True)
+    decoder.load_state_dict(decoder_state, strict=True, assign=True)
+
+
+def test_a_small_e4e_checkpoint_loads_with_its_latent_avg(tmp_path: Path) -> None:
+    """The e4e file structure (state_dict with encoder. and decoder. keys, opts a plain dict, latent_avg
+    [n_styles, D]) on a small encoder and generator."""
+    torch.manual_seed(0)
+    config = E4EConfig(input_size=64, n_styles=10, style_dim=16, units=(1, 1, 1, 1), widths=(16, 24, 32, 16))
+    generator_config = GeneratorConfig(size=64, style_dim=16, n_mlp=2, channels=(16, 16, 8, 8, 8))
+    encoder, generator = E4EEncoder(config), StyleGAN2Generator(generator_config)
+    state = {f"encoder.{k}": v for k, v in encoder.state_dict().items()}
+    state |= {f"decoder.{k}": v for k, v in generator.state_dict().items()}
+    latent_avg = torch.randn(10, 16)
+    path = tmp_path / "e4e_small.pt"
+    torch.save(
+        {"state_dict": state, "opts": {"encoder_type": "Encoder4Editing"}, "latent_avg": latent_avg}, path
+    )
+    loaded_generator = load_generator(path)
+    assert loaded_generator.generator.config == generator_config and not loaded_generator.regenerated
+    loaded = load_e4e(path, loaded_generator)
+    assert loaded.encoder.config == config and torch.equal(loaded.latent_avg, latent_avg)
+    images = torch.rand(2, 3, 64, 64) * 2 - 1
+    with torch.no_grad():
+        codes = loaded.encoder(images, loaded.latent_avg)
+        assert torch.allclose(codes, encoder.eval()(images) + latent_avg)
+    assert codes.shape == (2, 10, 16)
+    with pytest.raises(WeightsError, match="gives 10 W\\+ rows, but the generator takes 6"):
+        other = StyleGAN2Generator(TINY)
+        load_e4e(path, LoadedGenerator(other, torch.zeros(1, 16), (), False))

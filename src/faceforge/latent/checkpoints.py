@@ -22,55 +22,38 @@ rebuilt and named in :attr:`LoadedGenerator.regenerated`. Anything else missing,
 from __future__ import annotations
 
 import argparse
-import pickle
 import re
-import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file
 from torch import Tensor
 
 from faceforge.errors import WeightsError
 from faceforge.nets.e4e import E4EConfig, E4EEncoder
 from faceforge.nets.layout import layout_difference, state_shapes
 from faceforge.nets.stylegan2 import GeneratorConfig, StyleGAN2Generator, is_regenerable
+from faceforge.weights.loading import (
+    SAFETENSORS_SUFFIX,
+    check_weight_values,
+    load_checkpoint,
+    load_state_dict,
+)
 
 ALLOWED_GLOBALS = (argparse.Namespace,)
-_UNSAFE_GLOBAL = re.compile(r"GLOBAL (\S+)")
 MEAN_LATENT_SAMPLES = 4096
 
 
 def read_checkpoint(path: Path) -> dict[str, object]:
-    """The top-level mapping of a ``.pt``/``.pth``/``.safetensors`` checkpoint (CPU tensors)."""
+    """The top-level mapping of a ``.pt``/``.pth``/``.safetensors`` checkpoint (CPU tensors), through the
+    weights registry's safe loaders with :data:`ALLOWED_GLOBALS` as the only pickled classes allowed."""
     path = Path(path)
-    if not path.is_file():
-        raise WeightsError(f"The weight file {path} does not exist.")
-    if path.suffix.lower() == ".safetensors":
-        try:
-            return dict(load_file(str(path), device="cpu"))
-        except (SafetensorError, OSError, ValueError) as exc:
-            raise WeightsError(f"The weight file {path} is not readable safetensors ({exc}).") from None
-    try:
-        with torch.serialization.safe_globals(list(ALLOWED_GLOBALS)):
-            loaded = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        unsafe = _UNSAFE_GLOBAL.search(str(exc))
-        what = unsafe.group(1).rstrip(".") if unsafe else "an object outside the allow-list"
-        raise WeightsError(
-            f"Loading {path} is refused: it holds a pickled {what}, which is not on the allow-list "
-            f"({', '.join(f'{t.__module__}.{t.__qualname__}' for t in ALLOWED_GLOBALS)}), and unpickling it "
-            "could run arbitrary code."
-        ) from None
-    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile) as exc:
-        raise WeightsError(f"The weight file {path} is not a readable PyTorch file ({exc}).") from None
+    if path.suffix.lower() == SAFETENSORS_SUFFIX:
+        return dict(load_state_dict(path))
+    loaded = load_checkpoint(path, allow=ALLOWED_GLOBALS, what="checkpoint")
     if not isinstance(loaded, dict):
-        raise WeightsError(
-            f"The weight file {path} holds a {type(loaded).__name__}, not a checkpoint mapping."
-        )
+        raise WeightsError(f"The checkpoint {path} holds a {type(loaded).__name__}, not a mapping.")
     return loaded
 
 
@@ -100,9 +83,13 @@ def generator_config_from_state(state: Mapping[str, Tensor]) -> GeneratorConfig:
     return GeneratorConfig(size=size, style_dim=style_dim, n_mlp=n_mlp, channels=tuple(widths))
 
 
-def load_strict(module: torch.nn.Module, state: Mapping[str, Tensor], what: str) -> tuple[str, ...]:
-    """Load ``state`` into ``module`` with ``strict=True`` after rebuilding the missing regenerable buffers
-    (taken from the freshly built module); returns the names of those rebuilt."""
+def load_strict(
+    module: torch.nn.Module, state: Mapping[str, Tensor], what: str, path: Path
+) -> tuple[str, ...]:
+    """Load ``state`` (read from ``path``) into ``module`` with ``strict=True`` after rebuilding the missing
+    regenerable buffers (taken from the freshly built module); returns the names of those rebuilt. NaN,
+    infinite or integer weights are refused (:func:`~faceforge.weights.loading.check_weight_values`)."""
+    check_weight_values(state, path)
     own = module.state_dict()
     regenerated = tuple(key for key in own if key not in state and is_regenerable(key))
     filled = dict(state)
@@ -137,9 +124,11 @@ class LoadedGenerator:
         return notes
 
 
-def _build_generator(state: Mapping[str, Tensor], latent_avg: object, seed: int) -> LoadedGenerator:
+def _build_generator(
+    state: Mapping[str, Tensor], latent_avg: object, seed: int, path: Path
+) -> LoadedGenerator:
     generator = StyleGAN2Generator(generator_config_from_state(state))
-    regenerated = load_strict(generator, state, "generator")
+    regenerated = load_strict(generator, state, "generator", path)
     generator.eval().requires_grad_(False)
     if torch.is_tensor(latent_avg):
         avg = latent_avg.float()
@@ -159,13 +148,13 @@ def load_generator(path: Path, seed: int = 0) -> LoadedGenerator:
     latent_avg = checkpoint.get("latent_avg")
     nested = checkpoint.get("g_ema")
     if isinstance(nested, Mapping):
-        return _build_generator(nested, latent_avg, seed)
+        return _build_generator(nested, latent_avg, seed, path)
     whole = checkpoint.get("state_dict")
     source = whole if isinstance(whole, Mapping) else checkpoint
     for prefix in ("g_ema.", "decoder."):
         part = _prefixed(source, prefix)
         if part:
-            return _build_generator(part, latent_avg, seed)
+            return _build_generator(part, latent_avg, seed, path)
     raise WeightsError(f"{path} holds no StyleGAN2 generator ('g_ema' or e4e 'decoder.' weights).")
 
 
@@ -219,8 +208,14 @@ def load_e4e(path: Path, generator: LoadedGenerator | None = None) -> LoadedEnco
     state = _prefixed(source, "encoder.")
     if not state:
         raise WeightsError(f"{path} holds no e4e encoder ('encoder.' weights).")
-    encoder = E4EEncoder(e4e_config_from_state(state))
-    load_strict(encoder, state, "e4e encoder")
+    config = e4e_config_from_state(state)
+    if generator is not None and config.n_styles != generator.generator.n_latent:
+        raise WeightsError(
+            f"The e4e encoder {path} gives {config.n_styles} W+ rows, but the generator takes "
+            f"{generator.generator.n_latent}: they were not made for each other."
+        )
+    encoder = E4EEncoder(config)
+    load_strict(encoder, state, "e4e encoder", path)
     encoder.eval().requires_grad_(False)
     latent_avg = checkpoint.get("latent_avg")
     if not torch.is_tensor(latent_avg):
