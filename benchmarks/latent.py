@@ -3,11 +3,14 @@ identity-loss swap, for a small generator and the public 256 px and 1024 px layo
 speed of a layout does not depend on its values), plus e4e encoding at its 256 px input.
 
 Prints one JSON line per figure: ``layout``, ``what`` (``synthesis``: one image, no gradient;
-``invert_step``: pixel + MS-SSIM + dlib-feature losses and the noise penalty; ``swap_step``: the same plus
-the identity distance; ``e4e_encode``), ``batch``, ``ms`` (the median of ``--repeat`` timed calls after one
-warm-up), ``device`` and the torch thread count.
+``invert_step``: one step of synthesis, pixel + MS-SSIM + dlib-feature losses, the noise penalty, backward
+and Adam; ``swap_step``: the same plus the identity distance; ``e4e_encode``), ``batch``, ``ms``, ``device``
+and the torch thread count. ``ms`` is the median of ``--repeat`` timed calls after one warm-up; a step is
+timed as the difference between ``optimise_latent`` runs of 1 + ``--steps`` steps and of 1 step, divided by
+``--steps``, so the fixed cost of a run (the target's features, the final evaluation) is left out.
 
-Usage: ``python benchmarks/latent.py [--layouts small,256,1024] [--repeat 3] [--batch 1] [--device cpu]``.
+Usage: ``python benchmarks/latent.py [--layouts small,256,1024] [--repeat 3] [--steps 2] [--batch 1]
+[--device cpu]``.
 """
 
 from __future__ import annotations
@@ -51,7 +54,9 @@ def median_ms(call: Callable[[], object], repeat: int, device: torch.device) -> 
     return statistics.median(times) * 1000.0
 
 
-def bench_layout(name: str, face_loss: DlibFaceLoss, batch: int, repeat: int, device: torch.device) -> None:
+def bench_layout(
+    name: str, face_loss: DlibFaceLoss, batch: int, repeat: int, steps: int, device: torch.device
+) -> None:
     config = LAYOUTS[name]
     torch.manual_seed(0)
     generator = StyleGAN2Generator(config).eval().requires_grad_(False).to(device)
@@ -71,13 +76,15 @@ def bench_layout(name: str, face_loss: DlibFaceLoss, batch: int, repeat: int, de
         ("invert_step", INVERT_DEFAULTS, Objective(targets, chips)),
         ("swap_step", SWAP_DEFAULTS, Objective(targets, chips, source_embedding=source)),
     ):
-        options = replace(base, steps=1)
+        runs = {}
+        for count in (1, 1 + steps):
+            options = replace(base, steps=count)
 
-        def step(options=options, objective=objective) -> None:
-            optimise_latent(generator, wplus, objective, options, face_loss)
+            def run(options=options, objective=objective) -> None:
+                optimise_latent(generator, wplus, objective, options, face_loss)
 
-        # One call is one optimisation step plus the final evaluation of the losses (no backward).
-        emit(**record, what=what, ms=round(median_ms(step, repeat, device), 1))
+            runs[count] = median_ms(run, repeat, device)
+        emit(**record, what=what, ms=round((runs[1 + steps] - runs[1]) / steps, 1))
 
 
 def main() -> None:
@@ -85,12 +92,13 @@ def main() -> None:
     parser.add_argument("--layouts", default="small,256,1024")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--steps", type=int, default=2, help="Extra steps timed per figure.")
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
     device = torch.device(args.device)
     face_loss = DlibFaceLoss().to(device)
     for name in args.layouts.split(","):
-        bench_layout(name, face_loss, args.batch, args.repeat, device)
+        bench_layout(name, face_loss, args.batch, args.repeat, args.steps, device)
     encoder = E4EEncoder(FFHQ_E4E).eval().requires_grad_(False).to(device)
     images = torch.rand(args.batch, 3, 256, 256, device=device) * 2 - 1
 
