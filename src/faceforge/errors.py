@@ -62,3 +62,9 @@ class PartialError(FaceforgeError):
     """Some inputs could not be processed and were skipped (each is listed); the others were done."""
 
     exit_code = 9  # the code of `faceforge batch` for the same outcome
+
+
+class NonFiniteLossError(FaceforgeError):
+    """Training stopped: the loss became NaN or infinite, before the step touched the weights."""
+
+    exit_code = 7

@@ -1,4 +1,10 @@
-"""How the command reports failures: one sentence on stderr and a non-zero exit code, no traceback."""
+"""How the command reports failures: one sentence on stderr and a non-zero exit code, no traceback.
+
+An error faceforge raises on purpose (:mod:`faceforge.errors`) is the user's to fix: its sentence and its
+class's exit code. Anything else, a ``ValueError`` from numpy or PyAV included, is a bug: exit 70 with a
+pointer to ``--debug``. Every exit code is listed in ``docs/errors.md`` (``tests/cli/test_errors_doc.py``
+checks the list against this module and :mod:`faceforge.errors`).
+"""
 
 from __future__ import annotations
 
@@ -16,7 +22,7 @@ from faceforge.errors import FaceforgeError
 
 INTERRUPTED = 130
 TERMINATED = 143
-BAD_OPTION = 2
+BAD_OPTION = 2  # also what the command-line parser exits with on an unknown flag or a bad choice
 INTERNAL = 70
 
 #: The ``--debug`` flag of a command, for :func:`reported_errors`.
@@ -55,15 +61,14 @@ def reported_errors(
     except FaceforgeError as exc:
         say(f"[bold red]error:[/] {exc}")
         sys.exit(exc.exit_code)
-    except ValueError as exc:
-        say(f"[bold red]error:[/] {exc}")
-        sys.exit(BAD_OPTION)
     except KeyboardInterrupt:
         say(f"[bold red]interrupted.[/] {stopped}")
         sys.exit(INTERRUPTED)
     except Terminated:
         say(f"[bold red]terminated.[/] {stopped}")
         sys.exit(TERMINATED)
+    except typer.Exit:
+        raise  # a command's own documented exit, its sentence already said
     except Exception as exc:
         if debug:
             raise

@@ -65,13 +65,21 @@ def byte_progress(label: str, enabled: bool = True) -> AbstractContextManager[Up
 
 @contextmanager
 def _bar(label: str, columns: tuple[ProgressColumn, ...], enabled: bool) -> Iterator[Update | None]:
+    """The bar is drawn at the first update, so a run that fails while checking its inputs (a missing
+    file, a bad option) shows its one sentence and no empty ``0/? ... frames/s`` bar before it."""
     if not enabled:
         yield None
         return
-    with Progress(*columns, transient=False) as bar:
-        task = bar.add_task(label, total=None)
+    bar = Progress(*columns, transient=False)
+    task = bar.add_task(label, total=None)
 
-        def update(done: int, total: int | None) -> None:
-            bar.update(task, completed=done, total=total or None)
+    def update(done: int, total: int | None) -> None:
+        if not bar.live.is_started:
+            bar.start()
+        bar.update(task, completed=done, total=total or None)
 
+    try:
         yield update
+    finally:
+        if bar.live.is_started:
+            bar.stop()

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -18,8 +18,11 @@ from faceforge.cli.declared import ConfigFile, DeclaredFlag, given_settings, wit
 from faceforge.cli.errors import Debug, reported_errors
 from faceforge.cli.progress import progress_bar
 from faceforge.config import SwapConfig, configured, swap_declarations
-from faceforge.errors import OptionError
+from faceforge.errors import NoFaceError, OptionError, PartialError
 from faceforge.options import read_config_file
+
+if TYPE_CHECKING:
+    from faceforge.pipeline.image import FolderReport
 
 #: The help panel of each group of generated flags, by the first part of their keys.
 PANELS = {
@@ -86,6 +89,28 @@ def parse_mapping(items: list[str]) -> list[tuple[Path, Path]]:
             raise OptionError(f"--map takes SOURCE_PHOTO=REFERENCE_PHOTO, got '{item}'.")
         pairs.append((Path(src), Path(ref)))
     return pairs
+
+
+def report_folder(console: Console, result: FolderReport, target: Path, output: Path) -> None:
+    """Say what a folder run did; some images failed: :class:`PartialError` (exit 9), all of them:
+    :class:`NoFaceError` (exit 4)."""
+    console.print(
+        f"wrote {len(result.swapped)} images to {output}"
+        + (f", {len(result.skipped)} already there" if result.skipped else "")
+        + (f", {len(result.failed)} failed:" if result.failed else "."),
+        highlight=False,
+    )
+    for path, reason in result.failed:
+        console.print(f"  {path.name}: {reason}", highlight=False)
+    if result.ignored:
+        names = ", ".join(p.name + ("/" if p.is_dir() else "") for p in result.ignored)
+        console.print(f"not swapped (a folder run swaps its images only): {names}", highlight=False)
+    if not result.failed:
+        return
+    total = len(result.swapped) + len(result.skipped) + len(result.failed)
+    if result.swapped or result.skipped:
+        raise PartialError(f"{len(result.failed)} of {total} images of {target} failed.")
+    raise NoFaceError(f"None of the {total} images of {target} could be swapped.")
 
 
 #: How ``main.py`` registers ``convert``: the swap command with ``--model`` required and its own help.
@@ -215,14 +240,6 @@ def swap(
             if result.truncation is not None:
                 console.print(f"warning: {result.truncation}", highlight=False)
         elif isinstance(result, FolderReport):
-            console.print(
-                f"wrote {len(result.swapped)} images to {output}"
-                + (f", {len(result.skipped)} already there" if result.skipped else "")
-                + (f", {len(result.failed)} failed:" if result.failed else ".")
-            )
-            for path, reason in result.failed:
-                console.print(f"  {path.name}: {reason}", highlight=False)
-            if not result.swapped and not result.skipped:
-                raise typer.Exit(4)
+            report_folder(console, result, target, output)
         else:
             console.print(f"wrote {output}: {result} face(s) swapped.")

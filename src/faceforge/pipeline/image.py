@@ -29,6 +29,8 @@ class FolderReport:
     swapped: list[Path] = field(default_factory=list)
     skipped: list[Path] = field(default_factory=list)  # output already there (resumed run)
     failed: list[tuple[Path, str]] = field(default_factory=list)  # (input, one-sentence reason)
+    #: What the folder holds besides images (videos, subfolders, other files): not swapped, and said so.
+    ignored: list[Path] = field(default_factory=list)
 
 
 def folder_images(folder: Path) -> list[Path]:
@@ -53,7 +55,10 @@ def swap_folder(
         output.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"Cannot create the output folder {output}: {exc.strerror}.") from exc
-    report = FolderReport()
+    listed = set(images)
+    report = FolderReport(
+        ignored=[p for p in sorted(folder.iterdir()) if p not in listed and not p.name.startswith(".")]
+    )
     for done, path in enumerate(images, start=1):
         destination = output / path.name
         if destination.exists() and not session.config.overwrite:

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from faceforge.errors import InputError, OptionError
 from faceforge.nets.autoencoders import ARCHITECTURES, AutoencoderConfig
 from faceforge.settings_io import refuse_unknown_keys
 from faceforge.training.augment import AugmentOptions
@@ -106,14 +107,14 @@ def check_run_settings(config: Any, also_non_negative: Iterable[str] = ()) -> No
     iterations, save, snapshot, preview and log intervals, workers), and that ``also_non_negative`` of its
     own fields are not negative; a ``ValueError`` names the first option out of range."""
     if config.amp not in AMP_MODES:
-        raise ValueError(f"Unknown AMP mode '{config.amp}'; choose one of: {', '.join(AMP_MODES)}.")
+        raise OptionError(f"Unknown AMP mode '{config.amp}'; choose one of: {', '.join(AMP_MODES)}.")
     for name in ("batch_size", "save_every", "preview_count", "log_every"):
         if getattr(config, name) < 1:
-            raise ValueError(f"{name} must be at least 1, got {getattr(config, name)}.")
+            raise OptionError(f"{name} must be at least 1, got {getattr(config, name)}.")
     non_negative = ("iterations", "snapshot_every", "keep_snapshots", "preview_every", "workers")
     for name in (*non_negative, *also_non_negative):
         if getattr(config, name) < 0:
-            raise ValueError(f"{name} must not be negative, got {getattr(config, name)}.")
+            raise OptionError(f"{name} must not be negative, got {getattr(config, name)}.")
 
 
 def resumed_config(config: _Config, changes: Mapping[str, Any], resumable: Iterable[str]) -> _Config:
@@ -121,7 +122,7 @@ def resumed_config(config: _Config, changes: Mapping[str, Any], resumable: Itera
     ``resumable`` is refused."""
     refused = sorted(set(changes) - set(resumable))
     if refused:
-        raise ValueError(
+        raise OptionError(
             f"A resumed run cannot change {', '.join(refused)}; train into a new model folder instead."
         )
     return dataclasses.replace(config, **changes)  # type: ignore[type-var]
@@ -166,10 +167,10 @@ class TrainConfig:
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         data = dict(data)
         if data.pop("format", CONFIG_FORMAT) != CONFIG_FORMAT:
-            raise ValueError("This is not a faceforge training configuration.")
+            raise InputError("This is not a faceforge training configuration.")
         version = int(data.pop("version", CONFIG_VERSION))
         if version > CONFIG_VERSION:
-            raise ValueError(
+            raise InputError(
                 f"The training configuration is version {version}, newer than this faceforge reads "
                 f"({CONFIG_VERSION}); update faceforge."
             )

@@ -37,17 +37,11 @@ from rich.console import Console
 from torch import Tensor
 from torch.utils.data import DataLoader
 
-from faceforge.errors import FaceforgeError, InputError
+from faceforge.errors import InputError, NonFiniteLossError
 from faceforge.training.checkpoint import CheckpointStore
 from faceforge.training.distributed import DistContext, any_rank, barrier, mean_over_ranks
 from faceforge.training.optim import OptimiserConfig
 from faceforge.training.preview import write_preview
-
-
-class NonFiniteLossError(FaceforgeError):
-    """The loss became NaN or infinite; the run stopped before the step touched the weights."""
-
-    exit_code = 7
 
 
 @dataclass(slots=True)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import torch
 
+from faceforge.errors import OptionError
+
 OPTIMISERS = ("adam", "adamw", "radam", "lion")
 SCHEDULES = ("constant", "cosine", "step")
 
@@ -41,21 +43,21 @@ class OptimiserConfig:
 
     def __post_init__(self) -> None:
         if self.name not in OPTIMISERS:
-            raise ValueError(f"Unknown optimiser '{self.name}'; choose one of: {', '.join(OPTIMISERS)}.")
+            raise OptionError(f"Unknown optimiser '{self.name}'; choose one of: {', '.join(OPTIMISERS)}.")
         if self.schedule not in SCHEDULES:
-            raise ValueError(f"Unknown schedule '{self.schedule}'; choose one of: {', '.join(SCHEDULES)}.")
+            raise OptionError(f"Unknown schedule '{self.schedule}'; choose one of: {', '.join(SCHEDULES)}.")
         if not self.lr > 0:
-            raise ValueError(f"The learning rate must be positive, got {self.lr}.")
+            raise OptionError(f"The learning rate must be positive, got {self.lr}.")
         if not self.eps > 0:
-            raise ValueError(f"Epsilon must be positive, got {self.eps}.")
+            raise OptionError(f"Epsilon must be positive, got {self.eps}.")
         if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
-            raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas}.")
+            raise OptionError(f"betas must be two numbers in [0, 1), got {self.betas}.")
         if self.weight_decay < 0 or self.warmup < 0 or self.clip < 0:
-            raise ValueError("weight decay, warm-up and clipping must not be negative.")
+            raise OptionError("weight decay, warm-up and clipping must not be negative.")
         if not 0.0 <= self.min_lr_ratio <= 1.0:
-            raise ValueError(f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}.")
+            raise OptionError(f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}.")
         if self.step_size < 1 or not 0.0 < self.step_gamma <= 1.0:
-            raise ValueError("step_size must be at least 1 and step_gamma in (0, 1].")
+            raise OptionError("step_size must be at least 1 and step_gamma in (0, 1].")
 
 
 def fused_available(device: torch.device) -> bool:

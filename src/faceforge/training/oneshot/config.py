@@ -14,6 +14,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from faceforge.errors import OptionError
 from faceforge.nets.aeinet import AEINetConfig
 from faceforge.training.config import (
     RESUMABLE_RUN_OPTIONS,
@@ -40,7 +41,7 @@ class DiscriminatorConfig:
 
     def __post_init__(self) -> None:
         if min(self.ndf, self.n_layers, self.num_d) < 1:
-            raise ValueError("The discriminator's ndf, n_layers and num_d must all be at least 1.")
+            raise OptionError("The discriminator's ndf, n_layers and num_d must all be at least 1.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +64,7 @@ class LossWeights:
     def __post_init__(self) -> None:
         negative = [f.name for f in dataclasses.fields(self) if getattr(self, f.name) < 0]
         if negative:
-            raise ValueError(f"Loss weights must not be negative: {', '.join(negative)}.")
+            raise OptionError(f"Loss weights must not be negative: {', '.join(negative)}.")
 
 
 def _ghost_adam() -> OptimiserConfig:
@@ -112,19 +113,19 @@ class OneshotConfig:
 
     def __post_init__(self) -> None:
         if self.identity not in IDENTITY_DIMS:
-            raise ValueError(
+            raise OptionError(
                 f"Unknown identity encoder '{self.identity}'; choose one of: {', '.join(IDENTITY_DIMS)}."
             )
         if self.generator.c_id != IDENTITY_DIMS[self.identity]:
-            raise ValueError(
+            raise OptionError(
                 f"The {self.identity} identity encoder gives {IDENTITY_DIMS[self.identity]}-d vectors, "
                 f"but the generator takes {self.generator.c_id}-d ones."
             )
         check_run_settings(self, also_non_negative=("stage2_at", "min_size"))
         if not 0.0 <= self.same_person <= 1.0:
-            raise ValueError(f"same_person is a probability, got {self.same_person}.")
+            raise OptionError(f"same_person is a probability, got {self.same_person}.")
         if len(self.jitter) != 4 or min(self.jitter) < 0 or self.jitter[3] > 0.5:
-            raise ValueError("jitter takes four non-negative numbers (hue at most 0.5).")
+            raise OptionError("jitter takes four non-negative numbers (hue at most 0.5).")
 
     def stage_at(self, iterations_done: int) -> int:
         """The stage of the iteration after ``iterations_done``: 1 before ``stage2_at``, then 2."""
