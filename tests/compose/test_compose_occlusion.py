@@ -112,6 +112,9 @@ def test_a_real_occluder_keeps_its_pixels_and_the_rest_is_swapped(request, scene
     # The rest of the face (cheeks and forehead well away from the occluder) is still swapped.
     away = face & ~(cv2.dilate(pasted.astype(np.uint8), np.ones((41, 41), np.uint8)) > 0)
     assert change[away].mean() > 10
+    for eye in (regions.LEFT_EYE, regions.RIGHT_EYE):  # an occluder over the mouth never takes the eyes
+        x, y = aligned.face.landmarks[list(eye), :2].mean(axis=0).astype(int)
+        assert change[y - 3 : y + 4, x - 3 : x + 4].mean() > 10
 
 
 @pytest.mark.parametrize("name", ["face_frontal_a.jpg", "face_lowkey_c.jpg", "face_darkskin_i.jpg"])

@@ -149,9 +149,7 @@ _RIM = 0.04  # an occluder must reach this close to the face outline (fraction o
 _LIP_GROW = 0.04  # the lip allowance reaches this far past the lip contour (landmarks miss lip edges)
 _REACH = 0.12  # how far past the face oval an occluder is followed (the face mask's feather reaches)
 _WORK_SIDE = 128  # the occluder masker judges crops at most this large
-_FEATURES = (
-    regions.LEFT_EYE, regions.RIGHT_EYE, regions.LEFT_EYEBROW, regions.RIGHT_EYEBROW, regions.MOUTH_INNER,
-)  # fmt: skip
+_EYES_AND_BROWS = (regions.LEFT_EYE, regions.RIGHT_EYE, regions.LEFT_EYEBROW, regions.RIGHT_EYEBROW)
 _FEATURE_GROW = 0.03  # eyes, brows and the mouth opening are grown this much and never judged
 
 
@@ -207,10 +205,11 @@ def _occluders(crop: np.ndarray, marks: np.ndarray) -> np.ndarray:
     z[..., 0] = np.where(lips, np.maximum(z[..., 0], 0.0), z[..., 0])
     z[..., 1] = np.where(lips, np.minimum(z[..., 1], 0.0), z[..., 1])
     outlier = (np.hypot(z[..., 1], z[..., 2]) > _Z_CHROMA) | (np.abs(z[..., 0]) > _Z_LIGHTNESS)
-    features = _polygon_mask(marks, _FEATURES, shape)
-    features = cv2.dilate(features, _disc(_FEATURE_GROW * size))[box]
+    grow = _disc(_FEATURE_GROW * size)
+    eyes = cv2.dilate(_polygon_mask(marks, list(_EYES_AND_BROWS), shape), grow)[box] > 0
+    mouth = cv2.dilate(_polygon_mask(marks, [regions.MOUTH_INNER], shape), grow)[box] > 0
     inside = oval[box] > 0
-    hard = (outlier & inside & (features == 0)).astype(np.uint8) * 255
+    hard = (outlier & inside & ~eyes & ~mouth).astype(np.uint8) * 255
     hard = cv2.morphologyEx(hard, cv2.MORPH_OPEN, _disc(0.008 * size))
     rim = inside & (cv2.erode(oval, _disc(_RIM * size))[box] == 0)
     _, labels, stats, _ = cv2.connectedComponentsWithStats(hard, connectivity=8)
@@ -218,10 +217,11 @@ def _occluders(crop: np.ndarray, marks: np.ndarray) -> np.ndarray:
     seeds = np.intersect1d(large[large > 0], np.unique(labels[rim]))
     if len(seeds) == 0:
         return mask
-    # Grow each occluder through every connected non-skin pixel, features included: an object over the
-    # mouth is cut by the mouth's exclusion into pieces that do not all reach the rim.
+    # Grow each occluder through every connected non-skin pixel, the mouth included (an object over the
+    # mouth is cut by the mouth's exclusion into pieces that do not all reach the rim), but never into
+    # the eyes and brows: through the nostrils and the mouth it reached them and kept the target's eyes.
     seeded = np.isin(labels, seeds)
-    _, grown = cv2.connectedComponents((outlier | seeded).astype(np.uint8), connectivity=8)
+    _, grown = cv2.connectedComponents(((outlier & ~eyes) | seeded).astype(np.uint8), connectivity=8)
     occluder = np.isin(grown, np.unique(grown[seeded])) & inside
     # Past the outline the occluder carries on as far as the face mask's feather reaches.
     reach = cv2.dilate(occluder.astype(np.uint8), _disc(_REACH * size)) > 0
