@@ -14,7 +14,7 @@ from faceforge.analysis.analyser import FaceAnalyser
 from faceforge.analysis.sources import load_identity, main_face
 from faceforge.compose.compositor import Compositor
 from faceforge.config import SwapConfig
-from faceforge.errors import NoFaceError
+from faceforge.errors import NoFaceError, OptionError
 from faceforge.media.images import read_image
 from faceforge.pipeline.engine import RenderedFrame, SwapEngine
 from faceforge.pipeline.provenance import swap_tag
@@ -22,7 +22,6 @@ from faceforge.pipeline.selection import Assignment, FaceSelector
 from faceforge.pipeline.stream import preview_frame
 from faceforge.processors.chain import ProcessorChain
 from faceforge.swappers.base import Swapper
-from faceforge.swappers.registry import create_swapper, swapper_options
 from faceforge.types import Face, SourceIdentity
 
 Photo = Path | np.ndarray
@@ -52,20 +51,20 @@ class SwapSession:
         if swapper is not None:
             self.config = replace(self.config, swapper=swapper.name)
         sourceless = swapper is not None and not swapper.needs_source
-        if sourceless and sources:
-            raise ValueError(
+        if swapper is not None and sourceless and sources:
+            raise OptionError(
                 f"The {swapper.name} swapper puts in its own trained face; give no source photo."
             )
         if not sources and not sourceless:
-            raise ValueError("At least one source person is needed.")
+            raise OptionError("At least one source person is needed.")
         people = max(1, len(sources))
         if references is not None and len(references) != people:
-            raise ValueError("Give exactly one reference photo per source person.")
+            raise OptionError("Give exactly one reference photo per source person.")
         selection = self.config.selection
         if references is None and selection.mode == "reference":
-            raise ValueError("Reference selection needs a reference photo.")
+            raise OptionError("Reference selection needs a reference photo.")
         if references is None and people > 1:
-            raise ValueError(
+            raise OptionError(
                 "Several source people need one reference photo each, to know who replaces whom."
             )
         self.analyser = FaceAnalyser(self.config.analysis)
@@ -92,9 +91,10 @@ class SwapSession:
                 self.analyser.identity.distance,
                 self.analyser.embed,
                 self.config.video.reverify_every,
+                self.analyser.identity.threshold,
             )
             if swapper is None:
-                swapper = self._owned_swapper = create_swapper(self.config.swapper, self._swapper_options())
+                swapper = self._owned_swapper = self.config.create_swapper()
             self.swapper = swapper
             if sourceless:
                 prepared = [self.swapper.prepare_source(None)]  # type: ignore[arg-type]
@@ -105,12 +105,6 @@ class SwapSession:
         except BaseException:
             self.close()
             raise
-
-    def _swapper_options(self) -> object | None:
-        """The run's options for its swapper: the neural options for a swapper that takes them, the
-        swapper's own defaults otherwise."""
-        kind = swapper_options(self.config.swapper)
-        return self.config.neural if kind is not None and isinstance(self.config.neural, kind) else None
 
     def _processor_names(self) -> list[str]:
         names = list(self.config.processors)
