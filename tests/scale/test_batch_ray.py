@@ -66,7 +66,8 @@ def test_folder_batch_equals_the_local_folder_swap(local_ray, testdata: Path, tm
     }
     assert rows["broken.jpg"].error == failed["broken.jpg"]
 
-    again = batch_swap([folder], tmp_path / "ray", SwapSpec([[source]], SwapConfig()), Cluster(workers=2))
+    # the rerun (in this process: it only retries the two failures) skips the done ones
+    again = batch_swap([folder], tmp_path / "ray", SwapSpec([[source]], SwapConfig()), Cluster(workers=0))
     assert again.done == [] and len(again.skipped) == 2 and len(again.failed) == 2  # only failures retried
     rows = {Path(row.key).name: row for row in read_tasks(tmp_path / "ray" / JOB_NAME)}
     assert rows["face_frontal_b.jpg"].attempts == 1 and rows["broken.jpg"].attempts == 2
@@ -76,9 +77,19 @@ def test_two_segment_video_equals_the_local_segmented_run(
     local_ray, clip: Path, testdata: Path, tmp_path: Path
 ) -> None:
     spec = SwapSpec([[testdata / "face_frontal_a.jpg"]], SwapConfig())
-    on_ray = batch_swap([clip], tmp_path / "ray", spec, Cluster(workers=2), segment_seconds=1.0)
-    local = batch_swap([clip], tmp_path / "local", spec, Cluster(workers=0), segment_seconds=1.0)
+    seen_ray: list[tuple[int, int]] = []
+    seen_local: list[tuple[int, int]] = []
+    cluster = Cluster(workers=2)
+    on_ray = batch_swap([clip], tmp_path / "ray", spec, cluster, 1.0, progress=lambda *p: seen_ray.append(p))
+    local = batch_swap(
+        [clip], tmp_path / "local", spec, Cluster(workers=0), 1.0, None, lambda *p: seen_local.append(p)
+    )
     assert on_ray.complete and local.complete
+    # one bar over the whole job: never backwards, ends at every frame; in-process it hears each batch
+    assert seen_ray[-1] == (90, 90) and [d for d, _ in seen_ray] == sorted(d for d, _ in seen_ray)
+    size = SwapConfig().video.batch_size
+    per_batch = {start + min(45, k * size) for start in (0, 45) for k in range(45 // size + 2)}
+    assert {d for d, _ in seen_local} == {0, *per_batch}
 
     ours = list(read_frames(tmp_path / "ray" / "clip.mp4"))
     theirs = list(read_frames(tmp_path / "local" / "clip.mp4"))

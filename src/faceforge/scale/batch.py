@@ -107,12 +107,13 @@ def _run(
         (skipped if finished else todo).append(task)
     job = run_tasks(todo, factory, spec, cluster, record, progress, sum(t.units for t in skipped), plan.units)
     report = BatchReport(inputs=inputs, failed=list(job.failed))
+    finished_now, finished_before = set(job.done), {task.key for task in skipped}
     for task in plan.tasks:
         if task.action == "segment":
-            continue
-        if task.key in job.done:
+            continue  # a video's segments are reported as the joined video
+        if task.key in finished_now:
             report.done.append(str(task.output))
-        elif task in skipped:
+        elif task.key in finished_before:
             report.skipped.append(str(task.output))
     return report
 

@@ -75,16 +75,39 @@ class WorkerHost:
     def ready(self) -> FaceforgeError | None:
         return self.error
 
-    def pid(self) -> int:
-        return int(self.worker.pid()) if self.worker is not None else -1
-
-    def run(self, task: Task) -> TaskResult:
+    def run(self, task: Task, board: Any = None) -> TaskResult:
+        """Run ``task``; with ``board`` (a :class:`ProgressBoard` actor), post its units done as they
+        advance, about every 2 % of the task."""
         assert self.worker is not None
-        return self.worker.run(task)
+        if board is None:
+            return self.worker.run(task)
+        step = max(1, task.units // 50)
+        posted = [0]
+
+        def post(done: int, total: int) -> None:
+            if done - posted[0] >= step or done >= task.units:
+                posted[0] = done
+                board.post.remote(task.key, min(done, task.units))
+
+        return self.worker.run(task, post)
 
     def close(self) -> None:
         if self.worker is not None:
             self.worker.close()
+
+
+class ProgressBoard:
+    """A Ray actor the workers post their running tasks' units to, which the driver reads for its bar."""
+
+    def __init__(self) -> None:
+        self.units: dict[str, int] = {}
+
+    def post(self, key: str, done: int) -> None:
+        self.units[key] = done
+
+    def running(self, keys: list[str]) -> int:
+        """Units done so far by the tasks ``keys`` (those still running)."""
+        return sum(self.units.get(key, 0) for key in keys)
 
 
 class _Counter:
@@ -92,12 +115,16 @@ class _Counter:
 
     def __init__(self, total: int, done: int, progress: Progress | None) -> None:
         self.total, self.done, self.progress = total, done, progress
+        self.shown = 0
         self.tick(0)
 
-    def tick(self, units: int) -> None:
+    def tick(self, units: int, running: int = 0) -> None:
+        """``units`` more finished; ``running``: units done so far by the tasks still running. The bar
+        never goes back (a finished task's units can arrive before the others' latest posts)."""
         self.done += units
+        self.shown = max(self.shown, min(self.total, self.done + running))
         if self.progress is not None:
-            self.progress(self.done, self.total)
+            self.progress(self.shown, self.total)
 
 
 def _record(record: JobRecord, report: JobReport, task: Task, result: TaskResult) -> None:
@@ -132,7 +159,9 @@ def run_tasks(
             raise host.error
         try:
             for task in todo:
-                _record(record, report, task, host.run(task))
+                assert host.worker is not None
+                result = host.worker.run(task, lambda done, _total: counter.tick(0, done))
+                _record(record, report, task, result)
                 counter.tick(task.units)
         finally:
             host.close()
@@ -192,6 +221,7 @@ def _run_on_ray(
     actor_class = ray.remote(num_cpus=cluster.cpus, num_gpus=cluster.gpus, max_restarts=0)(WorkerHost)
     spares = cluster.workers  # fresh actors allowed in place of dead ones, over the whole job
     actors: list[Any] = []
+    board = ray.remote(num_cpus=0)(ProgressBoard).remote() if counter.progress is not None else None
     try:
         actors.extend(actor_class.remote(factory, spec) for _ in range(min(cluster.workers, len(todo))))
         for error in ray.get([actor.ready.remote() for actor in actors]):
@@ -202,13 +232,17 @@ def _run_on_ray(
 
         def submit(actor: Any) -> None:
             task = queue.popleft()
-            pending[actor.run.remote(task)] = (actor, task)
+            pending[actor.run.remote(task, board)] = (actor, task)
 
         for actor in actors:
             if queue:
                 submit(actor)
         while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1)
+            ready, _ = ray.wait(list(pending), num_returns=1, timeout=None if board is None else 0.5)
+            if not ready:  # nothing finished yet: show what the running tasks have done so far
+                assert board is not None
+                counter.tick(0, ray.get(board.running.remote([task.key for _, task in pending.values()])))
+                continue
             actor, task = pending.pop(ready[0])
             try:
                 result = ray.get(ready[0])
@@ -235,7 +269,7 @@ def _run_on_ray(
                 record.mark_failed(task.key, WORKER_LOST)
                 report.failed.append((task.key, WORKER_LOST))
     finally:
-        for actor in actors:
+        for actor in [*actors, *([board] if board is not None else [])]:
             ray.kill(actor)  # on a shared cluster the actors would otherwise keep their memory
         if started:
             ray.shutdown()

@@ -18,9 +18,12 @@ from faceforge.media.segments import Segment, join_segments, read_segment
 from faceforge.media.video import X264_SUFFIXES, VideoWriter, probe_video
 from faceforge.pipeline.session import SwapSession
 from faceforge.pipeline.stream import assigned_batches
+from faceforge.progress import Progress
 
 
-def swap_segment(session: SwapSession, target: Path, segment: Segment, part: Path) -> dict[str, Any]:
+def swap_segment(
+    session: SwapSession, target: Path, segment: Segment, part: Path, progress: Progress | None = None
+) -> dict[str, Any]:
     """Swap ``segment`` of ``target`` into the video file ``part`` (no audio: the join copies it once)."""
     video = session.config.video
     info = probe_video(target, video.max_pixels)
@@ -42,6 +45,8 @@ def swap_segment(session: SwapSession, target: Path, segment: Segment, part: Pat
                 counts["frames_swapped"] += result.faces_swapped > 0
                 counts["faces_swapped"] += result.faces_swapped
                 counts["faces_declined"] += result.faces_declined
+            if progress is not None:
+                progress(counts["frames"], segment.frames)
     return counts
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from faceforge.config import SwapConfig
 from faceforge.errors import FaceforgeError
+from faceforge.progress import Progress
 from faceforge.scale.plan import Task
 
 
@@ -49,7 +50,8 @@ class SwapSpec:
 
 
 class SwapWorker:
-    """Holds one :class:`~faceforge.pipeline.session.SwapSession` for the worker's whole life."""
+    """Holds one :class:`~faceforge.pipeline.session.SwapSession` for the worker's whole life.
+    ``progress(done, total)`` of :meth:`run` hears the task's frames as they are done."""
 
     def __init__(self, spec: SwapSpec) -> None:
         from faceforge.pipeline.session import SwapSession
@@ -64,13 +66,10 @@ class SwapWorker:
         self.session = SwapSession(spec.sources, spec.config, spec.references, swapper)
         self.swapper = swapper
 
-    def pid(self) -> int:
-        return os.getpid()
+    def run(self, task: Task, progress: Progress | None = None) -> TaskResult:
+        return _attempt(task, self._swap, progress)
 
-    def run(self, task: Task) -> TaskResult:
-        return _attempt(task, self._swap)
-
-    def _swap(self, task: Task) -> dict[str, Any]:
+    def _swap(self, task: Task, progress: Progress | None) -> dict[str, Any]:
         from faceforge.pipeline.image import swap_image_file
         from faceforge.pipeline.video import swap_video_file
         from faceforge.scale.video import swap_segment
@@ -80,10 +79,10 @@ class SwapWorker:
         if task.action == "image":
             return {"faces_swapped": swap_image_file(self.session, task.input, task.output)}
         if task.action == "video":
-            report = swap_video_file(self.session, task.input, task.output)
+            report = swap_video_file(self.session, task.input, task.output, progress)
             return {"frames": report.frames, "frames_swapped": report.frames_swapped}
         assert task.segment is not None
-        return swap_segment(self.session, task.input, task.segment, task.output)
+        return swap_segment(self.session, task.input, task.segment, task.output, progress)
 
     def close(self) -> None:
         self.session.close()
@@ -115,13 +114,10 @@ class ExtractWorker:
                 self.analyser, spec.reference_photos, self.options.reference_threshold
             )
 
-    def pid(self) -> int:
-        return os.getpid()
+    def run(self, task: Task, progress: Progress | None = None) -> TaskResult:
+        return _attempt(task, self._extract, progress)
 
-    def run(self, task: Task) -> TaskResult:
-        return _attempt(task, self._extract)
-
-    def _extract(self, task: Task) -> dict[str, Any]:
+    def _extract(self, task: Task, progress: Progress | None) -> dict[str, Any]:
         from faceforge.facesets.extract import Extractor
         from faceforge.facesets.store import FacesetStore
 
@@ -129,17 +125,19 @@ class ExtractWorker:
         shutil.rmtree(task.output, ignore_errors=True)  # a shard of a killed attempt starts afresh
         info = self.options.faceset_info(getattr(self.analyser.identity, "name", "unknown"))
         with FacesetStore.open(task.output, create=True, info=info) as store:
-            report = Extractor(store, self.analyser, self.options, self.reference).run([task.input.resolve()])
+            report = Extractor(store, self.analyser, self.options, self.reference, progress).run(
+                [task.input.resolve()]
+            )
         return {"faces_added": report.faces_added, "frames_analysed": report.frames_analysed}
 
     def close(self) -> None:
         self.analyser.close()
 
 
-def _attempt(task: Task, work: Any) -> TaskResult:
+def _attempt(task: Task, work: Any, progress: Progress | None) -> TaskResult:
     start = time.perf_counter()
     try:
-        detail = work(task)
+        detail = work(task, progress)
     except FaceforgeError as exc:
         return TaskResult(task.key, False, worker_name(), time.perf_counter() - start, str(exc))
     return TaskResult(task.key, True, worker_name(), time.perf_counter() - start, None, detail)
