@@ -66,7 +66,8 @@ def write_sample_video(path: Path, photo: np.ndarray, seconds: float = 3.0, fps:
             matrix = cv2.getRotationMatrix2D((width * 0.5, height * 0.4), 4.0 * math.sin(phase), zoom)
             matrix[0, 2] += 0.03 * width * math.sin(phase)
             image = cv2.warpAffine(photo, matrix, (width, height), borderMode=cv2.BORDER_REFLECT101)
-            container.mux(video.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+            picture = av.VideoFrame.from_ndarray(np.ascontiguousarray(image, dtype=np.uint8), format="rgb24")
+            container.mux(video.encode(picture))
         container.mux(video.encode())
         total = round(seconds * sample_rate)
         for start in range(0, total, samples_per_frame):

@@ -8,6 +8,7 @@ pixel scale (smaller is closer to the camera). Points 0-467 are the face mesh, 4
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -45,7 +46,7 @@ class Face:
         span = self.points.max(axis=0) - self.points.min(axis=0)
         return float(span.max())
 
-    def with_(self, **changes: object) -> Face:
+    def with_(self, **changes: Any) -> Face:
         return replace(self, **changes)
 
 

@@ -20,9 +20,9 @@ def demo(
 ) -> None:
     """Swap a face in a sample image and a sample video (no downloads: the photos ship with
     scikit-image and matplotlib) and draw out/compare.png (source | target | result)."""
-    from faceforge.api import swap_path
+    from faceforge.api import swap_path, swap_video
     from faceforge.demo import prepare_samples, write_compare
-    from faceforge.media.provenance import read_tag
+    from faceforge.version import __version__
 
     console = Console(stderr=True)
     with reported_errors(console=console):
@@ -32,12 +32,10 @@ def demo(
         swap_path([[source]], target_image, image_out)
         write_compare(compare, source, target_image, image_out)
         with progress_bar("swapping video", "frames", not quiet) as progress:
-            report = swap_path([[source]], target_video, video_out, progress=progress)
-        tag = read_tag(video_out)
+            report = swap_video(source, target_video, video_out, progress=progress)
         console.print(f"wrote {image_out}, {video_out} ({report.frames} frames, audio kept) and {compare}")
         console.print(
             f"the samples are in {output / 'samples'}; every output is tagged synthetic "
-            f"({tag['generator']} {tag['version']}, swapper {tag['swapper']}): faceforge provenance FILE "
-            "shows the tag",
+            f"by faceforge {__version__}: faceforge provenance FILE shows the tag",
             highlight=False,
         )

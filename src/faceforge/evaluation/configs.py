@@ -64,6 +64,15 @@ def parse_option(item: str) -> tuple[str, str]:
     return key.strip(), value.strip()
 
 
+@dataclass(slots=True)
+class _Group:
+    """One ``--swapper NAME [--option K=V]... [--name LABEL]`` run of tokens, as read so far."""
+
+    swapper: str
+    options: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+    name: str | None = None
+
+
 def parse_configurations(tokens: Sequence[str], base: SwapConfig | None = None) -> list[Configuration]:
     """Group ``--swapper NAME [--option K=V]... [--name LABEL]`` runs into configurations, in order.
 
@@ -72,8 +81,8 @@ def parse_configurations(tokens: Sequence[str], base: SwapConfig | None = None) 
     Repeated labels get a numeric suffix.
     """
     default_swapper = (base or SwapConfig()).swapper
-    groups: list[dict[str, object]] = []
-    current: dict[str, object] | None = None
+    groups: list[_Group] = []
+    current: _Group | None = None
     items = list(tokens)
     i = 0
     while i < len(items):
@@ -90,20 +99,20 @@ def parse_configurations(tokens: Sequence[str], base: SwapConfig | None = None) 
             value = items[i + 1]
             i += 2
         if flag == "--swapper" or current is None:
-            current = {"swapper": default_swapper, "options": [], "name": None}
+            current = _Group(default_swapper)
             groups.append(current)
         if flag == "--swapper":
-            current["swapper"] = value
+            current.swapper = value
         elif flag == "--option":
-            current["options"].append(parse_option(value))  # type: ignore[union-attr]
+            current.options.append(parse_option(value))
         else:
-            current["name"] = value
+            current.name = value
     if not groups:
-        groups.append({"swapper": default_swapper, "options": [], "name": None})
+        groups.append(_Group(default_swapper))
     configurations: list[Configuration] = []
     seen: dict[str, int] = {}
     for group in groups:
-        cfg = make_configuration(group["swapper"], group["options"], group["name"], base)  # type: ignore[arg-type]
+        cfg = make_configuration(group.swapper, group.options, group.name, base)
         count = seen.get(cfg.name, 0)
         seen[cfg.name] = count + 1
         if count:
