@@ -25,7 +25,8 @@ from dataclasses import replace
 import torch
 
 from faceforge.latent.losses import DlibFaceLoss, default_chip_matrix
-from faceforge.latent.optimise import INVERT_DEFAULTS, SWAP_DEFAULTS, Objective, optimise_latent
+from faceforge.latent.optimise import Objective, optimise_latent
+from faceforge.latent.options import INVERT_DEFAULTS, SWAP_DEFAULTS
 from faceforge.nets.e4e import FFHQ_E4E, E4EEncoder
 from faceforge.nets.stylegan2 import FFHQ_256, FFHQ_1024, GeneratorConfig, StyleGAN2Generator
 

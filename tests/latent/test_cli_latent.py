@@ -144,6 +144,7 @@ def test_align_writes_crops_and_transforms(testdata: Path, tmp_path: Path) -> No
         ("no-face", 4, "No face was found in blank.png."),
         ("face-index", 4, "has 3 faces; --face-index 5 is not one of 0-2."),
         ("method", 2, "--method e4e needs the e4e weights"),
+        ("steps", 2, "Option steps must be at least 1, not 0."),
     ],
 )
 def test_bad_input_is_one_sentence_and_writes_nothing(
@@ -165,8 +166,9 @@ def test_bad_input_is_one_sentence_and_writes_nothing(
         "no-face": [photo, *generator],
         "face-index": [testdata / "group_3faces.jpg", *generator, "--face-index", "5"],
         "method": [photo, *generator, "--method", "e4e"],
+        "steps": [photo, *generator, "--steps", "0"],
     }[case]
-    result = _run("invert", *args, "--steps", "1", "-o", out)
+    result = _run("invert", *args, *([] if case == "steps" else ["--steps", "1"]), "-o", out)
     assert result.exit_code == code, result.output
     assert sentence in " ".join(result.output.split())
     assert not out.exists() or not any(out.iterdir())

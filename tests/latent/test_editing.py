@@ -19,8 +19,9 @@ from faceforge.latent.editor import (
     to_images,
 )
 from faceforge.latent.losses import ArcFaceIdentity
-from faceforge.latent.mix import EXPRESSION_TRANSFER, MixOptions, mix_latents, mixed_rows
-from faceforge.latent.optimise import INVERT_DEFAULTS, SWAP_DEFAULTS, Objective, optimise_latent
+from faceforge.latent.mix import mix_latents, mixed_rows
+from faceforge.latent.optimise import Objective, optimise_latent
+from faceforge.latent.options import EXPRESSION_TRANSFER, INVERT_DEFAULTS, SWAP_DEFAULTS, MixOptions
 from faceforge.nets.iresnet import IResNet, iresnet_from_state_dict
 from faceforge.nets.stylegan2 import GeneratorConfig, ModulatedConv2d, StyleGAN2Generator
 

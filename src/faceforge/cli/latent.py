@@ -4,13 +4,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from faceforge.cli.declared import DeclaredFlag, given_settings, with_declared_options
 from faceforge.cli.errors import Debug, reported_errors
+from faceforge.latent.options import INVERT_DEFAULTS, PRESETS, SWAP_DEFAULTS, MixOptions, OptimiseOptions
+from faceforge.options import DeclaredOption, declared_options
 
 app = typer.Typer(
     name="latent",
@@ -35,8 +39,19 @@ FaceIndex = Annotated[
 ]
 Overwrite = Annotated[bool, typer.Option("--overwrite", "-y", help="Replace existing outputs.")]
 Device = Annotated[str, typer.Option("--device", help="auto, cpu, cuda or cuda:N.")]
-Steps = Annotated[int | None, typer.Option("--steps", help="Optimisation steps [default: 100].")]
-Rate = Annotated[float | None, typer.Option("--lr", help="Learning rate [default: 0.01].")]
+
+
+def _declarations(
+    cls: type, defaults: object | None = None, skip: tuple[str, ...] = ()
+) -> list[DeclaredOption]:
+    """The declared options of ``cls`` as flags, showing ``defaults``' values as their defaults."""
+    found = [opt for opt in declared_options(cls) if opt.key not in skip]
+    return found if defaults is None else [replace(opt, default=getattr(defaults, opt.key)) for opt in found]
+
+
+def _given(ctx: typer.Context, flags: Sequence[DeclaredFlag], declared: dict[str, Any], base: Any) -> Any:
+    """``base`` with the declared options given on the command line."""
+    return replace(base, **given_settings(ctx, flags, declared, "latent"))
 
 
 def _device(name: str):  # -> torch.device
@@ -144,8 +159,8 @@ def align(
             typer.echo(f"{path} -> {target}")
 
 
-@app.command("invert")
 def invert(
+    ctx: typer.Context,
     photos: Photos,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the latents and the sheet.")],
     generator: Generator = None,
@@ -153,12 +168,13 @@ def invert(
     method: Annotated[
         str, typer.Option("--method", help="e4e, optimise, or both (optimise from e4e).")
     ] = "optimise",
-    steps: Steps = None,
-    lr: Rate = None,
     face_index: FaceIndex = None,
     device: Device = "auto",
     overwrite: Overwrite = False,
     debug: Debug = False,
+    *,
+    declared_flags: Sequence[DeclaredFlag] = (),
+    **declared: Any,
 ) -> None:
     """Invert photos into W+: .safetensors latents and a sheet original | e4e | optimised with scores."""
     with reported_errors(debug):
@@ -168,7 +184,6 @@ def invert(
         from faceforge.latent.editor import face_inputs, to_images
         from faceforge.latent.files import save_latent
         from faceforge.latent.losses import PERCEPTUAL_NAME, reconstruction_loss
-        from faceforge.latent.optimise import INVERT_DEFAULTS, with_overrides
         from faceforge.media.images import write_image
         from faceforge.pipeline.provenance import swap_tag
 
@@ -176,7 +191,7 @@ def invert(
             raise OptionError(f"--method takes e4e, optimise or both, not '{method}'.")
         if method != "optimise" and e4e is None:
             raise OptionError(f"--method {method} needs the e4e weights (--e4e FILE).")
-        options = with_overrides(INVERT_DEFAULTS, steps=steps, lr=lr)
+        options = _given(ctx, declared_flags, declared, INVERT_DEFAULTS)
         targets = _outputs(out, [f"{p.stem}.safetensors" for p in photos] + ["sheet.png"], photos, overwrite)
         editor = _editor(generator, e4e, device)
         _, alignments = _aligned(photos, editor.size, face_index)
@@ -214,8 +229,8 @@ def invert(
         write_image(targets[-1], np.vstack(rows), tag=swap_tag("latent-invert"))
 
 
-@app.command("mix")
 def mix(
+    ctx: typer.Context,
     people: Annotated[list[Path], typer.Argument(help="Latent files (from `latent invert`) of the people.")],
     reference: Annotated[
         list[Path],
@@ -231,12 +246,12 @@ def mix(
     preset: Annotated[
         str, typer.Option("--preset", help="style (rows 8-18, psi 0) or expression (3-10, 0.5).")
     ] = "style",
-    first: Annotated[int | None, typer.Option("--first", help="First mixed W+ row, 1-based.")] = None,
-    last: Annotated[int | None, typer.Option("--last", help="Last mixed W+ row, inclusive.")] = None,
-    psi: Annotated[float | None, typer.Option("--psi", help="Share of the person's own rows kept.")] = None,
     device: Device = "auto",
     overwrite: Overwrite = False,
     debug: Debug = False,
+    *,
+    declared_flags: Sequence[DeclaredFlag] = (),
+    **declared: Any,
 ) -> None:
     """Mix W+ layer ranges of people with references; writes the grid with the originals on its edges."""
     with reported_errors(debug):
@@ -246,16 +261,13 @@ def mix(
         from faceforge.errors import OptionError
         from faceforge.latent.editor import to_images
         from faceforge.latent.files import check_rows, load_latent
-        from faceforge.latent.mix import PRESETS, mix_grid
+        from faceforge.latent.mix import mix_grid
         from faceforge.media.images import write_image
         from faceforge.pipeline.provenance import swap_tag
 
         if preset not in PRESETS:
             raise OptionError(f"--preset takes {' or '.join(PRESETS)}, not '{preset}'.")
-        base = PRESETS[preset]
-        options = replace(
-            base, **{k: v for k, v in {"first": first, "last": last, "psi": psi}.items() if v is not None}
-        )
+        options = _given(ctx, declared_flags, declared, PRESETS[preset])
         target = _outputs(out.parent, [out.name], [*people, *reference], overwrite)[0]
         editor = _editor(generator, e4e, device)
         g = editor.generator.generator
@@ -289,33 +301,28 @@ IdentityWeights = Annotated[
         "--identity-weights", help="ArcFace iResNet-50/100 weights [default: ghost-arcface-backbone]."
     ),
 ]
-IdentityWeight = Annotated[
-    float | None, typer.Option("--identity", help="Identity loss weight [default: 1.5].")
-]
 InvertSteps = Annotated[
     int | None, typer.Option("--invert-steps", help="Steps of the targets' inversion [default: 100].")
 ]
 
 
-def _swap_options(steps: int | None, lr: float | None, identity: float | None, invert_steps: int | None):
-    from faceforge.latent.optimise import INVERT_DEFAULTS, SWAP_DEFAULTS, with_overrides
+def _swap_options(
+    ctx: typer.Context, flags: Sequence[DeclaredFlag], declared: dict[str, Any], invert_steps: int | None
+) -> tuple[OptimiseOptions, OptimiseOptions]:
+    """The target inversion's options (its steps from --invert-steps, the learning rate shared) and the
+    swap's."""
+    swap_options = _given(ctx, flags, declared, SWAP_DEFAULTS)
+    steps = invert_steps if invert_steps is not None else INVERT_DEFAULTS.steps
+    return replace(INVERT_DEFAULTS, steps=steps, lr=swap_options.lr), swap_options
 
-    return (
-        with_overrides(INVERT_DEFAULTS, steps=invert_steps, lr=lr),
-        with_overrides(SWAP_DEFAULTS, steps=steps, lr=lr, identity=identity),
-    )
 
-
-@app.command("swap")
 def swap(
+    ctx: typer.Context,
     source: Annotated[Path, typer.Argument(help="Photo of the person whose identity is put in.")],
     target: Annotated[Path, typer.Argument(help="Photo whose face is replaced.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="The output image.")],
     generator: Generator = None,
     e4e: E4E = None,
-    steps: Steps = None,
-    lr: Rate = None,
-    identity: IdentityWeight = None,
     invert_steps: InvertSteps = None,
     identity_net: IdentityNet = "dlib",
     identity_weights: IdentityWeights = None,
@@ -323,6 +330,9 @@ def swap(
     device: Device = "auto",
     overwrite: Overwrite = False,
     debug: Debug = False,
+    *,
+    declared_flags: Sequence[DeclaredFlag] = (),
+    **declared: Any,
 ) -> None:
     """Swap by latent optimisation under an identity loss toward SOURCE, pasted back into TARGET."""
     with reported_errors(debug):
@@ -332,7 +342,7 @@ def swap(
         from faceforge.pipeline.provenance import swap_tag
 
         result_path = _outputs(out.parent, [out.name], [source, target], overwrite)[0]
-        invert_options, swap_options = _swap_options(steps, lr, identity, invert_steps)
+        invert_options, swap_options = _swap_options(ctx, declared_flags, declared, invert_steps)
         editor = _editor(generator, e4e, device, identity_net, identity_weights)
         (_, target_image), (source_aligned, target_aligned) = _aligned(
             [source, target], editor.size, face_index, indexed=1
@@ -354,23 +364,23 @@ def swap(
         typer.echo(f"identity distance to the source {before:.3f} -> {after:.3f}; {result_path}")
 
 
-@app.command("swap-grid")
 def swap_grid(
+    ctx: typer.Context,
     photos: Photos,
     out: Annotated[
         Path, typer.Option("--out", "-o", help="The grid image (rows: targets, columns: sources).")
     ],
     generator: Generator = None,
     e4e: E4E = None,
-    steps: Steps = None,
-    lr: Rate = None,
-    identity: IdentityWeight = None,
     invert_steps: InvertSteps = None,
     identity_net: IdentityNet = "dlib",
     identity_weights: IdentityWeights = None,
     device: Device = "auto",
     overwrite: Overwrite = False,
     debug: Debug = False,
+    *,
+    declared_flags: Sequence[DeclaredFlag] = (),
+    **declared: Any,
 ) -> None:
     """Each photo's face with each other photo's identity: generated crops, the inversions on the diagonal."""
     with reported_errors(debug):
@@ -384,7 +394,7 @@ def swap_grid(
         if len(photos) < 2:
             raise OptionError("swap-grid needs at least two photos.")
         grid_path = _outputs(out.parent, [out.name], photos, overwrite)[0]
-        invert_options, swap_options = _swap_options(steps, lr, identity, invert_steps)
+        invert_options, swap_options = _swap_options(ctx, declared_flags, declared, invert_steps)
         editor = _editor(generator, e4e, device, identity_net, identity_weights)
         _, alignments = _aligned(photos, editor.size, None)
         faces = face_inputs(alignments, editor.device)
@@ -408,3 +418,11 @@ def swap_grid(
             grid_path, np.vstack(rows), tag=swap_tag("latent", faces_swapped=len(photos) ** 2 - len(photos))
         )
         typer.echo(f"{len(photos)}x{len(photos)} grid -> {grid_path}")
+
+
+INVERT_DECLARATIONS = _declarations(OptimiseOptions, INVERT_DEFAULTS, skip=("identity",))
+SWAP_DECLARATIONS = _declarations(OptimiseOptions, SWAP_DEFAULTS)
+app.command("invert")(with_declared_options(invert, INVERT_DECLARATIONS, {}))
+app.command("mix")(with_declared_options(mix, _declarations(MixOptions), {}))
+app.command("swap")(with_declared_options(swap, SWAP_DECLARATIONS, {}))
+app.command("swap-grid")(with_declared_options(swap_grid, SWAP_DECLARATIONS, {}))

@@ -17,14 +17,8 @@ from faceforge.errors import NoFaceError, WeightsError
 from faceforge.latent.align import FfhqAlignment, align_ffhq
 from faceforge.latent.checkpoints import LoadedEncoder, LoadedGenerator
 from faceforge.latent.losses import ArcFaceIdentity, DlibFaceLoss, crop_to_arcface, crop_to_chip
-from faceforge.latent.optimise import (
-    INVERT_DEFAULTS,
-    SWAP_DEFAULTS,
-    Objective,
-    OptimisationResult,
-    OptimiseOptions,
-    optimise_latent,
-)
+from faceforge.latent.optimise import Objective, OptimisationResult, optimise_latent
+from faceforge.latent.options import INVERT_DEFAULTS, SWAP_DEFAULTS, OptimiseOptions
 from faceforge.pipeline.selection import FaceSelector
 from faceforge.types import Face
 

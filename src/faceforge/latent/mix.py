@@ -8,32 +8,11 @@ row becomes ``psi · person + (1 − psi) · reference``: psi 0 takes the refere
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import Tensor
 
 from faceforge.errors import OptionError
-from faceforge.options import check_declared, option
-
-
-@dataclass(frozen=True, slots=True)
-class MixOptions:
-    first: int = option(8, help="First W+ row (1-based) taken from the reference.", min=1, max=18)
-    last: int = option(18, help="Last W+ row (1-based, inclusive) taken from the reference.", min=1, max=18)
-    psi: float = option(0.0, help="Share of the person's own rows kept inside the range.", min=0.0, max=1.0)
-
-    def __post_init__(self) -> None:
-        check_declared(self)
-        if self.first > self.last:
-            raise OptionError(
-                f"The mixed rows {self.first}-{self.last} are empty: first must not exceed last."
-            )
-
-
-STYLE_TRANSFER = MixOptions(first=8, last=18, psi=0.0)
-EXPRESSION_TRANSFER = MixOptions(first=3, last=10, psi=0.5)
-PRESETS = {"style": STYLE_TRANSFER, "expression": EXPRESSION_TRANSFER}
+from faceforge.latent.options import MixOptions
 
 
 def mixed_rows(options: MixOptions, n_latent: int) -> range:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
@@ -27,28 +27,8 @@ from faceforge.latent.losses import (
     normalise_noises,
     reconstruction_loss,
 )
+from faceforge.latent.options import INVERT_DEFAULTS, OptimiseOptions
 from faceforge.nets.stylegan2 import StyleGAN2Generator
-from faceforge.options import check_declared, option
-
-
-@dataclass(frozen=True, slots=True)
-class OptimiseOptions:
-    steps: int = option(100, help="Optimisation steps.", min=1, max=100_000)
-    lr: float = option(0.01, help="Adam learning rate of the latent and the noise maps.", min=0.0, max=10.0)
-    reconstruction: float = option(0.75, help="Weight of the pixel reconstruction loss.", min=0.0)
-    perceptual: float = option(0.5, help="Weight of the perceptual loss (offline proxy).", min=0.0)
-    identity: float = option(0.0, help="Weight of the identity distance to the source.", min=0.0)
-    noise_regularisation: float = option(5e2, help="Weight of the noise autocorrelation penalty.", min=0.0)
-    optimise_noise: bool = option(True, help="Optimise the per-layer noise maps along with W+.")
-
-    def __post_init__(self) -> None:
-        check_declared(self)
-        if self.lr <= 0:
-            raise OptionError(f"Option lr must be positive, not {self.lr}.")
-
-
-INVERT_DEFAULTS = OptimiseOptions()
-SWAP_DEFAULTS = OptimiseOptions(reconstruction=0.5, perceptual=1.0, identity=1.5, noise_regularisation=5e5)
 
 
 def learning_rate(step: int, steps: int, base: float, rampdown: float = 0.25, rampup: float = 0.05) -> float:
@@ -178,8 +158,3 @@ def optimise_latent(
     result.wplus, result.noises = wplus.detach(), [n.detach() for n in noises]
     result.end = {key: value.detach() for key, value in terms.items()}
     return result
-
-
-def with_overrides(base: OptimiseOptions, **changes: float | int | None) -> OptimiseOptions:
-    """``base`` with the options given on the command line (None: keep ``base``'s value)."""
-    return replace(base, **{key: value for key, value in changes.items() if value is not None})
