@@ -64,6 +64,11 @@ def test_killed_worker_then_rerun_finishes_without_redoing_done_tasks(testdata: 
     assert "1 done, 5 already done" in second.stderr
     rows = {Path(row.key).name: row for row in read_tasks(output / JOB_NAME)}
     assert all(row.state == "done" for row in rows.values()) and rows[lost[0]].attempts == 2
+    setups: dict[str, set[str]] = {}
+    for row in rows.values():
+        setups.setdefault(row.worker, set()).add(row.detail["setup"])
+    assert all(len(loaded) == 1 for loaded in setups.values())  # models loaded once per worker process
+    assert max(sum(row.worker == w for row in rows.values()) for w in setups) >= 2  # and reused
     for name, stat in done_first.items():  # not redone: the very same files, untouched
         now = (output / name).stat()
         assert (now.st_ino, now.st_mtime_ns) == (stat.st_ino, stat.st_mtime_ns)

@@ -8,6 +8,7 @@ A task whose input is bad (a faceforge error: no face, unreadable file...) retur
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
 import time
@@ -64,10 +65,11 @@ class SwapWorker:
                 spec.model, spec.direction, checkpoint=spec.checkpoint, learned_mask=spec.learned_mask
             )
         self.session = SwapSession(spec.sources, spec.config, spec.references, swapper)
+        self.setup = setup_id()
         self.swapper = swapper
 
     def run(self, task: Task, progress: Progress | None = None) -> TaskResult:
-        return _attempt(task, self._swap, progress)
+        return _attempt(task, self._swap, progress, self.setup)
 
     def _swap(self, task: Task, progress: Progress | None) -> dict[str, Any]:
         from faceforge.pipeline.image import swap_image_file
@@ -108,6 +110,7 @@ class ExtractWorker:
 
         self.options = spec.options
         self.analyser = FaceAnalyser()
+        self.setup = setup_id()
         self.reference = None
         if spec.reference_photos:
             self.reference = load_reference(
@@ -115,7 +118,7 @@ class ExtractWorker:
             )
 
     def run(self, task: Task, progress: Progress | None = None) -> TaskResult:
-        return _attempt(task, self._extract, progress)
+        return _attempt(task, self._extract, progress, self.setup)
 
     def _extract(self, task: Task, progress: Progress | None) -> dict[str, Any]:
         from faceforge.facesets.extract import Extractor
@@ -134,10 +137,17 @@ class ExtractWorker:
         self.analyser.close()
 
 
-def _attempt(task: Task, work: Any, progress: Progress | None) -> TaskResult:
+def setup_id() -> str:
+    """A name for one loading of a worker's models; every task result carries it, so the job record
+    shows which tasks shared one loading (they are loaded once per worker, never per task)."""
+    return secrets.token_hex(6)
+
+
+def _attempt(task: Task, work: Any, progress: Progress | None, setup: str) -> TaskResult:
     start = time.perf_counter()
     try:
         detail = work(task, progress)
     except FaceforgeError as exc:
         return TaskResult(task.key, False, worker_name(), time.perf_counter() - start, str(exc))
+    detail = {**detail, "setup": setup}
     return TaskResult(task.key, True, worker_name(), time.perf_counter() - start, None, detail)
