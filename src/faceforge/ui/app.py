@@ -32,6 +32,7 @@ class FaceforgeApp:
     blocks: gr.Blocks
     runner: JobRunner
     swap: SwapTab
+    live: LiveTab
     workdir: Path
     limits: UploadLimits
 
@@ -55,6 +56,7 @@ class FaceforgeApp:
     def close(self) -> None:
         self.blocks.close()
         self.runner.stop()
+        self.live.close()
         self.swap.close()
 
 
@@ -72,7 +74,9 @@ def create_app(workdir: Path, limits: UploadLimits | None = None) -> FaceforgeAp
         with gr.Tab("Compare"):
             CompareTab(swap).build(inputs, swap.controls.inputs if swap.controls else [])
         with gr.Tab("Live"):
-            LiveTab(swap).build(inputs, swap.controls.inputs if swap.controls else [])
+            live = LiveTab(swap)
+            live.build(inputs, swap.controls.inputs if swap.controls else [])
         blocks.unload(swap.on_unload)
+        blocks.unload(live.on_unload)
     runner.start()
-    return FaceforgeApp(blocks, runner, swap, workdir, limits)
+    return FaceforgeApp(blocks, runner, swap, live, workdir, limits)

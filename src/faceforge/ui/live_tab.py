@@ -2,8 +2,8 @@
 ``faceforge live`` (latest-frame slot, tracker and smoothing, fps and latency drawn on the output).
 
 Each browser session gets its own :class:`BrowserLive`: a swap session and a thread running
-:func:`faceforge.live.stream.run_live` on the frames the page streams in. It starts with the first frame
-and stops when the stream stops, the sources change or the session ends.
+:func:`faceforge.live.stream.run_live` on the frames the page streams in. It starts with the first frame,
+starts again when the options or sources change, and stops when the page is closed or reloaded.
 """
 
 from __future__ import annotations
@@ -69,24 +69,41 @@ class BrowserLive:
 class LiveTab:
     def __init__(self, swap: SwapTab) -> None:
         self.swap = swap
+        self._runs: dict[str, BrowserLive] = {}  # by Gradio session hash
+        self._runs_lock = threading.Lock()
+
+    def _run(self, session: str) -> BrowserLive:
+        with self._runs_lock:
+            return self._runs.setdefault(session, BrowserLive())
+
+    def on_unload(self, request: gr.Request) -> None:
+        """The page went: stop its live loop and free its swap session."""
+        with self._runs_lock:
+            live = self._runs.pop(str(request.session_hash), None)
+        if live is not None:
+            live.stop()
+
+    def close(self) -> None:
+        with self._runs_lock:
+            runs, self._runs = list(self._runs.values()), {}
+        for live in runs:
+            live.stop()
 
     def build(self, inputs: gr.State, controls: list[gr.components.Component]) -> None:
         gr.Markdown("Your webcam, swapped with the Swap tab's first source photo and options.")
-        live = gr.State(BrowserLive(), delete_callback=BrowserLive.stop)
         with gr.Row():
             camera = gr.Image(sources=["webcam"], streaming=True, label="Webcam", elem_id="live-camera")
             shown = gr.Image(label="Swapped", interactive=False, elem_id="live-output", streaming=True)
         status = gr.Markdown("", elem_id="live-status")
         camera.stream(
-            self.on_frame, [camera, live, inputs, *controls], [shown, status], stream_every=STREAM_EVERY_S
+            self.on_frame, [camera, inputs, *controls], [shown, status], stream_every=STREAM_EVERY_S
         )
-        camera.clear(self.on_stop, live, status)
+        camera.clear(self.on_stop, inputs, status)
 
-    def on_frame(
-        self, frame: np.ndarray | None, live: BrowserLive, inputs: SwapInputs, *values: Any
-    ) -> tuple:
+    def on_frame(self, frame: np.ndarray | None, inputs: SwapInputs, *values: Any) -> tuple:
         if frame is None:
             return gr.update(), gr.update()
+        live = self._run(inputs.session)  # the session is known once a source is uploaded
         try:
             assert self.swap.controls is not None
             config = self.swap.controls.config(values)
@@ -104,6 +121,7 @@ class LiveTab:
         said = f"{live.output.written} frames swapped so far." if latest is not None else "Starting…"
         return (latest if latest is not None else gr.update()), said
 
-    def on_stop(self, live: BrowserLive) -> str:
+    def on_stop(self, inputs: SwapInputs) -> str:
+        live = self._run(inputs.session)
         live.stop()
         return live.stats.summary() if live.stats else ""

@@ -42,6 +42,7 @@ class SwapInputs:
     frame: int = 0
     faces: list[TargetFace] = field(default_factory=list)
     choice: FaceChoice = field(default_factory=FaceChoice)
+    session: str = ""  # the Gradio session hash, set with the first upload (other tabs key by it)
 
     @property
     def is_video(self) -> bool:
@@ -157,8 +158,9 @@ class SwapTab:
 
     # -- events -------------------------------------------------------------------------------------
 
-    def _folder(self, request: gr.Request) -> Path:
-        return session_folder(self.workdir / "sessions", str(request.session_hash))
+    def _folder(self, inputs: SwapInputs, request: gr.Request) -> Path:
+        inputs.session = str(request.session_hash)
+        return session_folder(self.workdir / "sessions", inputs.session)
 
     def on_unload(self, request: gr.Request) -> None:
         """The page was closed or reloaded: its uploads go (jobs keep copies of their own)."""
@@ -166,7 +168,10 @@ class SwapTab:
 
     def on_sources(self, inputs: SwapInputs, files: Sequence[str] | None, request: gr.Request) -> tuple:
         try:
-            paths = [accept_upload(f, self._folder(request), self.limits, videos=False) for f in files or []]
+            paths = [
+                accept_upload(f, self._folder(inputs, request), self.limits, videos=False)
+                for f in files or []
+            ]
         except ERRORS as exc:
             return inputs, gr.update(), _error(exc)
         inputs.sources, inputs.choice = paths, FaceChoice()
@@ -177,7 +182,7 @@ class SwapTab:
         try:
             if file is None:
                 raise InputError("Upload a target image or video.")
-            path = accept_upload(file, self._folder(request), self.limits)
+            path = accept_upload(file, self._folder(inputs, request), self.limits)
             frames = 1 if is_image_path(path) else probe_video(path, self.limits.max_pixels).frame_count
             inputs.target, inputs.frame = path, 0
             gallery, selection = self._detect(inputs)
