@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from faceforge.cli.errors import reported_errors
+from faceforge.cli.errors import Debug, reported_errors
 from faceforge.cli.progress import progress_bar
 
 
@@ -17,6 +17,7 @@ def demo(
         Path, typer.Option("--output", "-o", help="Folder for the samples and results.")
     ] = Path("out"),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    debug: Debug = False,
 ) -> None:
     """Swap a face in a sample image and a sample video (no downloads: the photos ship with
     scikit-image and matplotlib) and draw out/compare.png (source | target | result)."""
@@ -25,7 +26,7 @@ def demo(
     from faceforge.version import __version__
 
     console = Console(stderr=True)
-    with reported_errors(console=console):
+    with reported_errors(debug, console):
         source, target_image, target_video = prepare_samples(output / "samples")
         image_out, video_out = output / "swapped.png", output / "swapped.mp4"
         compare = output / "compare.png"

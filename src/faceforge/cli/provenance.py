@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from faceforge.cli.errors import reported_errors
+from faceforge.cli.errors import Debug, reported_errors
 
 UNTAGGED = 1  # exit code when any file carries no faceforge tag (scripts can check outputs with it)
 
@@ -17,13 +17,14 @@ UNTAGGED = 1  # exit code when any file carries no faceforge tag (scripts can ch
 def provenance(
     files: Annotated[list[Path], typer.Argument(help="Images or videos to inspect.", show_default=False)],
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line: path and tag.")] = False,
+    debug: Debug = False,
 ) -> None:
     """Show the machine-readable 'synthetic media' tag of images and videos (exit 1 if one has none)."""
     from faceforge.media.provenance import read_tag
 
     out = Console(soft_wrap=True)
     untagged = 0
-    with reported_errors():
+    with reported_errors(debug):
         for path in files:
             tag = read_tag(path)
             untagged += tag is None
