@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from faceforge.analysis.analyser import FaceAnalyser
-from faceforge.errors import FaceforgeError, InputError
+from faceforge.errors import FaceforgeError, InputError, OptionError
 from faceforge.evaluation.configs import Configuration
 from faceforge.evaluation.inputs import Gallery, InputAnalyses
 from faceforge.evaluation.measure import Measurer, Row, thumbnail
@@ -119,7 +119,7 @@ class Evaluator:
         if not pairs:
             raise InputError("There are no pairs to evaluate.")
         if not configurations:
-            raise ValueError("There is no configuration to evaluate.")
+            raise OptionError("There is no configuration to evaluate.")
         identity = self.analyser.identity
         sources = list(dict.fromkeys(p.source for p in pairs))
         targets = list(dict.fromkeys(p.target for p in pairs))

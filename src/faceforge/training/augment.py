@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 from faceforge.compose import landmark_regions as regions
+from faceforge.errors import OptionError
 from faceforge.geometry.mesh_warp import delaunay_triangles, mesh_warp
 
 WARP_STD = 5.0 / 256.0  # faceswap's random-warp jitter: 5 px at 256 px
@@ -59,11 +60,11 @@ class AugmentOptions:
     def __post_init__(self) -> None:
         for name in ("flip", "warp_to_landmarks"):
             if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"The {name.replace('_', ' ')} probability must be between 0 and 1.")
+                raise OptionError(f"The {name.replace('_', ' ')} probability must be between 0 and 1.")
         if min(self.rotate_deg, self.zoom, self.shift, self.color_lab) < 0:
-            raise ValueError("Rotation, zoom, shift and colour ranges must not be negative.")
+            raise OptionError("Rotation, zoom, shift and colour ranges must not be negative.")
         if self.zoom >= 1:
-            raise ValueError("The zoom range must be below 1.")
+            raise OptionError("The zoom range must be below 1.")
 
 
 #: No augmentation at all: what previews and fixed samples use.

@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from faceforge.compose import landmark_regions as regions
 from faceforge.compose.masks import face_mask, face_size
-from faceforge.errors import InputError
+from faceforge.errors import InputError, OptionError
 from faceforge.facesets.store import FacesetStore
 from faceforge.models.coverage import DEFAULT_COVERAGE, coverage_geometry
 from faceforge.training.augment import NO_AUGMENT, WARP_POINTS, AugmentOptions, augment
@@ -89,7 +89,7 @@ class FacesetDataset(Dataset):
         warp_towards: Path | None = None,
     ) -> None:
         if not 0.25 <= coverage <= 1.0:
-            raise ValueError("The coverage must be between 0.25 and 1 of the stored crop.")
+            raise OptionError("The coverage must be between 0.25 and 1 of the stored crop.")
         with FacesetStore.open(Path(faceset)) as store:
             self.files, self.landmarks, self.crop_size = _crop_landmarks(store)
         if not self.files:

@@ -47,12 +47,12 @@ def context_from_env(env: Mapping[str, str]) -> DistContext:
         return DistContext()
     missing = [name for name in _ENV if name not in env]
     if missing:
-        raise ValueError(
+        raise OptionError(
             f"Distributed training needs the variables torchrun sets; missing: {', '.join(missing)}."
         )
     rank, local = int(env["RANK"]), int(env["LOCAL_RANK"])
     if not 0 <= rank < world:
-        raise ValueError(f"RANK={rank} is outside WORLD_SIZE={world}.")
+        raise OptionError(f"RANK={rank} is outside WORLD_SIZE={world}.")
     return DistContext(rank, world, local, "nccl" if torch.cuda.is_available() else "gloo")
 
 

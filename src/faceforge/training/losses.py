@@ -29,6 +29,8 @@ from kornia.filters import filter2d, get_gaussian_kernel2d
 from kornia.metrics import ssim as kornia_ssim
 from torch import Tensor
 
+from faceforge.errors import OptionError
+
 OUTSIDE_WEIGHT = 0.1  # weight of the background when mask_weighting is on
 _MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 _MS_WINDOW, _MS_SIGMA = 7, 1.0
@@ -107,14 +109,14 @@ class LossConfig:
         terms = tuple((str(name), float(weight)) for name, weight in self.terms)
         object.__setattr__(self, "terms", terms)
         if not terms:
-            raise ValueError("At least one loss term is needed.")
+            raise OptionError("At least one loss term is needed.")
         for name, weight in terms:
             if name not in LOSS_TERMS:
-                raise ValueError(f"Unknown loss '{name}'; choose from: {', '.join(LOSS_TERMS)}.")
+                raise OptionError(f"Unknown loss '{name}'; choose from: {', '.join(LOSS_TERMS)}.")
             if weight < 0:
-                raise ValueError(f"The weight of the '{name}' loss must not be negative.")
+                raise OptionError(f"The weight of the '{name}' loss must not be negative.")
         if min(self.eye_multiplier, self.mouth_multiplier, self.mask_loss) < 0:
-            raise ValueError("Eye and mouth multipliers and the mask loss weight must not be negative.")
+            raise OptionError("Eye and mouth multipliers and the mask loss weight must not be negative.")
 
 
 def weight_map(batch: dict[str, Tensor], config: LossConfig) -> Tensor:

@@ -37,7 +37,7 @@ from rich.console import Console
 from torch import Tensor, nn
 
 from faceforge.analysis.crop_identity import create_crop_identity
-from faceforge.errors import InputError
+from faceforge.errors import InputError, OptionError
 from faceforge.models.oneshot import DISCRIMINATOR_PREFIX, FORMAT, GENERATOR_PREFIX, VERSION, unprefixed
 from faceforge.nets.aeinet import AEINet, init_aeinet
 from faceforge.nets.patchgan import MultiscaleDiscriminator
@@ -125,7 +125,7 @@ class OneshotTrainer(LoopTrainer):
         self.config: OneshotConfig = config
         weights = config.losses
         if not (weights.adv or weights.attr or weights.id or weights.rec or weights.eyes or config.teacher):
-            raise ValueError("Every generator loss weight is 0: there is nothing to train.")
+            raise OptionError("Every generator loss weight is 0: there is nothing to train.")
         resume = self.has_saved_run()
         if resume:
             self._check_stored_settings()
