@@ -60,11 +60,11 @@ def _write(src: np.ndarray, box: tuple[slice, slice], moved: np.ndarray, mask: n
     return out
 
 
-def _to_lab(rgb: np.ndarray) -> np.ndarray:
+def to_lab(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(rgb.astype(np.float32) * np.float32(1 / 255), cv2.COLOR_RGB2LAB)
 
 
-def _from_lab(lab: np.ndarray) -> np.ndarray:
+def from_lab(lab: np.ndarray) -> np.ndarray:
     rgb = cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)
     return np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
@@ -82,13 +82,13 @@ def reinhard(
     if box is None:
         return src.copy()
     inside = _inside(mask, stats, box)
-    src_lab, ref_lab = _to_lab(src[box]), _to_lab(ref[box])
+    src_lab, ref_lab = to_lab(src[box]), to_lab(ref[box])
     src_mean, src_std = _stats(src_lab, inside)
     ref_mean, ref_std = _stats(ref_lab, inside)
     gain = np.clip(ref_std / np.maximum(src_std, _MIN_STD), 0.0, _MAX_GAIN)
     moved = src_lab * gain.astype(np.float32) + (ref_mean - src_mean * gain).astype(np.float32)
     np.clip(moved[..., 0], 0, 100, out=moved[..., 0])
-    return _write(src, box, _from_lab(moved), mask)
+    return _write(src, box, from_lab(moved), mask)
 
 
 def _match_lut(src_hist: np.ndarray, ref_hist: np.ndarray) -> np.ndarray:
@@ -149,13 +149,13 @@ def shading(
     inside = _inside(mask, stats, box)
     sample = np.zeros_like(inside)
     sample[::2, ::2] = inside[::2, ::2]  # a quarter of the pixels fit a plane as well
-    moved_lab, ref_lab = _to_lab(moved[box]), _to_lab(ref[box])
+    moved_lab, ref_lab = to_lab(moved[box]), to_lab(ref[box])
     fits = [fit_surface(lab[..., :1], sample, _MIN_SURFACE_SIGMA, degree=1) for lab in (ref_lab, moved_lab)]
     if fits[0] is None or fits[1] is None:
         return moved
     offset = np.clip(fits[0][0][..., 0] - fits[1][0][..., 0], -SHADING_LIMIT, SHADING_LIMIT)
     moved_lab[..., 0] = np.clip(moved_lab[..., 0] + offset, 0, 100)
-    return _write(moved, box, _from_lab(moved_lab), mask)
+    return _write(moved, box, from_lab(moved_lab), mask)
 
 
 COLOR_TRANSFERS: dict[str, ColorTransfer] = {

@@ -10,8 +10,9 @@ import numpy as np
 from faceforge.compose.blend import BLENDERS
 from faceforge.compose.color import COLOR_TRANSFERS
 from faceforge.compose.maskers import MASKS, OCCLUSION_MASKS, MaskContext
-from faceforge.compose.masks import combine_masks, skin_mask
+from faceforge.compose.masks import combine_masks, face_size, skin_mask
 from faceforge.compose.paste import paste_back, roi_of, warp_to_roi
+from faceforge.compose.seam import match_seam
 from faceforge.compose.texture import match_texture
 from faceforge.options import option
 from faceforge.types import AlignedFace
@@ -54,6 +55,11 @@ class ComposeOptions:
         help="Occlusion maskers whose regions keep the target's pixels: 'hands' (MediaPipe Hands), "
         "'occluder' (objects in front of the face that are not the target's skin).",
         choices=OCCLUSION_MASKS.keys,
+    )
+    seam: bool = option(
+        False,
+        help="Match the face to the target along the mask's edge, fading inward over a band of the face "
+        "size (no step at the forehead, jaw or cheeks).",
     )
     texture: bool = option(
         False, help="Match the swapped face's sharpness and grain to the target's (blur or add grain)."
@@ -120,6 +126,8 @@ class Compositor:
         # face's eye whites turned grey when a light target's skin was matched over the whole mask).
         skin = skin_mask(aligned.landmarks, aligned.image.shape[:2])
         colored = COLOR_TRANSFERS[self.options.color](swapped_crop, aligned.image, mask, skin)
+        if self.options.seam:
+            colored = match_seam(colored, aligned.image, mask, face_size(aligned.landmarks))
         out = paste_back(frame, colored, mask, aligned.matrix, blend=BLENDERS[self.options.blend])
         if self.options.texture:
             out = _textured(out, frame, aligned, mask, skin)
