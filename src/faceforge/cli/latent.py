@@ -225,8 +225,23 @@ def invert(
             typer.echo(
                 f"{path} -> {target} ({', '.join(f'{k} MSE {v[index]:.4f}' for k, v in scores.items())})"
             )
-        rows = [np.hstack([to_images(column)[i] for column in columns]) for i in range(len(photos))]
+        cells = [to_images(column) for column in columns]
+        for column, name in zip(cells[1:], scores, strict=True):
+            for index, cell in enumerate(column):
+                _label(cell, f"{name} {float(scores[name][index]):.3f}")
+        rows = [np.hstack([column[i] for column in cells]) for i in range(len(photos))]
         write_image(targets[-1], np.vstack(rows), tag=swap_tag("latent-invert"))
+
+
+def _label(cell, text: str) -> None:
+    """Write ``text`` (a method and its reconstruction MSE) into the top-left corner of a sheet cell."""
+    import cv2
+
+    scale = max(cell.shape[0] / 512, 0.25)
+    thickness = max(round(scale * 2), 1)
+    origin = (4, int(18 * scale) + 4)
+    cv2.putText(cell, text, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thickness + 2, cv2.LINE_AA)
+    cv2.putText(cell, text, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), thickness, cv2.LINE_AA)
 
 
 def mix(

@@ -32,7 +32,7 @@ def to_tensor(crops: list[np.ndarray], device: torch.device | str = "cpu") -> Te
 def to_images(images: Tensor) -> list[np.ndarray]:
     """[B, 3, S, S] in about [-1, 1] → uint8 RGB crops (clamped)."""
     pixels = ((images.detach().float().clamp(-1, 1) + 1.0) * 127.5).round().byte()
-    return list(pixels.permute(0, 2, 3, 1).cpu().numpy())
+    return [np.ascontiguousarray(image) for image in pixels.permute(0, 2, 3, 1).cpu().numpy()]
 
 
 def choose_face(faces: list[Face], image: np.ndarray, what: str, face_index: int | None = None) -> Face:
