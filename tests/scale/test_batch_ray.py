@@ -11,6 +11,7 @@ from scale_media import audio_packets
 
 from faceforge.api import swap_path
 from faceforge.config import SwapConfig
+from faceforge.errors import InputError
 from faceforge.media.images import read_image
 from faceforge.media.provenance import read_tag
 from faceforge.media.video import read_frames
@@ -138,3 +139,12 @@ def test_extract_on_workers_merges_into_one_faceset_like_a_local_extract(
 
     again = batch_extract(inputs, tmp_path / "ray", ExtractSpec(options), Cluster(workers=2))
     assert again.faces_added == 0 and len(again.skipped) == 3  # nothing extracted or merged twice
+
+
+def test_a_worker_the_cluster_cannot_fit_is_refused(local_ray, testdata: Path, tmp_path: Path) -> None:
+    spec = SwapSpec([[testdata / "face_frontal_a.jpg"]], SwapConfig())
+    with pytest.raises(
+        InputError, match="A worker needs 1 CPUs and 1 GPUs, but the Ray cluster has 2 CPUs and 0 GPUs"
+    ):
+        batch_swap([testdata / "face_frontal_b.jpg"], tmp_path / "out", spec, Cluster(workers=1, gpus=1.0))
+    assert not (tmp_path / "out" / "face_frontal_b.jpg").exists()

@@ -97,3 +97,17 @@ def test_an_address_nothing_listens_on_is_refused_before_anything_is_written(
     with pytest.raises(InputError, match="Cannot connect to the Ray cluster"):
         batch_swap([testdata / "face_frontal_b.jpg"], tmp_path / "out", spec, cluster)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_rerun_with_another_option_is_refused_naming_it(testdata: Path, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    config = SwapConfig()
+    source = [[testdata / "face_frontal_a.jpg"]]
+    first = batch_swap(
+        [testdata / "face_frontal_b.jpg"], tmp_path / "out", SwapSpec(source, config), Cluster(0)
+    )
+    assert first.complete
+    other = replace(config, video=replace(config.video, crf=30))
+    with pytest.raises(InputError, match=r"other settings \(swap\.video\.crf\)"):
+        batch_swap([testdata / "face_frontal_b.jpg"], tmp_path / "out", SwapSpec(source, other), Cluster(0))

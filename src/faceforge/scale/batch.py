@@ -8,10 +8,10 @@ one writer: joining the segments of each video, merging the shard facesets. The 
 
 from __future__ import annotations
 
-import hashlib
+import json
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from faceforge.errors import InputError, NoFaceError
@@ -38,10 +38,26 @@ class BatchReport:
         return not self.failed
 
 
-def _settings(action: str, spec: object, segment_seconds: float) -> dict[str, object]:
-    """What must not change between a job and its rerun: the action, the cut points and every setting."""
-    digest = hashlib.sha256(repr(spec).encode()).hexdigest()[:16]
-    return {"action": action, "segment_seconds": segment_seconds, "settings": digest}
+def _settings(action: str, spec: SwapSpec | ExtractSpec, segment_seconds: float) -> dict[str, object]:
+    """What must not change between a job and its rerun: the action, the cut points, the people and every
+    option by its dotted key (so a refusal can say which ones changed)."""
+    settings: dict[str, object] = {"action": action, "segment_seconds": segment_seconds}
+    if isinstance(spec, SwapSpec):
+        from faceforge.config import swap_settings
+
+        settings.update(
+            sources=spec.sources,
+            references=spec.references,
+            model=spec.model,
+            direction=spec.direction,
+            checkpoint=spec.checkpoint,
+            learned_mask=spec.learned_mask,
+        )
+        settings.update({f"swap.{key}": value for key, value in swap_settings(spec.config).items()})
+    else:
+        settings["reference_photos"] = spec.reference_photos
+        settings.update({f"extract.{key}": value for key, value in asdict(spec.options).items()})
+    return json.loads(json.dumps(settings, default=str))
 
 
 def _check_outside(output: Path, items: Sequence[Item], given: Sequence[Path]) -> None:

@@ -14,6 +14,7 @@ process for ``workers=0``; either way through the same worker objects, so both g
 from __future__ import annotations
 
 import logging
+import math
 import socket
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -185,7 +186,7 @@ def _connect(cluster: Cluster) -> bool:
             raise InputError(f"Cannot connect to the Ray cluster at {cluster.address}: {exc}") from exc
     else:
         cpus = max(1, round(cluster.workers * cluster.cpus))
-        gpus = round(cluster.workers * cluster.gpus) if cluster.gpus else None
+        gpus = math.ceil(cluster.workers * cluster.gpus) if cluster.gpus else None
         ray.init(address="local", num_cpus=cpus, num_gpus=gpus, **quiet)  # never join a cluster by chance
     return True
 
@@ -205,6 +206,19 @@ def _check_reachable(address: str) -> None:
         ) from None
 
 
+def _check_fits(cluster: Cluster) -> None:
+    """Refuse a job whose worker cannot fit in the whole cluster (it would wait for ever)."""
+    import ray
+
+    have = ray.cluster_resources()
+    cpus, gpus = have.get("CPU", 0.0), have.get("GPU", 0.0)
+    if cluster.cpus > cpus or cluster.gpus > gpus:
+        raise InputError(
+            f"A worker needs {cluster.cpus:g} CPUs and {cluster.gpus:g} GPUs, but the Ray cluster has "
+            f"{cpus:g} CPUs and {gpus:g} GPUs in all; lower --cpus-per-worker / --gpus-per-worker."
+        )
+
+
 def _run_on_ray(
     todo: list[Task],
     factory: Callable[[Any], Any],
@@ -214,6 +228,8 @@ def _run_on_ray(
     report: JobReport,
     counter: _Counter,
 ) -> None:
+    """The driver's loop. Actors take tasks as soon as each has loaded its models, so a cluster with room
+    for fewer workers than asked runs with those that fit (the others wait in Ray's queue)."""
     import ray
     from ray.exceptions import RayActorError, RayTaskError
 
@@ -221,27 +237,46 @@ def _run_on_ray(
     actor_class = ray.remote(num_cpus=cluster.cpus, num_gpus=cluster.gpus, max_restarts=0)(WorkerHost)
     spares = cluster.workers  # fresh actors allowed in place of dead ones, over the whole job
     actors: list[Any] = []
-    board = ray.remote(num_cpus=0)(ProgressBoard).remote() if counter.progress is not None else None
+    board = None
     try:
-        actors.extend(actor_class.remote(factory, spec) for _ in range(min(cluster.workers, len(todo))))
-        for error in ray.get([actor.ready.remote() for actor in actors]):
-            if error is not None:
-                raise error
+        _check_fits(cluster)
+        if counter.progress is not None:
+            board = ray.remote(num_cpus=0)(ProgressBoard).remote()
         queue = deque(todo)
-        pending: dict[Any, tuple[Any, Task]] = {}
+        starting: dict[Any, Any] = {}  # ready() of an actor loading its models -> the actor
+        pending: dict[Any, tuple[Any, Task]] = {}  # a running task's result -> (actor, task)
+
+        def start_actor() -> None:
+            actor = actor_class.remote(factory, spec)
+            actors.append(actor)
+            starting[actor.ready.remote()] = actor
 
         def submit(actor: Any) -> None:
             task = queue.popleft()
             pending[actor.run.remote(task, board)] = (actor, task)
 
-        for actor in actors:
-            if queue:
-                submit(actor)
-        while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1, timeout=None if board is None else 0.5)
+        for _ in range(min(cluster.workers, len(todo))):
+            start_actor()
+        while pending or (starting and queue):
+            waiting = [*pending, *starting]
+            ready, _ = ray.wait(waiting, num_returns=1, timeout=None if board is None else 0.5)
             if not ready:  # nothing finished yet: show what the running tasks have done so far
                 assert board is not None
                 counter.tick(0, ray.get(board.running.remote([task.key for _, task in pending.values()])))
+                continue
+            if ready[0] in starting:
+                actor = starting.pop(ready[0])
+                try:
+                    error = ray.get(ready[0])
+                except RayActorError:  # died while loading (killed, out of memory)
+                    if spares > 0:
+                        spares -= 1
+                        start_actor()
+                    continue
+                if error is not None:
+                    raise error
+                if queue:
+                    submit(actor)
                 continue
             actor, task = pending.pop(ready[0])
             try:
@@ -252,8 +287,7 @@ def _run_on_ray(
                 actor = None
                 if spares > 0:
                     spares -= 1
-                    actor = actor_class.remote(factory, spec)
-                    actors.append(actor)
+                    start_actor()
             except RayTaskError as exc:
                 cause = exc.cause if isinstance(exc.cause, BaseException) else exc
                 error = f"internal error: {type(cause).__name__}: {cause}."
@@ -264,10 +298,9 @@ def _run_on_ray(
             counter.tick(task.units)
             if actor is not None and queue:
                 submit(actor)
-        if queue:  # every worker died and no spare was left
-            for task in queue:
-                record.mark_failed(task.key, WORKER_LOST)
-                report.failed.append((task.key, WORKER_LOST))
+        for task in queue:  # every worker died and no spare was left
+            record.mark_failed(task.key, WORKER_LOST)
+            report.failed.append((task.key, WORKER_LOST))
     finally:
         for actor in [*actors, *([board] if board is not None else [])]:
             ray.kill(actor)  # on a shared cluster the actors would otherwise keep their memory
