@@ -107,6 +107,8 @@ def _help(flag: DeclaredFlag) -> str:
         text += f" Comma-separated, from: {', '.join(choices) or 'none registered'}."
     if flag.first.optional and flag.first.value_type is not bool:
         text += " 'none' for no value."
+    if flag.swappers and len({o.spec.help for o in flag.options}) > 1:
+        return " ".join(f"{name}: {o.spec.help}" for name, o in zip(flag.swappers, flag.options, strict=True))
     if flag.swappers:
         text = f"{', '.join(flag.swappers)}: {text}"
     return text

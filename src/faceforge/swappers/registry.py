@@ -12,7 +12,7 @@ from typing import Any
 from faceforge.errors import OptionError
 from faceforge.plugins import Registry
 from faceforge.swappers.base import Swapper
-from faceforge.swappers.neural_options import NeuralOptions
+from faceforge.swappers.neural_options import GhostOptions, NeuralOptions, OnnxOptions
 
 SwapperFactory = Callable[[Any], Swapper]
 
@@ -56,24 +56,24 @@ def _autoencoder(options: object) -> Swapper:
     raise OptionError("The autoencoder swapper needs a trained model: use --model MODEL_DIR.")
 
 
-def _onnx(options: NeuralOptions) -> Swapper:
+def _onnx(options: OnnxOptions | NeuralOptions) -> Swapper:
     from faceforge.swappers.onnx import OnnxSwapper
 
-    return OnnxSwapper(options)
+    return OnnxSwapper(NeuralOptions.of(options))
 
 
-def _ghost(options: NeuralOptions) -> Swapper:
+def _ghost(options: GhostOptions | NeuralOptions) -> Swapper:
     from faceforge.swappers.ghost import GhostSwapper
 
-    return GhostSwapper(options)
+    return GhostSwapper(NeuralOptions.of(options))
 
 
 def _builtins() -> Registry[SwapperEntry]:
     registry: Registry[SwapperEntry] = Registry("swapper", "faceforge.swappers", _entry)
     registry.register("mesh", SwapperEntry(_mesh, "faceforge.swappers.mesh:MeshSwapOptions"))
     registry.register("autoencoder", SwapperEntry(_autoencoder))
-    registry.register("onnx", SwapperEntry(_onnx, NeuralOptions))
-    registry.register("ghost", SwapperEntry(_ghost, NeuralOptions))
+    registry.register("onnx", SwapperEntry(_onnx, OnnxOptions))
+    registry.register("ghost", SwapperEntry(_ghost, GhostOptions))
     return registry
 
 
