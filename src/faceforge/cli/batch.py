@@ -73,11 +73,12 @@ def _cluster(workers: int, address: str | None, cpus: float, gpus: float) -> Clu
 
 
 def _swap_config(config_file: Path | None, assignments: list[str] | None) -> SwapConfig:
-    from faceforge.config import SwapConfig, configured
+    from faceforge.config import SwapConfig, configured, swap_declarations
     from faceforge.options import parse_assignments, read_config_file
 
-    values = read_config_file(SwapConfig, config_file) if config_file is not None else {}
-    values.update(parse_assignments(SwapConfig, assignments or []))
+    declarations = swap_declarations()  # SwapConfig's options and each swapper's (swappers.NAME.KEY)
+    values = read_config_file(declarations, config_file) if config_file is not None else {}
+    values.update(parse_assignments(declarations, assignments or []))
     return configured(SwapConfig(), values)
 
 
