@@ -18,6 +18,7 @@ from faceforge.analysis.detection import DetectionOptions, MediaPipeDetector
 from faceforge.analysis.identity import IdentityEncoder, create_identity_encoder
 from faceforge.analysis.landmarks import FaceMeshLandmarker, LandmarkOptions
 from faceforge.geometry.boxes import box_iou, landmark_box
+from faceforge.native_logs import quiet_native_logs
 from faceforge.options import option
 from faceforge.plugins import Registry
 from faceforge.types import Detection, Face
@@ -90,6 +91,7 @@ class FaceAnalyser:
         self, options: AnalysisOptions | None = None, identity: IdentityEncoder | None = None
     ) -> None:
         self.options = options or AnalysisOptions()
+        quiet_native_logs()  # MediaPipe's C++ start-up chatter, off a terminal (real errors still show)
         self.detector = DETECTORS.get(self.options.detector)(self.options.detection)
         try:
             self.landmarker = LANDMARKERS.get(self.options.landmarker)(self.options.landmarks)

@@ -17,7 +17,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from faceforge.cli.errors import handle_sigterm
 from faceforge.cli.help import readable_help
-from faceforge.cli.native_logs import filter_native_stderr
+from faceforge.native_logs import filter_native_stderr
 from faceforge.version import __version__
 
 
