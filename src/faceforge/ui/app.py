@@ -16,6 +16,7 @@ from faceforge.ui.jobs import JobRunner, JobStore
 from faceforge.ui.live_tab import LiveTab
 from faceforge.ui.server import Credentials
 from faceforge.ui.swap_tab import SwapTab, run_swap_job
+from faceforge.ui.train_tab import TrainTab
 from faceforge.ui.uploads import UploadLimits
 
 TITLE = "faceforge"
@@ -33,6 +34,7 @@ class FaceforgeApp:
     runner: JobRunner
     swap: SwapTab
     live: LiveTab
+    train: TrainTab
     workdir: Path
     limits: UploadLimits
 
@@ -57,6 +59,7 @@ class FaceforgeApp:
         self.blocks.close()
         self.runner.stop()
         self.live.close()
+        self.train.close()
         self.swap.close()
 
 
@@ -76,7 +79,10 @@ def create_app(workdir: Path, limits: UploadLimits | None = None) -> FaceforgeAp
         with gr.Tab("Live"):
             live = LiveTab(swap)
             live.build(inputs, swap.controls.inputs if swap.controls else [])
+        with gr.Tab("Train"):
+            train = TrainTab()
+            train.build()
         blocks.unload(swap.on_unload)
         blocks.unload(live.on_unload)
     runner.start()
-    return FaceforgeApp(blocks, runner, swap, live, workdir, limits)
+    return FaceforgeApp(blocks, runner, swap, live, train, workdir, limits)
