@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import logging
 import math
+import signal
 import socket
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -178,16 +180,24 @@ def _connect(cluster: Cluster) -> bool:
     if ray.is_initialized():
         return False
     quiet = {"log_to_driver": False, "logging_level": logging.ERROR, "include_dashboard": False}
-    if cluster.address:
-        _check_reachable(cluster.address)  # again: the cluster may have gone since the job started
-        try:
-            ray.init(address=cluster.address, **quiet)
-        except (ConnectionError, RuntimeError, ValueError) as exc:
-            raise InputError(f"Cannot connect to the Ray cluster at {cluster.address}: {exc}") from exc
-    else:
-        cpus = max(1, round(cluster.workers * cluster.cpus))
-        gpus = math.ceil(cluster.workers * cluster.gpus) if cluster.gpus else None
-        ray.init(address="local", num_cpus=cpus, num_gpus=gpus, **quiet)  # never join a cluster by chance
+    # ray.init installs its own SIGTERM handler (which ends the process on the spot); keep the caller's,
+    # so a terminated job unwinds: its actors are stopped and the command says what was kept.
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGTERM) if in_main else None
+    try:
+        if cluster.address:
+            _check_reachable(cluster.address)  # again: the cluster may have gone since the job started
+            try:
+                ray.init(address=cluster.address, **quiet)
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                raise InputError(f"Cannot connect to the Ray cluster at {cluster.address}: {exc}") from exc
+        else:
+            cpus = max(1, round(cluster.workers * cluster.cpus))
+            gpus = math.ceil(cluster.workers * cluster.gpus) if cluster.gpus else None
+            ray.init(address="local", num_cpus=cpus, num_gpus=gpus, **quiet)  # never join one by chance
+    finally:
+        if in_main and previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return True
 
 
