@@ -120,3 +120,22 @@ def test_face_clicks_are_map_pairs_of_source_and_reference():
     assert people == [[Path("ben.jpg")], [Path("ana.jpg")]]
     assert references is not None and references[0] is faces[0].crop and references[1] is faces[2].crop
     assert choice.toggled(2, 0).assigned == ((0, 1),)  # a second click on the same pair unselects it
+
+
+def test_uploads_are_checked_copied_and_removed_with_their_session(testdata: Path, tmp_path: Path):
+    from faceforge.errors import UnsupportedFormatError
+    from faceforge.ui.uploads import UploadLimits, accept_upload, remove_session_folder, session_folder
+
+    root = tmp_path / "sessions"
+    folder = session_folder(root, "abc/../def")  # a session hash never names a path outside the root
+    assert folder.parent == root
+    photo = testdata / "face_frontal_b.jpg"
+    copy = accept_upload(photo, folder, UploadLimits())
+    assert copy.parent == folder and copy.read_bytes() == photo.read_bytes()
+    with pytest.raises(InputError, match="uploads are limited to 0 MB"):
+        accept_upload(photo, folder, UploadLimits(max_bytes=1000))
+    with pytest.raises(UnsupportedFormatError, match="is not an image faceforge reads"):
+        accept_upload(testdata / "talking_audio_3s.mp4", folder, UploadLimits(), videos=False)
+    assert sorted(folder.iterdir()) == [copy], "a refused upload leaves nothing behind"
+    remove_session_folder(root, "abc/../def")
+    assert not folder.exists()

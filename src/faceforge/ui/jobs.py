@@ -107,15 +107,19 @@ class JobStore:
             )
             return int(cursor.lastrowid or 0)
 
-    def jobs(self) -> list[Job]:
+    def jobs(self, job_id: int | None = None) -> list[Job]:
+        """Every job in order, or only ``job_id``."""
+        query = "SELECT id, created, state, done, total, message, request, output FROM jobs"
         with self._connect() as db:
-            rows = db.execute(
-                "SELECT id, created, state, done, total, message, request, output FROM jobs ORDER BY id"
-            ).fetchall()
+            if job_id is None:
+                rows = db.execute(query + " ORDER BY id").fetchall()
+            else:
+                rows = db.execute(query + " WHERE id = ?", (job_id,)).fetchall()
         return [Job(r[0], r[1], r[2], r[3], r[4], r[5], JobRequest.from_json(r[6]), Path(r[7])) for r in rows]
 
     def get(self, job_id: int) -> Job | None:
-        return next((job for job in self.jobs() if job.id == job_id), None)
+        found = self.jobs(job_id)
+        return found[0] if found else None
 
     def claim_next(self) -> Job | None:
         """The oldest queued job, marked running; None when none is waiting."""
