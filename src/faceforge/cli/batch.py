@@ -105,6 +105,9 @@ def swap(
     more_sources: Annotated[
         list[Path] | None, typer.Option("--source", "-s", help="More photos of the same source person.")
     ] = None,
+    reference: Annotated[
+        Path | None, typer.Option("--reference", "-r", help="Swap only the person who looks like this photo.")
+    ] = None,
     segment_seconds: Segments = 0.0,
     config_file: ConfigFile = None,
     option: Assignments = None,
@@ -122,7 +125,8 @@ def swap(
 
     console = Console(stderr=True)
     with reported_errors(debug, console):
-        spec = SwapSpec([[source, *(more_sources or [])]], _swap_config(config_file, option))
+        references = [reference] if reference is not None else None
+        spec = SwapSpec([[source, *(more_sources or [])]], _swap_config(config_file, option), references)
         cluster = _cluster(workers, ray_address, cpus_per_worker, gpus_per_worker)
         with progress_bar("batch swap", "frames", not quiet) as progress:
             report = batch_swap(inputs, output, spec, cluster, segment_seconds, job, progress)
@@ -135,6 +139,15 @@ def convert(
     output: Annotated[Path, typer.Option("--output", "-o", help="Output folder.")],
     model: Annotated[Path, typer.Option("--model", help="A model folder from `faceforge train`.")],
     direction: Annotated[str, typer.Option(help="a2b puts B's face on A, b2a the reverse.")] = "a2b",
+    checkpoint: Annotated[
+        str, typer.Option(help="The latest save, the best-loss one or the last snapshot.")
+    ] = "latest",
+    learned_mask: Annotated[
+        bool,
+        typer.Option(
+            "--learned-mask/--no-learned-mask", help="Narrow the mask with the model's learned mask, if any."
+        ),
+    ] = True,
     segment_seconds: Segments = 0.0,
     config_file: ConfigFile = None,
     option: Assignments = None,
@@ -155,7 +168,10 @@ def convert(
     with reported_errors(debug, console):
         if direction not in ("a2b", "b2a"):
             raise OptionError(f"--direction is a2b or b2a, not '{direction}'.")
-        spec = SwapSpec([], _swap_config(config_file, option), model=model, direction=direction)
+        if checkpoint not in ("latest", "best", "snapshot"):
+            raise OptionError(f"--checkpoint is latest, best or snapshot, not '{checkpoint}'.")
+        config = _swap_config(config_file, option)
+        spec = SwapSpec([], config, None, model, direction, checkpoint, learned_mask)
         cluster = _cluster(workers, ray_address, cpus_per_worker, gpus_per_worker)
         with progress_bar("batch convert", "frames", not quiet) as progress:
             report = batch_swap(inputs, output, spec, cluster, segment_seconds, job, progress)
