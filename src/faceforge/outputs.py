@@ -13,6 +13,7 @@ Both raise :class:`~faceforge.errors.OutputError` (exit code 5).
 
 from __future__ import annotations
 
+import fcntl
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -95,3 +96,33 @@ class OutputLock(AdvisoryLock):
             raise OutputError(f"Cannot write {self.output}: {exc.strerror or exc}.") from None
         super().acquire()
         return self
+
+
+def sweep_locks(folder: Path, dry_run: bool = False) -> tuple[list[Path], list[Path]]:
+    """The output lock files directly in ``folder``, as (stale, held). A stale one (its run was killed
+    with SIGKILL: the file stays, the lock died with the process) is removed unless ``dry_run``, while
+    this process holds its lock, so no run that is taking it at that moment loses it; a held one is
+    never touched."""
+    stale, held = [], []
+    try:
+        entries = sorted(e.path for e in os.scandir(folder) if e.name.startswith(LOCK_PREFIX) and e.is_file())
+    except OSError:
+        return [], []
+    for name in entries:
+        try:
+            fd = os.open(name, os.O_RDWR)
+        except OSError:
+            continue  # gone meanwhile, or not ours to open
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            held.append(Path(name))
+            os.close(fd)
+            continue
+        try:
+            if not dry_run:
+                Path(name).unlink(missing_ok=True)
+            stale.append(Path(name))
+        finally:
+            os.close(fd)
+    return stale, held

@@ -183,6 +183,47 @@ def test_clean_removes_what_no_live_run_owns(tmp_path: Path) -> None:
     assert keep.read_bytes() == b"x"
 
 
+_HOLD_LOCK = """
+import sys
+from pathlib import Path
+from faceforge.outputs import OutputLock
+with OutputLock(Path(sys.argv[1])):
+    print("held", flush=True)
+    sys.stdin.readline()
+"""
+
+
+def test_clean_removes_output_locks_of_killed_runs_only(tmp_path: Path) -> None:
+    from faceforge.outputs import lock_path
+
+    killed = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_LOCK, str(tmp_path / "a.mp4")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    running = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_LOCK, str(tmp_path / "b.mp4")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert killed.stdout.readline().strip() == "held" and running.stdout.readline().strip() == "held"
+        killed.kill()
+        killed.wait(timeout=60)
+        assert lock_path(tmp_path / "a.mp4").exists()  # SIGKILL left the file behind
+        done = run("clean", tmp_path, "--json")
+        assert done.returncode == 0, done.stderr
+        report = json.loads(done.stdout)
+        assert report["removed"] == [str(lock_path(tmp_path / "a.mp4"))]
+        assert report["kept"] == [{"path": str(lock_path(tmp_path / "b.mp4")), "owner_pid": running.pid}]
+        assert not lock_path(tmp_path / "a.mp4").exists() and lock_path(tmp_path / "b.mp4").exists()
+    finally:
+        running.communicate("\n", timeout=60)
+    assert not lock_path(tmp_path / "b.mp4").exists()
+
+
 def test_clean_of_a_missing_folder_is_one_sentence(tmp_path: Path) -> None:
     done = run("clean", tmp_path / "nowhere")
     assert done.returncode == 2

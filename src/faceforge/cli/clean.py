@@ -1,7 +1,8 @@
 """``faceforge clean PATH...``: remove the temporary files and folders that killed runs left behind.
 
 Outputs are written under hidden ``.faceforge-tmp-*`` names and renamed when complete; a run killed
-with SIGKILL (or a power cut) cannot remove its temporary. A later run into the same folder removes
+with SIGKILL (or a power cut) cannot remove its temporary, nor its ``.faceforge-lock-*`` output lock
+file (the lock itself dies with the process; the file stays). A later run into the same folder removes
 those whose owner has exited; this command removes the rest, including those of older faceforge
 versions whose names carry no owner. A temporary of a run that is still going is never touched.
 """
@@ -47,6 +48,8 @@ def clean(
     """Remove temporary files that interrupted faceforge runs left in folders; keep those of running ones."""
     from faceforge.errors import InputError, OutputError
     from faceforge.media.atomic import find_temporaries, remove_temporaries
+    from faceforge.media.locking import holder_pid
+    from faceforge.outputs import sweep_locks
 
     out = Console(soft_wrap=True)
     with reported_errors(debug):
@@ -64,6 +67,9 @@ def clean(
                 done = stale if dry_run else remove_temporaries(stale)
                 removed += done
                 failed += [p for p in stale if p not in done]
+                free_locks, held_locks = sweep_locks(folder, dry_run)
+                removed += free_locks
+                kept += [(lock, holder_pid(lock)) for lock in held_locks]
         if as_json:
             report = {
                 "removed": [str(p) for p in removed],

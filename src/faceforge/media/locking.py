@@ -19,6 +19,7 @@ import socket
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from faceforge.errors import OutputError
 
@@ -26,17 +27,32 @@ _HOLDER_LIMIT = 4096  # bytes of holder description read back; the file is ours,
 _ATTEMPTS = 8  # unlinked-under-us retries; each needs another holder to finish in between
 
 
+def _holder(path: Path) -> dict[str, Any]:
+    with open(path, "rb") as handle:
+        data = json.loads(handle.read(_HOLDER_LIMIT).decode("utf-8"))
+    if not isinstance(data, dict):
+        raise TypeError("not a holder record")
+    return data
+
+
 def holder_text(path: Path) -> str:
     """Who holds the lock, as the holder wrote it; a short fallback when the file says nothing usable."""
     try:
-        with open(path, "rb") as handle:
-            data = json.loads(handle.read(_HOLDER_LIMIT).decode("utf-8"))
+        data = _holder(path)
         return (
             f"pid {int(data['pid'])} on {str(data['host'])[:64]}, running `{str(data['command'])[:200]}` "
             f"since {str(data['since'])[:40]}"
         )
     except (OSError, ValueError, KeyError, TypeError):
         return "a process that did not say who it is"
+
+
+def holder_pid(path: Path) -> int | None:
+    """The pid the lock's holder wrote; None when the file says nothing usable."""
+    try:
+        return int(_holder(path)["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _holder_record() -> bytes:
