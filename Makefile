@@ -3,23 +3,30 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
+CORE := $(VENV)/.installed-core
 STAMP := $(VENV)/.installed
 
 .PHONY: setup demo test lint bench clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+# The core: what `faceforge swap`, `evaluate` and the demo need.
+$(CORE): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# torch first and pinned: 2.13.0 is the CPU build; anything newer pulls a multi-GB CUDA build.
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e ".[dev,demo]"
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(CORE)
+
+# Everything: the core, every extra (train, ui, scale) and the tools of the tests and linters.
+$(STAMP): $(CORE)
+	$(BIN)/python -m pip install --quiet -e ".[train,ui,scale,dev]"
 	# The UI's browser tests drive Debian's chromium through Playwright (Playwright downloads nothing).
 	test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
 	touch $(STAMP)
 
-demo: $(STAMP)
+demo: $(CORE)
 	$(BIN)/faceforge demo --output out
 
 test: $(STAMP)

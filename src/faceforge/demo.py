@@ -17,20 +17,15 @@ import av
 import cv2
 import numpy as np
 
-from faceforge.errors import FaceforgeError
 from faceforge.media.atomic import atomic_output
 from faceforge.media.images import read_image, write_image
 
 
 def sample_photos() -> tuple[np.ndarray, np.ndarray]:
     """(source, target) RGB photos: scikit-image's astronaut and matplotlib's Grace Hopper."""
-    try:
-        from matplotlib import cbook
-        from skimage import data
-    except ImportError as exc:
-        raise FaceforgeError(
-            "The demo needs scikit-image and matplotlib: pip install 'faceforge[demo]'."
-        ) from exc
+    from matplotlib import cbook
+    from skimage import data
+
     target = read_image(Path(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)))
     return data.astronaut(), target
 

@@ -17,6 +17,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from faceforge.errors import FaceforgeError
 
@@ -24,6 +25,19 @@ INTERRUPTED = 130
 TERMINATED = 143
 BAD_OPTION = 2  # also what the command-line parser exits with on an unknown flag or a bad choice
 INTERNAL = 70
+_BUG = "This is a bug in faceforge; run again with --debug for the traceback and report it."
+
+#: Packages of the optional extras (pyproject's optional-dependencies), by import name.
+EXTRAS = {"gradio": "ui", "ray": "scale", "tensorboard": "train", "lion_pytorch": "train"}
+
+
+def missing_extra(exc: ModuleNotFoundError) -> str | None:
+    """The sentence for an import that failed because an optional extra is not installed, else None."""
+    top = (exc.name or "").split(".")[0]
+    if top not in EXTRAS:
+        return None
+    return f"This needs the optional package {top}: pip install 'faceforge[{EXTRAS[top]}]'."
+
 
 #: The ``--debug`` flag of a command, for :func:`reported_errors`.
 Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks of unexpected errors.")]
@@ -59,7 +73,7 @@ def reported_errors(
     try:
         yield
     except FaceforgeError as exc:
-        say(f"[bold red]error:[/] {exc}")
+        say(f"[bold red]error:[/] {escape(str(exc))}")
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         say(f"[bold red]interrupted.[/] {stopped}")
@@ -70,10 +84,11 @@ def reported_errors(
     except typer.Exit:
         raise  # a command's own documented exit, its sentence already said
     except Exception as exc:
+        sentence = missing_extra(exc) if isinstance(exc, ModuleNotFoundError) else None
+        if sentence is not None:
+            say(f"[bold red]error:[/] {escape(sentence)}")
+            sys.exit(FaceforgeError.exit_code)
         if debug:
             raise
-        say(
-            f"[bold red]internal error:[/] {type(exc).__name__}: {exc}. "
-            "This is a bug in faceforge; run again with --debug for the traceback and report it."
-        )
+        say(f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))}. {_BUG}")
         sys.exit(INTERNAL)

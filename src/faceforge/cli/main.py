@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from faceforge.cli.errors import handle_sigterm
+from faceforge.cli.errors import handle_sigterm, missing_extra
 from faceforge.cli.help import readable_help
 from faceforge.native_logs import filter_native_stderr
 from faceforge.version import __version__
@@ -85,7 +85,14 @@ COMMANDS: dict[str, LazyCommand] = {
 def load_command(name: str) -> Any:
     """The click command of ``name``, its module imported now."""
     entry = COMMANDS[name]
-    module = import_module(entry.module)
+    try:
+        module = import_module(entry.module)
+    except ModuleNotFoundError as exc:
+        sentence = missing_extra(exc)
+        if sentence is None:
+            raise
+        typer.echo(f"error: faceforge {name}: {sentence}", err=True)
+        raise SystemExit(1) from None
     target = getattr(module, entry.attribute)
     if entry.extend:
         target = getattr(module, entry.extend)(target)
