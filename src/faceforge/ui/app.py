@@ -12,6 +12,7 @@ from pathlib import Path
 import gradio as gr
 
 from faceforge.ui.compare_tab import CompareTab
+from faceforge.ui.facesets_tab import FacesetsTab
 from faceforge.ui.jobs import JobRunner, JobStore
 from faceforge.ui.live_tab import LiveTab
 from faceforge.ui.server import Credentials
@@ -79,6 +80,8 @@ def create_app(workdir: Path, limits: UploadLimits | None = None) -> FaceforgeAp
         with gr.Tab("Live"):
             live = LiveTab(swap)
             live.build(inputs, swap.controls.inputs if swap.controls else [])
+        with gr.Tab("Facesets"):
+            FacesetsTab().build()
         with gr.Tab("Train"):
             train = TrainTab()
             train.build()
