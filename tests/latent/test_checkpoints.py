@@ -92,6 +92,18 @@ def _tiny_state() -> dict[str, torch.Tensor]:
     return StyleGAN2Generator(TINY).state_dict()
 
 
+def test_a_bare_state_dict_in_safetensors_loads(tmp_path: Path) -> None:
+    from safetensors.torch import save_file
+
+    state = _tiny_state()
+    save_file({**state, "latent_avg": torch.ones(16)}, str(tmp_path / "g.safetensors"))
+    loaded = load_generator(tmp_path / "g.safetensors")
+    assert loaded.generator.config == TINY and torch.equal(loaded.latent_avg, torch.ones(1, 16))
+    with pytest.raises(WeightsError, match="holds no StyleGAN2 generator"):
+        save_file({"weight": torch.ones(2)}, str(tmp_path / "other.safetensors"))
+        load_generator(tmp_path / "other.safetensors")
+
+
 def test_a_missing_conv_weight_is_one_sentence_naming_it(tmp_path: Path) -> None:
     state = _tiny_state()
     del state["convs.1.conv.weight"]

@@ -7,7 +7,8 @@ Accepted files:
   [, 'args', 'ada_aug_p']}``, e.g. the 256 px ``550000.pt``), where ``args`` is a pickled
   ``argparse.Namespace``;
 - e4e's ``e4e_ffhq_encode.pt`` (``{'state_dict': encoder.* + decoder.*, 'opts': dict, 'latent_avg'}``);
-- flat ``.safetensors`` (``g_ema.*``/``encoder.*``/``decoder.*`` keys, optional ``latent_avg``).
+- flat ``.safetensors`` (``g_ema.*``/``encoder.*``/``decoder.*`` keys, optional ``latent_avg``), and a bare
+  generator state dict (``style.1.weight``, ...) in either format.
 
 PyTorch pickles are read with ``torch.load(weights_only=True)`` and an allow-list of exactly
 :data:`ALLOWED_GLOBALS`: anything else pickled in the file is refused in one sentence.
@@ -155,6 +156,9 @@ def load_generator(path: Path, seed: int = 0) -> LoadedGenerator:
         part = _prefixed(source, prefix)
         if part:
             return _build_generator(part, latent_avg, seed, path)
+    if "style.1.weight" in source:  # a bare g_ema state dict
+        plain = {key: value for key, value in source.items() if key != "latent_avg"}
+        return _build_generator(plain, latent_avg, seed, path)
     raise WeightsError(f"{path} holds no StyleGAN2 generator ('g_ema' or e4e 'decoder.' weights).")
 
 
