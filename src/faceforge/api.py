@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 
 from faceforge.config import SwapConfig
-from faceforge.errors import InputError, NoFaceError, UnsupportedFormatError
+from faceforge.errors import InputError, UnsupportedFormatError
 from faceforge.media.images import IMAGE_SUFFIXES, is_image_path, read_image, write_image
 from faceforge.media.video import VIDEO_SUFFIXES, is_video_path
-from faceforge.pipeline.image import FolderReport, Progress, swap_folder, swap_image_file
+from faceforge.pipeline.image import FolderReport, Progress, nothing_swapped, swap_folder, swap_image_file
 from faceforge.pipeline.session import Photo, SwapSession
 from faceforge.pipeline.video import VideoReport, swap_video_file
 from faceforge.swappers.base import Swapper
@@ -37,12 +37,8 @@ def swap_image(
     with SwapSession(_people(source), config) as session:
         image = target if isinstance(target, np.ndarray) else read_image(Path(target))
         rendered = session.render_image(image)
-        if rendered.faces_swapped == 0 and rendered.faces_declined:
-            raise NoFaceError(
-                f"The swapper declined every face of the target image ({rendered.faces_declined})."
-            )
         if rendered.faces_swapped == 0:
-            raise NoFaceError("No face to swap was found in the target image.")
+            raise nothing_swapped(session, image, rendered.faces_declined, "the target image")
         if output is not None:
             write_image(Path(output), rendered.image, session.tag(rendered))
         return rendered.image

@@ -6,20 +6,37 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from faceforge.errors import InputError, NoFaceError, OutputError
+import numpy as np
+
+from faceforge.errors import FaceforgeError, InputError, NoFaceError, OptionError, OutputError
 from faceforge.media.images import image_files, read_image, write_image
 from faceforge.pipeline.session import SwapSession
 
 Progress = Callable[[int, int], None]
 
 
+def nothing_swapped(session: SwapSession, image: np.ndarray, declined: int, what: str) -> FaceforgeError:
+    """Why no face of ``image`` was swapped, in one sentence: the swapper declined them, ``--face-index``
+    points past the faces there are (counted again here, on this failure path only), or there is none."""
+    if declined:
+        return NoFaceError(f"The swapper declined every face of {what} ({declined}).")
+    selection = session.config.selection
+    if selection.mode == "index":
+        found = len(session.analyser.faces(image))
+        if found:
+            return OptionError(
+                f"--face-index {selection.face_index} asks for face number {selection.face_index + 1} from "
+                f"the left, but {what} has {found} face{'s' if found > 1 else ''}: use 0 to {found - 1}."
+            )
+    return NoFaceError(f"No face to swap was found in {what}.")
+
+
 def swap_image_file(session: SwapSession, target: Path, output: Path) -> int:
     """Swap the faces of one image file into ``output``; returns how many faces were replaced."""
-    rendered = session.render_image(read_image(target))
-    if rendered.faces_swapped == 0 and rendered.faces_declined:
-        raise NoFaceError(f"The swapper declined every face of {target} ({rendered.faces_declined}).")
+    image = read_image(target)
+    rendered = session.render_image(image)
     if rendered.faces_swapped == 0:
-        raise NoFaceError(f"No face to swap was found in {target}.")
+        raise nothing_swapped(session, image, rendered.faces_declined, str(target))
     write_image(output, rendered.image, session.tag(rendered))
     return rendered.faces_swapped
 
