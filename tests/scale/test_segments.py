@@ -57,7 +57,7 @@ def test_joined_parts_keep_every_timestamp_and_the_audio_once(clip: Path, tmp_pa
                 writer.write(frame)
         parts.append(part)
     joined = tmp_path / "joined.mp4"
-    assert join_segments(parts, joined, clip, {"synthetic": True, "generator": "faceforge"}) == 90
+    assert join_segments(parts, joined, clip, info.fps, {"synthetic": True, "generator": "faceforge"}) == 90
     assert [f.pts for f in read_frames(joined)] == [f.pts for f in read_frames(clip)]
     assert audio_packets(joined) == audio_packets(clip)  # every packet, copied once, same timestamps
     assert read_tag(joined) == {"synthetic": True, "generator": "faceforge"}

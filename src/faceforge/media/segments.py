@@ -128,11 +128,17 @@ def read_segment(path: Path, segment: Segment, max_pixels: int = DEFAULT_MAX_PIX
 
 
 def join_segments(
-    parts: Sequence[Path], output: Path, audio_source: Path | None, tag: dict[str, Any] | None = None
+    parts: Sequence[Path],
+    output: Path,
+    audio_source: Path | None,
+    fps: Fraction,
+    tag: dict[str, Any] | None = None,
 ) -> int:
     """Copy the video packets of ``parts`` (in order) into ``output`` and the audio of ``audio_source``
-    once beside them; returns the number of video packets. The parts must come from one encoder setting
-    (same codec parameters), as the segments of one job do; their timestamps are kept as they are."""
+    once beside them, up to the end of the last frame (its pts plus one frame at ``fps``, the source's
+    rate, as :class:`~faceforge.media.writer.VideoWriter` cuts it); returns the number of video packets.
+    The parts must come from one encoder setting (same codec parameters), as the segments of one job do;
+    their timestamps are kept as they are."""
     if not parts:
         raise OutputError(f"Cannot write {output}: there are no segments to join.")
     target = AtomicOutput(Path(output))
@@ -149,17 +155,16 @@ def join_segments(
                     out.metadata.update(video_metadata(tag))
                 video = out.add_stream_from_template(template)
                 video.time_base = template.time_base
-                rate = template.average_rate
                 if audio_source is not None:
                     audio = AudioPassthrough(Path(audio_source), out, suffix)
                 out.start_encoding()
                 last: tuple[int, Fraction] | None = None
                 for part in parts:
-                    last = _copy_packets(Path(part), out, video, audio) or last
-                    written += _count_packets(Path(part))
+                    count, last = _copy_packets(Path(part), out, video, audio, last)
+                    written += count
                 if audio is not None and last is not None:
-                    step = round(1 / (Fraction(rate) * last[1])) if rate else 1
-                    audio.finish((last[0] + max(1, step)) * last[1])
+                    step = max(1, round(1 / (Fraction(fps) * last[1])))
+                    audio.finish((last[0] + step) * last[1])
             finally:
                 out.close()
                 if audio is not None:
@@ -174,25 +179,25 @@ def join_segments(
 
 
 def _copy_packets(
-    part: Path, out: av.container.OutputContainer, video: Any, audio: AudioPassthrough | None
-) -> tuple[int, Fraction] | None:
-    """Mux one part's video packets into ``out`` (audio up to each packet's time); the last pts seen."""
-    last: tuple[int, Fraction] | None = None
+    part: Path,
+    out: av.container.OutputContainer,
+    video: Any,
+    audio: AudioPassthrough | None,
+    last: tuple[int, Fraction] | None,
+) -> tuple[int, tuple[int, Fraction] | None]:
+    """Mux one part's video packets into ``out`` (audio up to each packet's time): the packets copied and
+    the latest pts so far (with its time base)."""
+    count = 0
     with av.open(str(part)) as container:
         stream = container.streams.video[0]
         for packet in container.demux(stream):
             if packet.dts is None:
                 continue
+            count += packet.size > 0
             if packet.pts is not None and (last is None or packet.pts > last[0]):
                 last = (packet.pts, Fraction(packet.time_base))
             packet.stream = video
             out.mux(packet)
             if audio is not None and packet.pts is not None:
                 audio.mux_until(packet.pts * Fraction(packet.time_base))
-    return last
-
-
-def _count_packets(part: Path) -> int:
-    with av.open(str(part)) as container:
-        stream = container.streams.video[0]
-        return sum(1 for packet in container.demux(stream) if packet.size > 0)
+    return count, last

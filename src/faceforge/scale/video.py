@@ -54,4 +54,4 @@ def join_parts(target: Path, parts: list[Path], output: Path) -> int:
     """Join the swapped parts of ``target`` into ``output`` with ``target``'s audio; the frames written.
     The provenance tag is the parts' own (every part carries the run's tag)."""
     output.parent.mkdir(parents=True, exist_ok=True)
-    return join_segments(parts, output, target, read_tag(parts[0]))
+    return join_segments(parts, output, target, probe_video(target).fps, read_tag(parts[0]))
