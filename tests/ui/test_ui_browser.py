@@ -210,6 +210,21 @@ def test_video_swap_keeps_frames_and_audio(
     assert read_tag(saved) is not None
 
 
+def test_every_tab_opens(page: Page, screenshots: Path):
+    page.reload()
+    for tab, element in [
+        ("Compare", "#compare-run"),
+        ("Live", "#live-camera"),
+        ("Facesets", "#faceset-extract"),
+        ("Train", "#train-start"),
+        ("Swap", "#run"),
+    ]:
+        page.get_by_role("tab", name=tab).click()
+        expect(page.locator(element)).to_be_visible()
+        page.screenshot(path=str(screenshots / f"tab-{tab.lower()}.png"))
+    assert "Error" not in page.locator("body").inner_text()
+
+
 def fake_camera_file(clip: Path, path: Path, frames: int = 30) -> Path:
     """The first ``frames`` of ``clip`` at 320x180 as Y4M, which chromium plays as its fake webcam."""
     import av
