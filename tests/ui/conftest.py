@@ -3,6 +3,7 @@ localhost port, and Debian's chromium driven by Playwright (nothing downloaded).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,5 +44,10 @@ def step_ms() -> int:
 
 @pytest.fixture(scope="module")
 def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where the browser tests save their screenshots (test artefacts)."""
+    """Where the browser tests save their screenshots (test artefacts): $FACEFORGE_UI_SCREENSHOTS when
+    set (CI keeps that folder), else a pytest temporary folder."""
+    chosen = os.environ.get("FACEFORGE_UI_SCREENSHOTS")
+    if chosen:
+        Path(chosen).mkdir(parents=True, exist_ok=True)
+        return Path(chosen)
     return tmp_path_factory.mktemp("ui-screenshots")
