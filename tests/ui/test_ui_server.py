@@ -1,5 +1,6 @@
-"""A non-local bind without a login is refused in one sentence before anything starts (the default
-loopback bind is checked on the browser tests' server, in test_ui_browser.py)."""
+"""A non-local bind without a login is refused in one sentence before anything starts, and with
+``--auth`` nothing is served before the login (the default loopback bind is checked on the browser
+tests' server, in test_ui_browser.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from ui_servers import start_ui, stop_ui
 
 from faceforge.errors import OptionError
 from faceforge.ui.server import check_bind, is_local_host, parse_auth
@@ -40,3 +42,32 @@ def test_bind_rules():
             parse_auth(bad)
     with pytest.raises(OptionError, match="1 to 65535"):
         check_bind("127.0.0.1", 70000, None)
+
+
+def test_with_auth_nothing_is_served_before_the_login(tmp_path: Path):
+    import http.cookiejar
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    server = start_ui(tmp_path / "work", "--auth", "ana:a-long-secret")
+    try:
+
+        def status(
+            opener: urllib.request.OpenerDirector, path: str, form: dict[str, str] | None = None
+        ) -> int:
+            data = urllib.parse.urlencode(form).encode() if form is not None else None
+            try:
+                with opener.open(server.url.rstrip("/") + path, data=data, timeout=30) as response:
+                    return response.status
+            except urllib.error.HTTPError as exc:
+                return exc.code
+
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        assert status(opener, "/config") == 401
+        assert status(opener, "/login", {"username": "ana", "password": "wrong"}) == 400
+        assert status(opener, "/config") == 401
+        assert status(opener, "/login", {"username": "ana", "password": "a-long-secret"}) == 200
+        assert status(opener, "/config") == 200
+    finally:
+        stop_ui(server)
