@@ -41,7 +41,7 @@ def test_evaluate_command_writes_a_report(tmp_path: Path, testdata: Path) -> Non
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
-        (["--option", "compose.color=sepia"], 2, "unknown colour transfer 'sepia'"),
+        (["--option", "compose.color=sepia"], 2, "Option compose.color takes one of"),
         (["--swapper", "nonesuch"], 2, "Unknown swapper 'nonesuch'"),
         (["--bogus"], 2, "No such option: --bogus"),
         ([], 2, "Give the pairs to evaluate"),
