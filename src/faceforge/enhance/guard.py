@@ -1,10 +1,11 @@
 """The identity guard: a face enhancer may sharpen a face, not change who it is.
 
-For every enhanced face the guard embeds the swapped crop and the crop blended with the enhancer's output
-at the step's blend, half of it and a quarter of it (one batch through the identity network), and keeps
-the strongest blend whose embedding lies within ``threshold`` of the swapped face's; when none does, the
-enhancement of that face is dropped. What it decided is kept in :attr:`IdentityGuard.records` (the
-distance at the full blend and the blend kept), for reports.
+For every enhanced face the guard embeds the swapped crop and the crop blended with the enhancer's
+output at the step's blend (one batch through the identity network for all faces); only for the faces
+whose embedding moved more than ``threshold`` away does it try half and a quarter of the blend (a
+second batch), keeping the strongest blend within the threshold. When none is, the enhancement of that face
+is dropped. What it decided is kept in :attr:`IdentityGuard.records` (the distance at the full
+blend, the distance and blend kept), for reports.
 """
 
 from __future__ import annotations
@@ -61,20 +62,30 @@ class IdentityGuard:
         blends: Sequence[float],
     ) -> list[float]:
         """The blend to keep for each face: ``blended(i, b)`` is face ``i``'s crop at blend ``b``."""
-        chips: list[np.ndarray] = []
-        for i, aligned in enumerate(faces):
-            face = [crop_face(aligned)]
-            chips += self.encoder.chips(swapped[i], face)
-            for share in BLEND_STEPS:
-                chips += self.encoder.chips(blended(i, blends[i] * share), face)
-        vectors = self.encoder.embed_chips(np.stack(chips))
-        per_face = len(BLEND_STEPS) + 1
+        everyone = range(len(faces))
+        first = self._embed(
+            [(i, swapped[i]) for i in everyone] + [(i, blended(i, blends[i])) for i in everyone], faces
+        )
+        swapped_vectors = first[: len(faces)]
+        distances = {i: [self._distance(swapped_vectors[i], first[len(faces) + i])] for i in everyone}
+        retry = [i for i in everyone if distances[i][0] > self.threshold]
+        if retry:
+            tries = [(i, share) for i in retry for share in BLEND_STEPS[1:]]
+            vectors = self._embed([(i, blended(i, blends[i] * share)) for i, share in tries], faces)
+            for (i, _), vector in zip(tries, vectors, strict=True):
+                distances[i].append(self._distance(swapped_vectors[i], vector))
         kept: list[float] = []
-        for i in range(len(faces)):
-            group = vectors[i * per_face : (i + 1) * per_face]
-            distances = [float(d) for d in self.encoder.distance(group[0], group[1:])]
-            fits = [k for k, d in enumerate(distances) if d <= self.threshold]
+        for i in everyone:
+            fits = [k for k, d in enumerate(distances[i]) if d <= self.threshold]
             blend = blends[i] * BLEND_STEPS[fits[0]] if fits else 0.0
-            self.records.append(GuardRecord(distances[0], distances[fits[0]] if fits else 0.0, blend))
+            self.records.append(GuardRecord(distances[i][0], distances[i][fits[0]] if fits else 0.0, blend))
             kept.append(blend)
         return kept
+
+    def _embed(self, images: Sequence[tuple[int, np.ndarray]], faces: Sequence[AlignedFace]) -> np.ndarray:
+        """One identity vector per ``(face index, crop)``, in one batch."""
+        chips = [chip for i, image in images for chip in self.encoder.chips(image, [crop_face(faces[i])])]
+        return self.encoder.embed_chips(np.stack(chips))
+
+    def _distance(self, a: np.ndarray, b: np.ndarray) -> float:
+        return float(self.encoder.distance(a, b))
