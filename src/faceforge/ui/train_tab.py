@@ -153,6 +153,7 @@ class TrainTab:
         preview = folder / "previews" / "preview.png"
         shown = read_image(preview) if preview.is_file() else gr.update()  # any folder, not only served ones
         log = "\n".join(run.lines[-40:]) if run else gr.update()
+        state: object
         if run is None:
             state = gr.update()
         elif run.running:
