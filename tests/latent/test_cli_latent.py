@@ -145,6 +145,7 @@ def test_align_writes_crops_and_transforms(testdata: Path, tmp_path: Path) -> No
         ("face-index", 4, "has 3 faces; --face-index 5 is not one of 0-2."),
         ("method", 2, "--method e4e needs the e4e weights"),
         ("steps", 2, "Option steps must be at least 1, not 0."),
+        ("tiny", 2, "The face is too small for FFHQ alignment: its square is 33 px in the photo"),
     ],
 )
 def test_bad_input_is_one_sentence_and_writes_nothing(
@@ -159,6 +160,11 @@ def test_bad_input_is_one_sentence_and_writes_nothing(
 
         write_image(blank, np.full((300, 300, 3), 90, dtype=np.uint8))
         photo = blank
+    if case == "tiny":
+        from PIL import Image
+
+        photo = tmp_path / "tiny.png"
+        Image.open(testdata / "face_frontal_a.jpg").resize((60, 90)).save(photo)
     args = {
         "no-weights": [photo],
         "missing-file": [photo, "-g", tmp_path / "absent.pt"],
@@ -167,6 +173,7 @@ def test_bad_input_is_one_sentence_and_writes_nothing(
         "face-index": [testdata / "group_3faces.jpg", *generator, "--face-index", "5"],
         "method": [photo, *generator, "--method", "e4e"],
         "steps": [photo, *generator, "--steps", "0"],
+        "tiny": [photo, *generator],
     }[case]
     result = _run("invert", *args, *([] if case == "steps" else ["--steps", "1"]), "-o", out)
     assert result.exit_code == code, result.output
