@@ -9,7 +9,9 @@ Prints one JSON line per path on stdout:
 - ``onnx-ffhq-512-io``: the same face enhancer around a toy ONNX graph with GFPGAN's I/O (one Gather, one
   Mul, one Add): what faceforge adds around a published 512-px enhancer, whose own network time comes on
   top and is not measured here (no such weights on this machine);
-- ``identity-guard``: what the identity guard adds per face (dlib ResNet in torch, 4 chips per face);
+- ``identity-guard-pass``: what the identity guard adds per face when the enhancement keeps identity
+  (dlib ResNet in torch, 2 chips); ``identity-guard-retry``: when it does not (2 more chips, half and
+  quarter blend);
 - ``frame-x2-io``: the tiled frame enhancer on a 640x360 frame with a toy x2 nearest-neighbour graph:
   tiling, feeding and blending, without an upscaler's own network time;
 - ``pixel-boost-512-io``: an inswapper-shaped toy at 128 px run on the 16 sub-grids of a 512-px crop.
@@ -138,11 +140,13 @@ def main() -> None:
             "onnx-ffhq-512-io", timed(lambda: onnx_enhancer.process([aligned], crops), args.repeat), crop=256
         )
 
-        guard = IdentityGuard(create_identity_encoder(), 0.1)  # type: ignore[arg-type]
-        guarded = FaceEnhancer("onnx", toy, 0.8, guard)
-        with_guard = timed(lambda: guarded.process([aligned], crops), args.repeat)
         without = timed(lambda: onnx_enhancer.process([aligned], crops), args.repeat)
-        emit("identity-guard", with_guard - without, crop=256)
+        encoder = create_identity_encoder()
+        for label, threshold in (("identity-guard-pass", 10.0), ("identity-guard-retry", 1e-6)):
+            guard = IdentityGuard(encoder, threshold)  # type: ignore[arg-type]
+            guarded = FaceEnhancer("onnx", toy, 0.8, guard)
+            ms = timed(lambda enhancer=guarded: enhancer.process([aligned], crops), args.repeat)
+            emit(label, ms - without, crop=256)
 
         upscaler = OnnxUpscaler(str(upscaler_model(folder / "x2.onnx", 2)), tile=256, device="cpu")
         frame = np.ascontiguousarray(np.resize(image, (360, 640, 3)))
