@@ -65,6 +65,21 @@ def coverage(matrix: np.ndarray, model_size: int, crop_size: int) -> np.ndarray:
     )
 
 
+def into_model(crop: np.ndarray, matrix: np.ndarray, model_size: int) -> np.ndarray:
+    """The swapped crop laid out in the model's crop. A model crop smaller than the face in the swapper's
+    crop is reached by area averaging first (a plain warp would alias it)."""
+    scale = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))  # model pixels per crop pixel
+    if scale < 0.8:
+        side = max(1, round(crop.shape[0] * scale))
+        factor = side / crop.shape[0]
+        crop = cv2.resize(crop, (side, side), interpolation=cv2.INTER_AREA)
+        matrix = matrix.copy()
+        matrix[:, :2] /= factor
+    return cv2.warpAffine(
+        crop, matrix, (model_size, model_size), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
+    )
+
+
 def back_into_crop(restored: np.ndarray, matrix: np.ndarray, crop_size: int) -> np.ndarray:
     """The model's output warped back into the swapper's ``crop_size`` crop. A model crop larger than
     the area it covers there is first shrunk with area averaging (a plain warp would alias it)."""
@@ -104,12 +119,7 @@ class FaceEnhancer:
             return []
         size = self.model.size
         matrices = [model_matrix(face, self.model) for face in faces]
-        inputs = np.stack(
-            [
-                cv2.warpAffine(crop, m, (size, size), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
-                for crop, m in zip(crops, matrices, strict=True)
-            ]
-        )
+        inputs = np.stack([into_model(crop, m, size) for crop, m in zip(crops, matrices, strict=True)])
         restored = self.model.restore(inputs)
         backs = [
             back_into_crop(face, m, crop.shape[0])
