@@ -28,6 +28,7 @@ from PIL import Image
 from faceforge.media.images import read_image
 from faceforge.media.provenance import read_tag
 from faceforge.media.video import probe_video
+from faceforge.outputs import LOCK_PREFIX
 
 FACEFORGE = Path(sys.executable).parent / "faceforge"
 TEMP_PREFIX = ".faceforge-tmp-"
@@ -290,7 +291,7 @@ def _bad_case(name: str, testdata: Path, tmp: Path) -> tuple[list[object], Path,
             "SOURCE_PHOTO=REFERENCE_PHOTO",
         )
     if name == "face index out of range":
-        return [a, b, "-o", png, "--face-index", "5"], png, 4, "No face"
+        return [a, b, "-o", png, "--face-index", "5"], png, 2, "asks for face number 6"
     if name == "crf out of range":
         return [a, b, "-o", png, "--crf", "999"], png, 2, "crf must be at most 63"
     if name == "detect-every zero":
@@ -394,8 +395,30 @@ def test_sigkill_never_leaves_a_file_under_the_final_name(testdata: Path, tmp_pa
     assert code == -signal.SIGKILL
     assert not output.exists()
     leftovers = sorted(p.name for p in tmp_path.iterdir())
-    assert all(name.startswith(TEMP_PREFIX) for name in leftovers), leftovers
+    # a temporary, and the output's advisory lock file (its flock died with the process)
+    assert all(name.startswith((TEMP_PREFIX, LOCK_PREFIX)) for name in leftovers), leftovers
 
     again = faceforge("swap", testdata / FRONTAL_A, testdata / "short_1080p_1s.mp4", "-o", output, "-q")
     assert again.code == 0, again.stderr
     assert probe_video(output).frame_count == 24
+
+
+# ----- output rules (faceforge.outputs): never over an input, an existing output kept without -y
+
+
+def test_swap_output_rules(testdata: Path, tmp_path: Path) -> None:
+    target = tmp_path / "target.jpg"
+    target.write_bytes((testdata / FRONTAL_B).read_bytes())
+    before = target.read_bytes()
+    into_input = faceforge("swap", testdata / FRONTAL_A, target, "-o", target, "-q", "-y")
+    assert into_input.code == 5 and f"The output {target} is the input {target}" in into_input.stderr
+    assert target.read_bytes() == before
+    output = tmp_path / "out.png"
+    output.write_bytes(b"an earlier result")
+    kept = faceforge("swap", testdata / FRONTAL_A, target, "-o", output, "-q")
+    assert kept.code == 5 and "already exists and was kept; pass --overwrite (-y)" in kept.stderr
+    assert output.read_bytes() == b"an earlier result"
+    replaced = faceforge("swap", testdata / FRONTAL_A, target, "-o", output, "-q", "-y")
+    assert replaced.code == 0, replaced.stderr
+    assert read_tag(output)["synthetic"] is True
+    assert temp_files(tmp_path) == []

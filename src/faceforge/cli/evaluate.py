@@ -91,6 +91,7 @@ def evaluate(
         from faceforge.evaluation.report import summary_rows
         from faceforge.evaluation.runner import evaluate as run_evaluation
         from faceforge.options import read_config_file
+        from faceforge.outputs import check_output
 
         base = SwapConfig()
         if config_file is not None:
@@ -112,6 +113,9 @@ def evaluate(
             raise OptionError("--identity-every must be at least 1.")
         if worst < 0:
             raise OptionError("--worst cannot be negative.")
+        # The report folder is never one of the inputs (replacing an existing report is --overwrite's).
+        given = [path for path in (pairs, sources, targets) if path is not None]
+        check_output(output, [*given, *(p.source for p in chosen), *(p.target for p in chosen)], True)
         console.print(
             f"evaluating {len(configurations)} configuration(s) on {len(chosen)} pair(s) into {output}",
             highlight=False,

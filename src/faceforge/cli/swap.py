@@ -6,6 +6,7 @@ Defaults and choices come from the option dataclasses and the registries, so the
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
@@ -190,7 +191,13 @@ def swap(
         ),
     ] = True,
     overwrite: Annotated[
-        bool, typer.Option("--overwrite/--skip-existing", help="Folders: redo images already in the output.")
+        bool,
+        typer.Option(
+            "--overwrite/--skip-existing",
+            "-y",
+            help="Replace an existing output file (kept otherwise); folders: redo the images already in "
+            "the output instead of skipping them.",
+        ),
     ] = SwapConfig().overwrite,
     config_file: ConfigFile = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
@@ -201,6 +208,7 @@ def swap(
 ) -> None:
     """Swap a face into an image, a folder of images or a video. No training, no downloads."""
     from faceforge.api import swap_path
+    from faceforge.outputs import OutputLock, check_output
     from faceforge.pipeline.image import FolderReport
     from faceforge.pipeline.video import VideoReport
 
@@ -231,7 +239,14 @@ def swap(
             **_selection_given(config.selection.mode, all_faces, face_index, references is not None),
         )
         config = replace(config, selection=selection, overwrite=overwrite)
-        with progress_bar("swapping", "frames" if target.is_file() else "images", not quiet) as progress:
+        inputs = [*(photo for person in people for photo in person), *(references or []), target]
+        check_output(output, [*inputs, *([model] if model is not None else [])], overwrite)
+        # The lock file goes beside the output; with no folder there, the writer's own sentence says so.
+        lock = OutputLock(output) if output.absolute().parent.is_dir() else nullcontext()
+        with (
+            lock,
+            progress_bar("swapping", "frames" if target.is_file() else "images", not quiet) as progress,
+        ):
             result = swap_path(people, target, output, config, references, progress, model_swapper)
         if isinstance(result, VideoReport):
             console.print(
