@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from faceforge.analysis.analyser import AnalysisOptions
+from faceforge.analysis.identity import SAME_PERSON
 from faceforge.analysis.tracking import TrackingOptions
 from faceforge.compose.compositor import ComposeOptions
 from faceforge.enhance.options import EnhanceOptions
@@ -45,7 +46,7 @@ class SelectionOptions:
     threshold: float | None = option(
         None,
         help="Identity distance under which a face counts as the reference person (none: the identity "
-        "encoder's own, 0.6 for dlib's).",
+        f"encoder's own, {SAME_PERSON:g} for dlib's).",
         min=0.0,
     )
 

@@ -13,7 +13,7 @@ import numpy as np
 import typer
 from rich.console import Console
 
-from faceforge.analysis.identity import DEFAULT_IDENTITY_ENCODER, IDENTITY_ENCODERS
+from faceforge.analysis.identity import DEFAULT_IDENTITY_ENCODER, IDENTITY_ENCODERS, SAME_PERSON
 from faceforge.cli.errors import reported_errors
 from faceforge.cli.faces_report import print_comparison, print_stats, report_skipped
 from faceforge.errors import InputError, OptionError
@@ -102,7 +102,7 @@ def _reference_embedding(photos: list[Path], identity: str) -> np.ndarray:
     from faceforge.facesets.extract import load_reference
 
     with FaceAnalyser(identity=create_identity_encoder(identity)) as analyser:
-        return load_reference(analyser, photos, 0.6).embedding
+        return load_reference(analyser, photos, SAME_PERSON).embedding
 
 
 @app.command()
@@ -124,7 +124,7 @@ def extract(
     ] = None,
     reference_threshold: Annotated[
         float, typer.Option(help="Identity distance under which a face is the reference person.")
-    ] = 0.6,
+    ] = SAME_PERSON,
     image_format: Annotated[str, typer.Option("--format", help="Crop file format: jpg or png.")] = "jpg",
     identity_every: Annotated[
         int,
@@ -202,7 +202,7 @@ def group(
     by: Annotated[str, typer.Option(help="identity, yaw or pitch.")] = "identity",
     threshold: Annotated[
         float, typer.Option(help="Identity clusters stop merging at this average distance.")
-    ] = 0.6,
+    ] = SAME_PERSON,
     folders: Annotated[bool, typer.Option(help="Move crops into faces/group_NNN/ folders.")] = True,
     dedupe: Annotated[bool, typer.Option(help="First remove near-identical faces.")] = False,
     quiet: Quiet = False,

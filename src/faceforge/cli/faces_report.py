@@ -9,6 +9,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from faceforge.analysis.identity import SAME_PERSON
 from faceforge.errors import InputError, PartialError
 
 
@@ -51,7 +52,7 @@ def print_comparison(
     console.print(table)
     console.print(
         f"Distances are Euclidean between 128-D dlib ResNet descriptors; below {limit:g} means the same "
-        "person (dlib reports 99.38% accuracy on LFW at 0.6).",
+        f"person (dlib reports 99.38% accuracy on LFW at {SAME_PERSON:g}).",
         highlight=False,
     )
 

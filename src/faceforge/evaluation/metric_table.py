@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from faceforge.analysis.identity import SAME_PERSON
+
 
 @dataclass(frozen=True, slots=True)
 class Metric:
@@ -27,7 +29,8 @@ METRICS: tuple[Metric, ...] = (
         "",
         "lower",
         "all",
-        description="identity distance of the output face to the source photo (same person < 0.6)",
+        description="identity distance of the output face to the source photo "
+        f"(same person < {SAME_PERSON:g})",
     ),
     Metric(
         "id_target",
