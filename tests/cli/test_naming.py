@@ -28,11 +28,6 @@ KNOWN_DEVIATIONS = {
     ("train-oneshot", "retired flag --min-size"),
     # rule 6: latent mix's --preset (H8's cli/latent.py)
     ("latent mix", "retired flag --preset"),
-    # rule 3: cli/faces.py declares its own Debug, a --debug/--no-debug pair (H7: use cli.errors.Debug)
-    *(
-        (f"faces {sub}", "--debug is a flag pair")
-        for sub in ("clean", "compare", "extract", "group", "keep", "preview", "remove", "sort", "stats")
-    ),
 }
 
 

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from faceforge.analysis.identity import DEFAULT_IDENTITY_ENCODER, IDENTITY_ENCODERS, SAME_PERSON
-from faceforge.cli.errors import reported_errors
+from faceforge.cli.errors import Debug, reported_errors
 from faceforge.cli.faces_report import print_comparison, print_stats, report_skipped
 from faceforge.errors import InputError, OptionError
 
@@ -41,7 +41,7 @@ def compare(
     ] = None,
     identity: Annotated[IdentityName, typer.Option(help="Identity backend.")] = _DEFAULT_IDENTITY,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-    debug: Annotated[bool, typer.Option(help="Show tracebacks of unexpected errors.")] = False,
+    debug: Debug = False,
 ) -> None:
     """Identity distance between the main faces of the given images, with a same/different verdict."""
     console = Console()
@@ -82,7 +82,6 @@ def compare(
 # -- facesets ------------------------------------------------------------------------------------------
 
 FacesetArg = Annotated[Path, typer.Argument(help="The faceset folder (or its faceset.db).")]
-Debug = Annotated[bool, typer.Option(help="Show tracebacks of unexpected errors.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 QuietSummary = Annotated[
     bool, typer.Option("--quiet", "-q", help="No summary line (errors are still shown).")
