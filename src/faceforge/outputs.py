@@ -17,6 +17,7 @@ import fcntl
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Self
 
 from faceforge.errors import OutputError
 from faceforge.media.atomic import NAME_MAX
@@ -89,7 +90,7 @@ class OutputLock(AdvisoryLock):
             remove_on_release=True,
         )
 
-    def acquire(self) -> OutputLock:
+    def acquire(self) -> Self:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:

@@ -57,7 +57,7 @@ def clean(
             if not path.is_dir():
                 raise InputError(f"Cannot clean {path}: it is not a folder.")
         removed: list[Path] = []
-        kept: list[tuple[Path, int]] = []
+        kept: list[tuple[Path, int | None]] = []
         failed: list[Path] = []
         for root in paths:
             for folder in _folders(root, recursive):

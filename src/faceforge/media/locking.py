@@ -19,7 +19,7 @@ import socket
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from faceforge.errors import OutputError
 
@@ -105,7 +105,7 @@ class AdvisoryLock:
         mine = os.fstat(fd)
         return (named.st_dev, named.st_ino) == (mine.st_dev, mine.st_ino)
 
-    def acquire(self) -> AdvisoryLock:
+    def acquire(self) -> Self:
         if self._fd is not None:
             raise RuntimeError(f"{self.path} is already locked by this object")
         for _ in range(_ATTEMPTS):
@@ -128,7 +128,7 @@ class AdvisoryLock:
         os.close(self._fd)  # closing the descriptor drops the flock
         self._fd = None
 
-    def __enter__(self) -> AdvisoryLock:
+    def __enter__(self) -> Self:
         return self.acquire()
 
     def __exit__(self, *exc: object) -> None:

@@ -52,20 +52,20 @@ def _globals_of(stream: io.BytesIO) -> list[str]:
     for opcode, arg, _ in pickletools.genops(stream):
         name = opcode.name
         if name in _STRINGS:
-            pushed.append(arg if isinstance(arg, str) else bytes(arg).decode("latin-1"))
+            pushed.append(arg if isinstance(arg, str) else bytes(arg or b"").decode("latin-1"))
         elif name in _GETS:
-            pushed.append(memo.get(arg))
+            pushed.append(memo.get(arg) if isinstance(arg, int) else None)
         elif name == "MEMOIZE":
             memo[len(memo)] = pushed[-1] if pushed else None
-        elif name in _PUTS:
+        elif name in _PUTS and isinstance(arg, int):
             memo[arg] = pushed[-1] if pushed else None
         elif name in ("GLOBAL", "INST"):
             module, _, qualname = str(arg).partition(" ")
             found.append(_named(module, qualname))
             pushed.append(None)
         elif name == "STACK_GLOBAL":
-            module, qualname = pushed[-2:] if len(pushed) >= 2 else [None, None]
-            found.append(_named(module, qualname) if module and qualname else "an unnamed class")
+            top: list[str | None] = pushed[-2:] if len(pushed) >= 2 else [None, None]
+            found.append(_named(top[0], top[1]) if top[0] and top[1] else "an unnamed class")
             pushed.append(None)
         elif name not in _NO_PUSH:
             pushed.append(None)
