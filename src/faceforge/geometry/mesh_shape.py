@@ -20,6 +20,7 @@ The offsets are returned in the target's (posed) coordinates, ready to be added 
 from __future__ import annotations
 
 import numpy as np
+from scipy.spatial.distance import cdist
 
 from faceforge.geometry.mesh_symmetry import MESH_MIRROR, pose_free
 from faceforge.geometry.mesh_topology import FACE_OVAL
@@ -96,11 +97,11 @@ def shape_offsets(source_landmarks: np.ndarray, target_landmarks: np.ndarray) ->
     face_width = abs(float(target[_LEFT_CHEEK, 0] - target[_RIGHT_CHEEK, 0]))
 
     # Inverse-distance interpolation of the oval's offsets over the face (pose-free x, y).
-    distance = np.linalg.norm(target[:, None, :2] - target[None, oval, :2], axis=2)
+    distance = cdist(target[:, :2], target[oval, :2])
     weights = 1.0 / np.maximum(distance, 1e-6) ** 2
     offsets = weights @ oval_offsets / weights.sum(axis=1, keepdims=True)
     protected = protected_points()
-    nearest = np.linalg.norm(target[:, None, :2] - target[None, protected, :2], axis=2).min(axis=1)
+    nearest = cdist(target[:, :2], target[protected, :2]).min(axis=1)
     fade = np.clip((nearest / max(face_width, 1e-9) - _STILL) / (_FREE - _STILL), 0.0, 1.0)
     fade = fade * fade * (3 - 2 * fade)  # smoothstep: no crease where the field starts
     fade[oval] = 1.0

@@ -232,18 +232,26 @@ class MeshSwapper:
             table[: len(weight)] = weight  # face triangles come first; rings and uncovered pixels get 0
             blend = cv2.GaussianBlur(np.take(table, index_map), (0, 0), sigmaX=_FADE * size)[..., None]
             warped = (warped * (1 - blend) + better * blend + 0.5).astype(np.uint8)
-        kept_eyes = np.isin(index_map, np.flatnonzero(keep))
+        kept_eyes = _pixels_of(index_map, keep)
         coverage = (index_map >= 0) & ~kept_eyes
         image = target.image.copy()
         np.copyto(image, warped, where=coverage[..., None])
         mask = _changed_region(index_map, int(is_face.sum()), original)
         # Kept eyes and the target's own skin where no source view shows skin are the target's pixels: out
         # of the mask, so the compositor never recolours them to the source's tone.
-        target_skin = np.isin(index_map, np.flatnonzero(from_target))
+        target_skin = _pixels_of(index_map, from_target)
         for region, sigma in ((kept_eyes, 1.0), (target_skin, _FADE * size)):
             if region.any():
                 mask *= 1.0 - cv2.GaussianBlur(region.view(np.uint8) * np.float32(1.0), (0, 0), sigmaX=sigma)
         return SwapResult(image=image, mask=mask)
+
+
+def _pixels_of(index_map: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    """Pixels ``(H, W)`` bool drawn by the face triangles flagged in ``chosen`` ``(T,)`` (a table lookup:
+    ``index_map`` holds triangle numbers, -1 where nothing is drawn)."""
+    table = np.zeros(int(index_map.max()) + 2, dtype=bool)
+    table[: len(chosen)] = chosen
+    return np.take(table, index_map)  # -1 reads the last entry, which stays False
 
 
 def _changed_region(index_map: np.ndarray, face_count: int, original: np.ndarray) -> np.ndarray:
