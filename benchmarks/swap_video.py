@@ -12,13 +12,21 @@ Prints one JSON line per figure on stdout:
 - ``peak_rss_mb_1x``, ``peak_rss_mb_5x`` and ``rss_ratio_5x_to_1x``: peak RSS (VmHWM) of a fresh child process
   swapping the 720p clip once, and looped five times (streaming must keep memory flat).
 
-Usage: ``python benchmarks/swap_video.py [--quick] [--repeat N] [--only fps|memory]``. ``--quick`` uses the
-first 96 frames of the 720p clip only and skips the 5x memory run.
+- ``stage_ms_per_frame`` (``--only stages``): where the 720p swap's time goes, per frame: ``decode`` (the
+  reader alone), ``encode`` (decode + encode floor minus decode), and, timed while the video run's own
+  stream (``assigned_batches``) and engine render every frame one after the other in one thread (no
+  encoding, no overlap), ``detect`` (BlazeFace), ``landmarks`` (FaceMesh, on detections and on followed
+  tracks), ``swap`` (the swapper's batched call) and ``compose`` (mask, colour, blend, paste-back);
+  ``other`` is the rest of that walk (alignment, tracking, selection, waiting for the decoder).
+
+Usage: ``python benchmarks/swap_video.py [--quick] [--repeat N] [--only fps|memory|stages]``. ``--quick``
+uses the first 96 frames of the 720p clip only and skips the 5x memory run.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import resource
@@ -26,6 +34,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import av
@@ -164,11 +175,81 @@ def measure_memory(clip_1x: Path, work: Path, quick: bool) -> None:
     emit("720p", "rss_ratio_5x_to_1x", rss_5x / rss_1x)
 
 
+@contextmanager
+def timed_methods(methods: dict[str, tuple[type, str]]) -> Iterator[dict[str, float]]:
+    """Seconds spent in each ``(class, method)`` while the block runs, summed over calls and threads,
+    keyed by the stage name; the classes are restored afterwards."""
+    spent: dict[str, float] = defaultdict(float)
+    originals = {stage: getattr(cls, name) for stage, (cls, name) in methods.items()}
+
+    def wrap(stage: str, method: Callable[..., object]) -> Callable[..., object]:
+        @functools.wraps(method)
+        def timed(*args: object, **kwargs: object) -> object:
+            start = time.perf_counter()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                spent[stage] += time.perf_counter() - start
+
+        return timed
+
+    for stage, (cls, name) in methods.items():
+        setattr(cls, name, wrap(stage, originals[stage]))
+    try:
+        yield spent
+    finally:
+        for stage, (cls, name) in methods.items():
+            setattr(cls, name, originals[stage])
+
+
+def measure_stages(clip: Path, work: Path) -> None:
+    from faceforge.analysis.landmarks import FaceMeshFollower
+    from faceforge.compose.compositor import Compositor
+    from faceforge.config import SwapConfig
+    from faceforge.media.video import read_frames
+    from faceforge.pipeline.session import SwapSession
+    from faceforge.pipeline.stream import assigned_batches
+
+    start = time.perf_counter()
+    frames = sum(1 for _ in read_frames(clip))
+    decode = time.perf_counter() - start
+    _, floor, _ = floor_run(clip, work / "stages_floor.mp4")
+    with SwapSession([[SOURCE]], SwapConfig()) as session:
+        analyser = session.analyser
+        methods = {
+            "detect": (type(analyser.detector), "detect"),
+            "landmarks": (type(analyser.landmarker), "landmarks"),
+            "followed_landmarks": (FaceMeshFollower, "landmarks"),
+            "swap": (type(session.engine.swapper), "swap"),
+            "compose": (Compositor, "compose"),
+        }
+        rendered = 0
+        with timed_methods(methods) as spent:
+            start = time.perf_counter()
+            for batch, assignments in assigned_batches(session, read_frames(clip)):
+                rendered += len(session.engine.apply([f.image for f in batch], assignments))
+            wall = time.perf_counter() - start
+    assert rendered == frames, (rendered, frames)
+    stages = {
+        "decode": decode,
+        "encode": max(floor - decode, 0.0),
+        "detect": spent["detect"],
+        "landmarks": spent["landmarks"] + spent["followed_landmarks"],
+        "swap": spent["swap"],
+        "compose": spent["compose"],
+    }
+    inside_run = ("detect", "landmarks", "swap", "compose")
+    stages["other"] = max(wall - sum(stages[k] for k in inside_run), 0.0)
+    for stage, seconds in stages.items():
+        emit("720p", "stage_ms_per_frame", 1000 * seconds / frames, stage=stage, frames=frames)
+    emit("720p", "fps_one_thread_no_encode", frames / wall, frames=frames)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="96 frames of 720p only, no 5x memory run")
     parser.add_argument("--repeat", type=int, default=1, help="runs per figure (best is reported)")
-    parser.add_argument("--only", choices=("fps", "memory"), help="one kind of figure only")
+    parser.add_argument("--only", choices=("fps", "memory", "stages"), help="one kind of figure only")
     args = parser.parse_args()
     emit("-", "load_avg_1min_at_start", os.getloadavg()[0], cores=os.cpu_count())
     with tempfile.TemporaryDirectory(prefix="faceforge-bench-") as tmp:
@@ -181,6 +262,8 @@ def main() -> None:
                 measure_fps("1080p", clip_1080, work, args.repeat)
         if args.only in (None, "memory"):
             measure_memory(clip_720, work, args.quick)
+        if args.only in (None, "stages"):
+            measure_stages(clip_720, work)
     emit("-", "load_avg_1min_at_end", os.getloadavg()[0], cores=os.cpu_count())
 
 
