@@ -187,14 +187,19 @@ def with_declared_options(
         head = _SWAPPERS if flag.swappers else flag.key.split(".")[0]
         generated.append(_parameter(flag, panel_of.get(head, "Options")))
 
-    @functools.wraps(command)
     def run(*args: Any, **kwargs: Any) -> Any:
         return command(*args, declared_flags=flags, **kwargs)
 
-    parameters = [*explicit, *generated]
-    run.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
-    run.__annotations__ = {p.name: p.annotation for p in parameters}
-    return run
+    return with_parameters(functools.wraps(command)(run), [*explicit, *generated])
+
+
+def with_parameters(function: Callable[..., Any], parameters: Sequence[inspect.Parameter]) -> Any:
+    """``function`` with the signature Typer reads (``__signature__`` and ``__annotations__``) set to
+    ``parameters``."""
+    typed: Any = function  # a function object takes these attributes; its declared type does not say so
+    typed.__signature__ = inspect.signature(function).replace(parameters=list(parameters))
+    typed.__annotations__ = {p.name: p.annotation for p in parameters}
+    return typed
 
 
 def given_settings(

@@ -47,7 +47,7 @@ COMMANDS: dict[str, LazyCommand] = {
         "swap",
         "Convert an image, folder or video with a model from `train`.",
         settings="CONVERT_SETTINGS",
-        extend="extend",
+        extend="extend_convert",
     ),
     "train": LazyCommand("faceforge.cli.train", "train", "Train a pair model (A and B) on two facesets."),
     "train-oneshot": LazyCommand(

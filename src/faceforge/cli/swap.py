@@ -5,6 +5,7 @@ Defaults and choices come from the option dataclasses and the registries, so the
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import replace
@@ -15,10 +16,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
-from faceforge.cli.declared import ConfigFile, DeclaredFlag, given_settings, with_declared_options
+from faceforge.cli.declared import (
+    ConfigFile,
+    DeclaredFlag,
+    given_settings,
+    with_declared_options,
+    with_parameters,
+)
 from faceforge.cli.errors import Debug, reported_errors
 from faceforge.cli.progress import progress_bar
-from faceforge.config import SwapConfig, configured, swap_declarations
+from faceforge.config import SWAPPER_PREFIX, SwapConfig, configured, swap_declarations
 from faceforge.errors import NoFaceError, OptionError, PartialError
 from faceforge.options import read_config_file
 
@@ -44,6 +51,36 @@ def extend(command: Callable[..., Any]) -> Callable[..., Any]:
     """``command`` with a flag per declared swap option (see ``main.LazyCommand.extend``), read when
     the command is loaded, so swappers and processors registered by then are offered."""
     return with_declared_options(command, swap_declarations(), PANELS)
+
+
+#: Parameters of ``swap`` that ``convert`` does not take: the model's own face is put in, into the
+#: faces chosen by size or position.
+_NOT_CONVERT = {"target", "more_sources", "mapping", "reference"}
+
+
+def extend_convert(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``convert``: the swap command with ``--model`` (required), one positional input, and none of the
+    source photos' or the swappers' options (the model is the swapper)."""
+    declarations = [  # no swapper choice, and no reference photo to match a threshold against
+        d
+        for d in swap_declarations()
+        if d.key not in ("swapper", "selection.threshold") and not d.key.startswith(SWAPPER_PREFIX)
+    ]
+    run = with_declared_options(command, declarations, PANELS)
+    parameters: list[inspect.Parameter] = []
+    for param in inspect.signature(run).parameters.values():
+        if param.name in _NOT_CONVERT:
+            continue
+        if param.name == "source":
+            given = typer.Argument(
+                help="The image, folder of images or video to convert.", show_default=False
+            )
+            param = param.replace(annotation=Annotated[Path, given], default=inspect.Parameter.empty)
+        if param.name == "model":  # checked in the body, so a missing one is the command's own sentence
+            needed = typer.Option("--model", help="The model folder from `faceforge train` (required).")
+            param = param.replace(annotation=Annotated[Path | None, needed])
+        parameters.append(param)
+    return with_parameters(run, parameters)
 
 
 def run_settings(
@@ -116,7 +153,7 @@ def report_folder(console: Console, result: FolderReport, target: Path, output: 
 
 #: How ``main.py`` registers ``convert``: the swap command with ``--model`` required and its own help.
 CONVERT_SETTINGS: dict[str, object] = {
-    "help": "Convert an image, a folder of images or a video with a trained model (same as `swap --model`): "
+    "help": "Convert an image, a folder of images or a video with a trained model (as `swap --model`): "
     "faces of A become B (or B become A with --direction b2a), with the usual mask, colour and blend "
     "options; video audio is kept."
 }
