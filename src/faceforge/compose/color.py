@@ -19,6 +19,13 @@ from faceforge.compose.surface import fit_surface
 MIN_PIXELS = 64
 _MIN_STD = 1.0  # LAB units: keeps a flat channel (a grey photo's a*, b*) from amplifying noise
 _MAX_GAIN = 4.0
+# Chroma (a*, b*): a source with almost no colour (a greyscale photo) would have its few coloured pixels
+# (the target's surroundings a narrower jaw uncovers, JPEG chroma noise) stretched by the full gain into
+# an orange line; its spread gain is capped lower, and every result is kept within the target's own
+# chroma range (mean +- _CHROMA_RANGE spreads, plus _CHROMA_SLACK units).
+_MAX_CHROMA_GAIN = 1.5
+_CHROMA_RANGE = 3.0
+_CHROMA_SLACK = 2.0
 _MIN_SURFACE_SIGMA = np.array([1.0], np.float32)  # L* floor of the shading fit's residual spread
 SHADING_LIMIT = 25.0  # L* units: never relight a pixel by more than this
 
@@ -85,9 +92,12 @@ def reinhard(
     src_lab, ref_lab = to_lab(src[box]), to_lab(ref[box])
     src_mean, src_std = _stats(src_lab, inside)
     ref_mean, ref_std = _stats(ref_lab, inside)
-    gain = np.clip(ref_std / np.maximum(src_std, _MIN_STD), 0.0, _MAX_GAIN)
+    limit = np.array([_MAX_GAIN, _MAX_CHROMA_GAIN, _MAX_CHROMA_GAIN])
+    gain = np.clip(ref_std / np.maximum(src_std, _MIN_STD), 0.0, limit)
     moved = src_lab * gain.astype(np.float32) + (ref_mean - src_mean * gain).astype(np.float32)
     np.clip(moved[..., 0], 0, 100, out=moved[..., 0])
+    reach = _CHROMA_RANGE * ref_std[1:] + _CHROMA_SLACK
+    np.clip(moved[..., 1:], ref_mean[1:] - reach, ref_mean[1:] + reach, out=moved[..., 1:])
     return _write(src, box, from_lab(moved), mask)
 
 
@@ -130,32 +140,90 @@ def none(src: np.ndarray, ref: np.ndarray, mask: np.ndarray, stats: np.ndarray |
     return src.copy()
 
 
+def light_offset(
+    moved: np.ndarray, ref: np.ndarray, mask: np.ndarray, stats: np.ndarray | None = None
+) -> np.ndarray | None:
+    """The L* offset ``P_ref - P_moved`` over the whole crop, where each ``P`` is a plane fitted
+    (robustly) to that face's lightness over the statistics pixels; None when too few pixels are inside
+    the mask. Over the whole crop, not the mask's box, so that offsets of one track's frames can be
+    averaged pixel by pixel (the crop is aligned to the face)."""
+    box = _support(moved, ref, mask)
+    if box is None:
+        return None
+    inside = np.zeros(mask.shape[:2], np.uint8)
+    inside[box] = _inside(mask, stats, box)
+    sample = np.zeros_like(inside)
+    sample[::2, ::2] = inside[::2, ::2]  # a quarter of the pixels fit a plane as well
+    fits = [
+        fit_surface(to_lab(image)[..., :1], sample, _MIN_SURFACE_SIGMA, degree=1) for image in (ref, moved)
+    ]
+    if fits[0] is None or fits[1] is None:
+        return None
+    return np.clip(fits[0][0][..., 0] - fits[1][0][..., 0], -SHADING_LIMIT, SHADING_LIMIT)
+
+
+def relight(moved: np.ndarray, offset: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``moved`` with ``offset`` (crop-size, L* units) added to its lightness wherever the mask is not 0."""
+    box = _support(moved, moved, mask)
+    if box is None:
+        return moved
+    moved_lab = to_lab(moved[box])
+    moved_lab[..., 0] = np.clip(moved_lab[..., 0] + offset[box], 0, 100)
+    return _write(moved, box, from_lab(moved_lab), mask)
+
+
 def shading(
     src: np.ndarray, ref: np.ndarray, mask: np.ndarray, stats: np.ndarray | None = None
 ) -> np.ndarray:
-    """Reinhard's transfer, then the target's light: L* plus ``P_ref - P_moved``, where each ``P`` is a
-    plane fitted (robustly) to that face's lightness over the statistics pixels.
+    """Reinhard's transfer, then the target's light: L* plus :func:`light_offset`.
 
     The plane holds the light's direction (one side of the face brighter than the other) and nothing of
     the features: a blurred ratio image carried the target's eye sockets and brows over too and moved
     the face's identity toward the target's, and a quadratic ran away on the forehead above the sampled
     skin. An offset in L*, not a factor: a factor on L* acts on luminance roughly cubed, and whitened
     the dark side of dark faces. The source's detail stays; the offset is bounded by ``SHADING_LIMIT``.
+    For video, :class:`TrackShading` smooths the offset per track.
     """
     moved = reinhard(src, ref, mask, stats)
-    box = _support(src, ref, mask)
-    if box is None:
-        return moved
-    inside = _inside(mask, stats, box)
-    sample = np.zeros_like(inside)
-    sample[::2, ::2] = inside[::2, ::2]  # a quarter of the pixels fit a plane as well
-    moved_lab, ref_lab = to_lab(moved[box]), to_lab(ref[box])
-    fits = [fit_surface(lab[..., :1], sample, _MIN_SURFACE_SIGMA, degree=1) for lab in (ref_lab, moved_lab)]
-    if fits[0] is None or fits[1] is None:
-        return moved
-    offset = np.clip(fits[0][0][..., 0] - fits[1][0][..., 0], -SHADING_LIMIT, SHADING_LIMIT)
-    moved_lab[..., 0] = np.clip(moved_lab[..., 0] + offset, 0, 100)
-    return _write(moved, box, from_lab(moved_lab), mask)
+    offset = light_offset(moved, ref, mask, stats)
+    return moved if offset is None else relight(moved, offset, mask)
+
+
+class TrackShading:
+    """The ``shading`` transfer with each track's light offset smoothed over its frames.
+
+    The plane fitted to one frame moves with its skin pixels (a blink, the mouth, JPEG noise), and
+    unsmoothed it doubled the clip's residual flicker. Each track keeps an exponential average of its
+    offsets (``weight`` for the new frame); faces without a track id (stills) are not smoothed. Not
+    thread-safe: one per compositor.
+    """
+
+    def __init__(self, weight: float = 0.25) -> None:
+        self.weight = weight
+        self._offsets: dict[int, np.ndarray] = {}
+
+    def __call__(
+        self,
+        src: np.ndarray,
+        ref: np.ndarray,
+        mask: np.ndarray,
+        stats: np.ndarray | None,
+        track_id: int | None,
+    ) -> np.ndarray:
+        moved = reinhard(src, ref, mask, stats)
+        offset = light_offset(moved, ref, mask, stats)
+        if offset is None:
+            return moved
+        if track_id is not None:
+            previous = self._offsets.get(track_id)
+            if previous is not None and previous.shape == offset.shape:
+                offset = previous + np.float32(self.weight) * (offset - previous)
+            self._offsets[track_id] = offset
+        return relight(moved, offset, mask)
+
+    def reset(self) -> None:
+        """Forget every track's light."""
+        self._offsets.clear()
 
 
 COLOR_TRANSFERS: dict[str, ColorTransfer] = {

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from faceforge.compose.blend import BLENDERS
-from faceforge.compose.color import COLOR_TRANSFERS
+from faceforge.compose.color import COLOR_TRANSFERS, TrackShading
 from faceforge.compose.maskers import MASKS, OCCLUSION_MASKS, MaskContext
 from faceforge.compose.masks import combine_masks, face_size, skin_mask
 from faceforge.compose.paste import paste_back, roi_of, warp_to_roi
@@ -78,14 +78,15 @@ class ComposeOptions:
 class Compositor:
     """Puts swapped faces back into frames for one session, with maskers made once and kept.
 
-    Per-track masker state is keyed by ``aligned.face.track_id``; call ``reset()`` at a new video or a
-    scene cut and ``close()`` when done. Not thread-safe: one compositor per session.
+    Per-track masker and shading state is keyed by ``aligned.face.track_id``; call ``reset()`` at a new
+    video or a scene cut and ``close()`` when done. Not thread-safe: one compositor per session.
     """
 
     def __init__(self, options: ComposeOptions | None = None) -> None:
         self.options = options or ComposeOptions()
         self._face = MASKS[self.options.mask](self.options)
         self._occlusion = [OCCLUSION_MASKS[name](self.options) for name in self.options.occlusion]
+        self._shading = TrackShading()
 
     def face_mask(
         self, frame: np.ndarray, aligned: AlignedFace, swapper_mask: np.ndarray | None = None
@@ -125,7 +126,10 @@ class Compositor:
         # Skin tone statistics from bare skin only: eye whites, brows and lips would skew them (a dark
         # face's eye whites turned grey when a light target's skin was matched over the whole mask).
         skin = skin_mask(aligned.landmarks, aligned.image.shape[:2])
-        colored = COLOR_TRANSFERS[self.options.color](swapped_crop, aligned.image, mask, skin)
+        if self.options.color == "shading":
+            colored = self._shading(swapped_crop, aligned.image, mask, skin, aligned.face.track_id)
+        else:
+            colored = COLOR_TRANSFERS[self.options.color](swapped_crop, aligned.image, mask, skin)
         if self.options.seam:
             colored = match_seam(colored, aligned.image, mask, face_size(aligned.landmarks))
         out = paste_back(frame, colored, mask, aligned.matrix, blend=BLENDERS[self.options.blend])
@@ -134,9 +138,10 @@ class Compositor:
         return out
 
     def reset(self) -> None:
-        """Forget every masker's per-track state."""
+        """Forget every masker's and the shading's per-track state."""
         for masker in (self._face, *self._occlusion):
             masker.reset()
+        self._shading.reset()
 
     def close(self) -> None:
         """Release the maskers' models."""

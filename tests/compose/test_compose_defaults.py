@@ -1,0 +1,88 @@
+"""What makes the compose stages safe as defaults: a greyscale source gets no colour the target's skin
+does not have (it had an orange line at the forehead), and the shading's light is smoothed per track."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import cv2
+import numpy as np
+from conftest import TESTDATA, Sample, load_rgb, mesh_landmarks
+
+from faceforge.api import swap_image
+from faceforge.compose import ComposeOptions
+from faceforge.compose.color import TrackShading, light_offset, reinhard, shading
+from faceforge.compose.compositor import Compositor
+from faceforge.compose.masks import skin_mask
+from faceforge.config import SwapConfig
+
+
+def _lab(image: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(image.astype(np.float32) / 255, cv2.COLOR_RGB2LAB)
+
+
+def test_a_greyscale_source_gets_no_colour_beyond_the_targets_skin() -> None:
+    """grayscale_d on frontal_a: the yellow (b*) of every changed pixel stays within the target's bare
+    skin's (its 99.5th percentile, 19.9, plus 3); before the chroma cap its 99.9th percentile was 33.9
+    (max 50.7), an orange line along the forehead."""
+    image = load_rgb("face_frontal_a.jpg")
+    (landmarks,) = mesh_landmarks([image])
+    skin_yellow = np.percentile(_lab(image)[..., 2][skin_mask(landmarks, image.shape) > 0], 99.5)
+    out = swap_image([TESTDATA / "face_grayscale_d.jpg"], image, config=SwapConfig())
+    changed = np.any(out != image, axis=2)
+    assert changed.sum() > 10_000  # the face was swapped
+    assert np.percentile(_lab(out)[..., 2][changed], 99.9) < skin_yellow + 3.0
+
+
+def _side_lit(image: np.ndarray, step: float) -> np.ndarray:
+    """``image`` lit brighter toward its right edge by up to ``step`` grey levels."""
+    ramp = np.linspace(-step / 2, step / 2, image.shape[1], dtype=np.float32)[None, :, None]
+    return np.clip(image.astype(np.float32) + ramp, 0, 255).astype(np.uint8)
+
+
+def test_shading_light_is_smoothed_per_track(samples: dict[str, Sample]) -> None:
+    """One track whose target light jumps from one side to the other: the light applied moves a quarter
+    of the way at the first frame after the jump, all the way on a new track and after ``reset()``; a face
+    without a track id (a still) is relit exactly as the stateless transfer does."""
+    target = samples["face_frontal_a"].aligned
+    source = samples["face_frontal_b"].aligned.image
+    mask = skin_mask(target.landmarks, target.image.shape) / np.float32(255)
+    left, right = _side_lit(target.image, -60), _side_lit(target.image, 60)
+    moved = reinhard(source, right, mask)
+    step = light_offset(moved, right, mask)
+    assert step is not None
+    first = light_offset(reinhard(source, left, mask), left, mask)
+    assert first is not None and np.abs(step - first).max() > 10  # the light really jumps
+
+    tracks = TrackShading()
+    tracks(source, left, mask, None, 7)
+    smoothed = tracks(source, right, mask, None, 7)
+    fresh = tracks(source, right, mask, None, 8)
+    np.testing.assert_array_equal(fresh, shading(source, right, mask))
+    inside = mask > 0.5
+    applied = _lab(smoothed)[..., 0] - _lab(moved)[..., 0]
+    expected = first + 0.25 * (step - first)
+    assert np.abs(applied[inside] - expected[inside]).mean() < 1.0  # L*, 8-bit rounding
+    jump = np.abs(step[inside] - first[inside]).mean()
+    assert np.abs(applied[inside] - step[inside]).mean() > 0.6 * jump  # 0.75 of it is left
+
+    tracks.reset()
+    np.testing.assert_array_equal(tracks(source, right, mask, None, 7), fresh)
+    np.testing.assert_array_equal(tracks(source, right, mask, None, None), fresh)
+
+
+def test_compositor_reset_forgets_the_shading(samples: dict[str, Sample]) -> None:
+    target = samples["face_frontal_a"].aligned
+    tracked = replace(target, face=replace(target.face, track_id=3))
+    dark = replace(tracked, image=_side_lit(target.image, -60))
+    frame = samples["face_frontal_a"].image
+    source = samples["face_frontal_b"].aligned.image
+    compositor = Compositor(ComposeOptions(color="shading", occlusion=()))
+    try:
+        alone = compositor.compose(frame, tracked, source)
+        compositor.compose(frame, dark, source)
+        assert not np.array_equal(compositor.compose(frame, tracked, source), alone)
+        compositor.reset()
+        np.testing.assert_array_equal(compositor.compose(frame, tracked, source), alone)
+    finally:
+        compositor.close()
