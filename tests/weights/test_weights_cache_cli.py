@@ -122,12 +122,15 @@ def test_list_shows_catalog_and_added_names(tmp_path: Path) -> None:
     rows = {row["name"]: row for row in data["weights"]}
     assert set(rows) == set(CATALOG) | {"my-ghost"}
     for row in rows.values():
-        assert set(row) == {"name", "kind", "licence", "non_commercial", "cached", "size", "sha256", "file"}
+        assert set(row) == {
+            "name", "kind", "licence", "non_commercial", "user_supplied", "cached", "size", "sha256", "file"
+        }  # fmt: skip
     assert (
         rows["ghost-unet-2blocks"]["sha256"] == "trust-on-first-use"
         and not rows["ghost-unet-2blocks"]["cached"]
     )
     assert rows["visomaster-inswapper-128-fp16"]["sha256"] == "pinned"
+    assert rows["stylegan2-ffhq-1024"]["user_supplied"] and not rows["inswapper-128"]["user_supplied"]
     assert rows["inswapper-128"]["non_commercial"] and "Non-Commercial" in rows["inswapper-128"]["licence"]
     mine = rows["my-ghost"]
     assert (
@@ -143,6 +146,7 @@ def test_list_shows_catalog_and_added_names(tmp_path: Path) -> None:
         assert name in cells, name
     assert "first use" in cells["ghost-unet-2blocks"] and " no " in cells["ghost-unet-2blocks"]
     assert "non-commercial" in cells["inswapper-128"]
+    assert " add " in cells["e4e-ffhq-encode"] and " no " not in cells["e4e-ffhq-encode"]
     assert "8.0 kB" in cells["my-ghost"] and "recorded" in cells["my-ghost"]
 
 

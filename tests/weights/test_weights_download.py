@@ -171,3 +171,25 @@ def test_ctrl_c_keeps_the_partial_download_and_says_how_to_resume(
     assert "partial download is kept" in result.output and "fetch test-ghost" in result.output
     assert (tmp_path / "test-ghost" / "G_test.pth.part").stat().st_size > 0
     assert not (tmp_path / "test-ghost" / "G_test.pth").exists()
+
+
+def test_fetch_of_a_user_supplied_file_says_where_to_get_it(tmp_path: Path) -> None:
+    result = _cli("fetch", "stylegan2-ffhq-1024", "--cache", str(tmp_path), "--quiet")
+
+    assert result.exit_code == 6
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.output  # no licence banner, no download started
+    assert lines[0].startswith(
+        "error: faceforge cannot download 'stylegan2-ffhq-1024' itself: get stylegan2-ffhq-config-f.pt from "
+    )
+    assert lines[0].endswith("then run `faceforge weights add FILE --as stylegan2-ffhq-1024`.")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_user_supplied_file_is_fetched_from_a_url_the_user_gives(
+    tmp_path: Path, server, local_entry
+) -> None:
+    entry = local_entry(None, urls=(), where_to_get="a shared drive")
+    with pytest.raises(WeightsError, match=r"get G_test\.pth from a shared drive, then run"):
+        fetch(entry, tmp_path)
+    assert fetch(entry, tmp_path, urls=(server.url,)).sha256 == server.sha256

@@ -30,7 +30,11 @@ FIXED_NAMES = {
     "ghost-1-256",
     "ghost-2-256",
     "ghost-3-256",
+    "stylegan2-ffhq-1024",
+    "stylegan2-ffhq-256",
+    "e4e-ffhq-encode",
 }
+USER_SUPPLIED = {"stylegan2-ffhq-1024", "stylegan2-ffhq-256", "e4e-ffhq-encode"}
 
 
 def test_catalog_is_consistent() -> None:
@@ -38,7 +42,10 @@ def test_catalog_is_consistent() -> None:
     filenames = [entry.filename for entry in CATALOG.values()]
     assert len(set(filenames)) == len(filenames)  # find_entry by file name is unambiguous
     for entry in CATALOG.values():
-        assert entry.kind in KINDS and entry.urls and all(url.startswith("https://") for url in entry.urls)
+        assert entry.kind in KINDS and all(url.startswith("https://") for url in entry.urls)
+        # No URL only for a file marked user-supplied, which must say where to get it (and has no URL).
+        assert bool(entry.urls) != entry.user_supplied
+        assert not entry.user_supplied or len(entry.where_to_get or "") > 20
         assert all(url.endswith("/" + entry.filename) for url in entry.urls)
         assert entry.sha256 is None or re.fullmatch(r"[0-9a-f]{64}", entry.sha256)
         for needed in (entry.identity, entry.converter):
@@ -48,6 +55,8 @@ def test_catalog_is_consistent() -> None:
     assert CATALOG["simswap-256"].converter == "crossface-simswap"
     assert CATALOG["ghost-2-256"].converter == "crossface-ghost"
     assert CATALOG["inswapper-128"].non_commercial and not CATALOG["ghost-unet-2blocks"].non_commercial
+    assert {name for name, entry in CATALOG.items() if entry.user_supplied} >= USER_SUPPLIED
+    assert all(CATALOG[name].non_commercial for name in USER_SUPPLIED)  # NVIDIA's NC licence, FFHQ's NC
 
 
 def test_find_entry_by_name_or_file_name() -> None:
@@ -97,6 +106,26 @@ def test_resolve_says_what_to_run(tmp_path: Path) -> None:
         resolve_weights("my-model", cache)
     with pytest.raises(WeightsError, match=r"The weight file .*missing\.pth does not exist\."):
         resolve_weights(tmp_path / "missing.pth", cache)
+
+
+def test_a_user_supplied_name_says_where_to_get_it(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    with pytest.raises(WeightsError) as raised:
+        resolve_weights("e4e-ffhq-encode", cache)
+    message = str(raised.value)
+    assert "faceforge cannot download them: get e4e_ffhq_encode.pt from the 'FFHQ Inversion' link" in message
+    assert message.endswith("then run `faceforge weights add FILE --as e4e-ffhq-encode`.")
+    assert "weights fetch" not in message
+
+    source = tmp_path / "downloads" / "e4e_ffhq_encode.pt"
+    source.parent.mkdir()
+    source.write_bytes(b"encoder")
+    add_file(source, "e4e-ffhq-encode", cache)
+    cached = cache / "e4e-ffhq-encode" / "e4e_ffhq_encode.pt"
+    assert resolve_weights("e4e-ffhq-encode", cache) == cached
+    cached.write_bytes(b"enc")  # truncated: the fix is adding it again, not fetching
+    with pytest.raises(WeightsError, match=r"run `faceforge weights add FILE --as e4e-ffhq-encode` again"):
+        resolve_weights("e4e-ffhq-encode", cache)
 
 
 def test_a_cached_file_that_disappeared_is_reported(tmp_path: Path) -> None:

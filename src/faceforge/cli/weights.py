@@ -79,7 +79,7 @@ def _listing(folder: Path) -> list[dict[str, object]]:
             sha256 = "recorded" if record is not None else "trust-on-first-use"
         rows.append({
             "name": name, "kind": entry.kind, "licence": entry.licence,
-            "non_commercial": entry.non_commercial,
+            "non_commercial": entry.non_commercial, "user_supplied": entry.user_supplied,
             "cached": record is not None and record.path(folder).is_file(),
             "size": record.size if record is not None else None, "sha256": sha256,
             "file": str(record.path(folder)) if record is not None else None,
@@ -87,7 +87,7 @@ def _listing(folder: Path) -> list[dict[str, object]]:
     for name in sorted(set(records) - set(CATALOG)):
         record = records[name]
         rows.append({
-            "name": name, "kind": "added", "licence": None, "non_commercial": False,
+            "name": name, "kind": "added", "licence": None, "non_commercial": False, "user_supplied": True,
             "cached": record.path(folder).is_file(), "size": record.size, "sha256": "recorded",
             "file": str(record.path(folder)),
         })  # fmt: skip
@@ -125,7 +125,8 @@ def list_weights(
             licence = "(your file)" if row["licence"] is None else str(row["licence"])
             short = _short_licence(licence, bool(row["non_commercial"]))
             size = row["size"] if isinstance(row["size"], int) else None
-            cached = _size(size) if row["cached"] else ("[red]missing[/]" if row["file"] else "no")
+            absent = "add" if row["user_supplied"] else "no"
+            cached = _size(size) if row["cached"] else ("[red]missing[/]" if row["file"] else absent)
             table.add_row(
                 str(row["name"]), f"[yellow]{short}[/]" if row["non_commercial"] else short, cached,
                 _HASH_LABELS[str(row["sha256"])],
@@ -134,7 +135,8 @@ def list_weights(
         console.print(table)
         console.print(
             TOFU_NOTE + " Licences in yellow forbid commercial use or are unknown; `weights list --json` "
-            "gives each licence in full.",
+            "gives each licence in full. 'add' marks a file faceforge cannot download: "
+            "`weights fetch NAME` says where to get it.",
             highlight=False,
         )
 
@@ -156,6 +158,7 @@ def fetch(
     from faceforge.errors import WeightsError
     from faceforge.weights.cache import read_manifest
     from faceforge.weights.catalog import CATALOG
+    from faceforge.weights.download import check_downloadable
     from faceforge.weights.download import fetch as download
 
     console = Console(stderr=True, soft_wrap=True)
@@ -176,6 +179,7 @@ def fetch(
                 highlight=False,
             )
             return
+        check_downloadable(entry, url or ())
         console.print(
             f"Licence of '{name}': {_licence(entry.licence, entry.non_commercial)}", highlight=False
         )

@@ -57,11 +57,7 @@ def verify_at_use(cache_dir: Path, name: str, path: Path, expected: str) -> bool
         entry = CATALOG.get(name)
         published = entry is not None and entry.sha256 == expected
         where = "the catalog publishes" if published else "was recorded when it was cached:"
-        fix = (
-            f"faceforge weights fetch {name}"
-            if entry is not None
-            else f"faceforge weights add FILE --as {name}"
-        )
+        fix = entry.restore_command() if entry is not None else f"faceforge weights add FILE --as {name}"
         raise WeightsError(
             f"The cached file {path} of the weights '{name}' has sha256 {actual}, but {where} {expected}; "
             f"it was changed or damaged after caching, so it is not used: run `{fix}` again."

@@ -6,6 +6,11 @@ Sources: the official GHOST ``download_models.sh``, facefusion's model registry 
 ``sha256=None``: the hash of the first download is recorded in the cache manifest and every later check
 compares against it (trust on first use). No exact byte sizes are published for any of them, so entries
 carry none and files are checked by hash only.
+
+Some files have no stable direct URL (the StyleGAN2 and e4e checkpoints live on Google Drive, which a
+plain HTTP client cannot fetch). Their entries are *user-supplied*: no URLs, a ``where_to_get`` note
+instead; ``faceforge weights fetch`` says where to get the file and ``faceforge weights add FILE --as NAME``
+registers the user's copy (checked against a published sha256 when there is one, else recorded then).
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ KINDS = (
     "onnx-converter",
     "onnx-face-enhancer",
     "onnx-frame-enhancer",
+    "stylegan2-generator",
+    "e4e-encoder",
 )
 
 
@@ -34,7 +41,7 @@ class WeightsEntry:
 
     name: str  # the catalog name, e.g. "ghost-unet-2blocks"
     filename: str  # the upstream file name, e.g. "G_unet_2blocks.pth"
-    urls: tuple[str, ...]  # mirrors, tried in order
+    urls: tuple[str, ...]  # mirrors, tried in order; empty for a user-supplied file
     sha256: str | None  # None: the publisher lists none; the first download's hash is recorded
     licence: str
     kind: str  # one of KINDS
@@ -42,6 +49,23 @@ class WeightsEntry:
     identity: str | None = None  # the identity network whose embedding this model expects
     converter: str | None = None  # the embedding converter it needs, if any
     description: str = ""
+    where_to_get: str | None = None  # user-supplied files only: where the user downloads it themselves
+
+    @property
+    def user_supplied(self) -> bool:
+        """Whether faceforge cannot download the file itself: the user gets it and adds it."""
+        return self.where_to_get is not None
+
+    def add_command(self) -> str:
+        return f"faceforge weights add FILE --as {self.name}"
+
+    def restore_command(self) -> str:
+        """What to run to (re)place this file in the cache."""
+        return self.add_command() if self.user_supplied else f"faceforge weights fetch {self.name}"
+
+    def how_to_get(self) -> str:
+        """For a user-supplied file, the end of a sentence: where to get it and how to register it."""
+        return f"get {self.filename} from {self.where_to_get}, then run `{self.add_command()}`"
 
     @property
     def non_commercial(self) -> bool:
@@ -330,10 +354,60 @@ def _visomaster_entries() -> list[WeightsEntry]:
     return entries
 
 
+def _latent_entries() -> list[WeightsEntry]:
+    """StyleGAN2 FFHQ generators (rosinality's PyTorch layout) and the e4e encoder for ``faceforge latent``
+    (see docs/latent.md). All on Google Drive without a published sha256: user-supplied, trust on first
+    use. The identity loss's ArcFace iResNet-100 is ``ghost-arcface-backbone`` above."""
+    nvidia_nc = "Nvidia Source Code License-NC, Non-Commercial (NVIDIA StyleGAN2 FFHQ network"
+    return [
+        WeightsEntry(
+            name="stylegan2-ffhq-1024",
+            filename="stylegan2-ffhq-config-f.pt",
+            urls=(),
+            sha256=None,
+            licence=f"{nvidia_nc}, converted by rosinality's convert_weight.py)",
+            kind="stylegan2-generator",
+            description="StyleGAN2 FFHQ 1024 px config-f generator (g_ema + latent_avg), 18 W+ rows.",
+            where_to_get=(
+                "the 'StyleGAN2 FFHQ' pretrained-model link in the eladrich/pixel2style2pixel or "
+                "omertov/encoder4editing README (or convert NVIDIA's stylegan2-ffhq-config-f.pkl with "
+                "rosinality/stylegan2-pytorch's convert_weight.py)"
+            ),
+        ),
+        WeightsEntry(
+            name="stylegan2-ffhq-256",
+            filename="550000.pt",
+            urls=(),
+            sha256=None,
+            licence=(
+                "Unknown (trained by rosinality on FFHQ, a CC BY-NC-SA 4.0 dataset; no weights licence "
+                "stated; the code is MIT)"
+            ),
+            kind="stylegan2-generator",
+            description="rosinality's 256 px FFHQ generator (a train.py checkpoint), 14 W+ rows.",
+            where_to_get="the 256 px FFHQ checkpoint link in the rosinality/stylegan2-pytorch README",
+        ),
+        WeightsEntry(
+            name="e4e-ffhq-encode",
+            filename="e4e_ffhq_encode.pt",
+            urls=(),
+            sha256=None,
+            licence=f"{nvidia_nc} as its decoder; the e4e code is MIT)",
+            kind="e4e-encoder",
+            description="e4e FFHQ inversion encoder (IR-SE-50) with its 1024 px decoder and latent_avg.",
+            where_to_get="the 'FFHQ Inversion' link in the omertov/encoder4editing README",
+        ),
+    ]
+
+
 CATALOG: Mapping[str, WeightsEntry] = MappingProxyType(
     {
         entry.name: entry
-        for entry in _ghost_entries() + _facefusion_entries() + _enhancer_entries() + _visomaster_entries()
+        for entry in _ghost_entries()
+        + _facefusion_entries()
+        + _enhancer_entries()
+        + _visomaster_entries()
+        + _latent_entries()
     }
 )
 

@@ -103,6 +103,13 @@ def _describe(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
+def check_downloadable(entry: WeightsEntry, urls: Sequence[str] = ()) -> None:
+    """A user-supplied entry (no URL of its own) is fetched only from URLs the user gives; else one
+    sentence saying where to get the file and how to add it."""
+    if not urls and not entry.urls:
+        raise WeightsError(f"faceforge cannot download '{entry.name}' itself: {entry.how_to_get()}.")
+
+
 def fetch(
     entry: WeightsEntry,
     cache_dir: Path,
@@ -111,6 +118,7 @@ def fetch(
     timeout: float = 30.0,
 ) -> CachedFile:
     """Download ``entry`` from ``urls`` (default: its mirrors, in order) into the cache and record it."""
+    check_downloadable(entry, urls)
     sources = tuple(urls) or entry.urls
     previous = read_manifest(cache_dir).get(entry.name)
     if entry.sha256 is not None:

@@ -27,20 +27,22 @@ def resolve_weights(spec: str | os.PathLike[str], cache_dir: Path | None = None)
     cache = cache_dir if cache_dir is not None else default_cache_dir()
     records = read_manifest(cache)
     record = records.get(text)
+    entry = CATALOG.get(text)
     if record is not None:
         cached = record.path(cache)
         if cached.is_file() and cached.stat().st_size == record.size:
             verify_at_use(cache, text, cached, pinned_sha256(text, records) or record.sha256)
             return cached
-        fix = (
-            f"faceforge weights fetch {text}"
-            if text in CATALOG
-            else f"faceforge weights add FILE --as {text}"
-        )
+        fix = entry.restore_command() if entry is not None else f"faceforge weights add FILE --as {text}"
         raise WeightsError(
             f"The cached file of the weights '{text}' ({cached}) is missing or truncated; run `{fix}` again."
         )
-    if text in CATALOG:
+    if entry is not None and entry.user_supplied:
+        raise WeightsError(
+            f"The weights '{text}' are not in the cache {cache}, and faceforge cannot download them: "
+            f"{entry.how_to_get()}."
+        )
+    if entry is not None:
         raise WeightsError(
             f"The weights '{text}' are not in the cache {cache}; run `faceforge weights fetch {text}` "
             f"(or `faceforge weights add FILE --as {text}` for a copy you already have)."
