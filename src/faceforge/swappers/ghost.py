@@ -26,7 +26,6 @@ import numpy as np
 import torch
 
 from faceforge.analysis.crop_identity import ENCODERS, CropIdentity, create_crop_identity
-from faceforge.swappers.neural_options import NeuralOptions
 from faceforge.errors import InputError, WeightsError
 from faceforge.geometry.alignment import TEMPLATES, Template, anchor_points
 from faceforge.geometry.ghost_crop import FRONTAL_POSE, ghost_alignment
@@ -34,6 +33,7 @@ from faceforge.models.folder import MODEL_FILE, ModelFolder
 from faceforge.models.oneshot import is_oneshot_folder, load_oneshot_generator, read_oneshot_config
 from faceforge.nets.aeinet import AEINet, aeinet_config_from_state_dict
 from faceforge.swappers.base import release_models, require_views, stacked_crops
+from faceforge.swappers.neural_options import NeuralOptions
 from faceforge.types import AlignedFace, SourceIdentity, SwapResult
 from faceforge.weights import default_cache_dir, resolve_weights
 from faceforge.weights.cache import sha256_file
