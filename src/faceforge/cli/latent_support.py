@@ -20,12 +20,15 @@ Generator = Annotated[
     typer.Option(
         "--generator",
         "-g",
-        help="StyleGAN2 weights: a file or a name from `weights add` (default: the decoder inside --e4e).",
+        help="StyleGAN2 weights: a file, or a name added with `weights add` (stylegan2-ffhq-1024, "
+        "stylegan2-ffhq-256 or your own) [default: the decoder inside --e4e].",
     ),
 ]
 E4E = Annotated[
-    str | None, typer.Option("--e4e", help="e4e encoder weights (e4e_ffhq_encode.pt or its name).")
+    str | None,
+    typer.Option("--e4e", help="e4e encoder weights: a file, or an added name such as e4e-ffhq-encode."),
 ]
+GENERATOR_KINDS = ("stylegan2-generator", "e4e-encoder")  # an e4e checkpoint carries its decoder
 FaceIndex = Annotated[
     int | None, typer.Option("--face-index", help="Use the N-th face, counting from 0, left to right.")
 ]
@@ -57,6 +60,18 @@ def torch_device(name: str):  # -> torch.device
     return torch.device(name)
 
 
+def weights_of_kind(spec: str, kinds: tuple[str, ...], what: str):  # -> Path
+    """``spec`` resolved through the weights registry, refused in one sentence when it names a catalog
+    entry of another kind (an ONNX swapper given as the generator, say)."""
+    from faceforge.errors import WeightsError
+    from faceforge.weights import find_entry, resolve_weights
+
+    entry = find_entry(spec)
+    if entry is not None and entry.kind not in kinds:
+        raise WeightsError(f"The weights '{spec}' are of the kind {entry.kind}, not {what}.")
+    return resolve_weights(spec)
+
+
 def load_editor(
     generator: str | None,
     e4e: str | None,
@@ -67,7 +82,6 @@ def load_editor(
     from faceforge.errors import OptionError
     from faceforge.latent.checkpoints import load_e4e, load_generator
     from faceforge.latent.editor import LatentEditor
-    from faceforge.weights import resolve_weights
 
     arcface = None
     if identity == "arcface":
@@ -76,17 +90,23 @@ def load_editor(
         from faceforge.nets.iresnet import iresnet_from_state_dict
         from faceforge.weights.loading import load_state_dict
 
-        path = resolve_weights(identity_weights or DEFAULT_ARCFACE_WEIGHTS)
+        path = weights_of_kind(
+            identity_weights or DEFAULT_ARCFACE_WEIGHTS, ("arcface-iresnet100",), "an ArcFace iResNet"
+        )
         arcface = ArcFaceIdentity(iresnet_from_state_dict(load_state_dict(path)))
     elif identity != "dlib":
         raise OptionError(f"--identity-net takes dlib or arcface, not '{identity}'.")
 
     if generator is None and e4e is None:
         raise OptionError("Give the StyleGAN2 weights with --generator (or an e4e checkpoint with --e4e).")
-    loaded = load_generator(resolve_weights(generator if generator is not None else e4e))
+    e4e_path = weights_of_kind(e4e, ("e4e-encoder",), "an e4e encoder") if e4e is not None else None
+    if generator is not None:
+        loaded = load_generator(weights_of_kind(generator, GENERATOR_KINDS, "a StyleGAN2 generator"))
+    else:
+        loaded = load_generator(e4e_path)
     for note in loaded.notes():
         typer.echo(note, err=True)
-    encoder = load_e4e(resolve_weights(e4e), loaded) if e4e is not None else None
+    encoder = load_e4e(e4e_path, loaded) if e4e_path is not None else None
     return LatentEditor(loaded, encoder, torch_device(device), identity=arcface)
 
 
