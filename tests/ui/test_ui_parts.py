@@ -10,10 +10,13 @@ import gradio as gr
 import numpy as np
 import pytest
 
-from faceforge.config import SwapConfig
+from faceforge.config import SwapConfig, swap_declarations, swap_settings
 from faceforge.errors import InputError, OptionError
-from faceforge.options import declared_options, effective_settings, plain
-from faceforge.ui.controls import SWAPPER_KEY, build_controls, config_from_settings
+from faceforge.media.images import read_image
+from faceforge.options import plain
+from faceforge.pipeline.session import SwapSession
+from faceforge.ui.compare_tab import parse_option_set
+from faceforge.ui.controls import SWAPPER_KEY, build_controls, config_from_settings, owning_swapper
 from faceforge.ui.faces import FaceChoice, TargetFace, references_for
 from faceforge.ui.jobs import DONE, FAILED, QUEUED, RUNNING, JobRequest, JobRunner, JobStore
 
@@ -21,8 +24,9 @@ from faceforge.ui.jobs import DONE, FAILED, QUEUED, RUNNING, JobRequest, JobRunn
 def test_every_declared_option_has_one_control_of_its_kind():
     with gr.Blocks():
         controls = build_controls()
-    declared = [o for o in declared_options(SwapConfig) if o.key != SWAPPER_KEY]
+    declared = [o for o in swap_declarations() if o.key != SWAPPER_KEY]
     assert [o.key for o in controls.options] == [o.key for o in declared]
+    assert "swappers.mesh.max_yaw" in [o.key for o in controls.options]
     for opt, control in zip(controls.options, controls.components, strict=True):
         assert control.label == opt.key and control.info == opt.spec.help
         if opt.choices() is not None:
@@ -34,12 +38,18 @@ def test_every_declared_option_has_one_control_of_its_kind():
         elif opt.value_type in (int, float):
             assert isinstance(control, gr.Slider | gr.Number)
     defaults = [controls.swapper.value, *(c.value for c in controls.components)]
-    assert controls.config(defaults) == SwapConfig()
+    assert swap_settings(controls.config(defaults)) == swap_settings(SwapConfig())
     settings = controls.settings(defaults)
-    assert config_from_settings(settings) == SwapConfig()
+    assert swap_settings(config_from_settings(settings)) == swap_settings(SwapConfig())
+    chosen = SwapConfig().swapper
     assert {k: v for k, v in settings.items() if k != SWAPPER_KEY} == {
-        k: plain(v) for k, v in effective_settings(SwapConfig()).items() if k != SWAPPER_KEY
+        k: plain(v)
+        for k, v in swap_settings(SwapConfig()).items()
+        if k != SWAPPER_KEY and owning_swapper(k) in (None, chosen)
     }
+    assert set(controls.swapper_groups) == {owning_swapper(o.key) for o in declared} - {None}
+    assert controls.swapper_groups[chosen].visible
+    assert not any(group.visible for name, group in controls.swapper_groups.items() if name != chosen)
 
 
 def test_control_values_are_checked_like_config_file_values():
@@ -52,6 +62,32 @@ def test_control_values_are_checked_like_config_file_values():
     values[1 + crf] = 999
     with pytest.raises(OptionError, match=r"video\.crf"):
         controls.config(values)
+
+
+def test_a_swapper_option_control_reaches_that_swappers_swap(testdata: Path):
+    """swappers.mesh.max_yaw set to 0 in its control declines the photo's face in a real mesh swap; the
+    default swaps it. Another swapper's controls take no part in a mesh run, even with a bad value."""
+    with gr.Blocks():
+        controls = build_controls()
+    keys = [o.key for o in controls.options]
+    values = [controls.swapper.value, *(c.value for c in controls.components)]
+    assert values[0] == "mesh"
+    values[1 + keys.index("swappers.mesh.max_yaw")] = 0.0
+    other = next(i for i, k in enumerate(keys) if owning_swapper(k) not in (None, "mesh"))
+    values[1 + other] = object()  # no control sends this: it must never be read
+    config = controls.config(values)
+    assert config.options_of("mesh").max_yaw == 0.0
+    assert controls.settings(values)["swappers.mesh.max_yaw"] == 0.0
+    assert config_from_settings(controls.settings(values)).options_of("mesh").max_yaw == 0.0
+    source = testdata / "face_frontal_a.jpg"
+    target = read_image(testdata / "face_frontal_b.jpg")
+    with SwapSession([[source]], config) as session:
+        declined = session.render_image(target)
+    assert (declined.faces_swapped, declined.faces_declined) == (0, 1)
+    assert np.array_equal(declined.image, target)
+    with SwapSession([[source]], parse_option_set("swappers.mesh.max_yaw=45", config)) as session:
+        swapped = session.render_image(target)
+    assert swapped.faces_swapped == 1 and not np.array_equal(swapped.image, target)
 
 
 def _request(name: str) -> JobRequest:

@@ -19,11 +19,11 @@ from typing import Any
 import gradio as gr
 import numpy as np
 
-from faceforge.config import SwapConfig
+from faceforge.config import SwapConfig, configured, swap_declarations
 from faceforge.errors import InputError
 from faceforge.evaluation import metrics as m
 from faceforge.evaluation.inputs import match_face
-from faceforge.options import parse_assignments, with_values
+from faceforge.options import parse_assignments
 from faceforge.pipeline.session import SwapSession
 from faceforge.ui.faces import references_for, target_frame
 from faceforge.ui.swap_tab import ERRORS, SwapInputs, SwapTab
@@ -53,7 +53,7 @@ def parse_option_set(text: str, base: SwapConfig) -> SwapConfig:
     """``base`` with the ``KEY=VALUE`` lines of ``text`` (blank lines and ``#`` comments skipped)."""
     lines = [line.strip() for line in text.splitlines()]
     items = [line for line in lines if line and not line.startswith("#")]
-    return with_values(base, parse_assignments(SwapConfig, items))
+    return configured(base, parse_assignments(swap_declarations(), items))
 
 
 class CompareTab:
@@ -90,8 +90,7 @@ class CompareTab:
         try:
             if not inputs.sources or inputs.target is None:
                 raise InputError("Upload a source photo and a target in the Swap tab first.")
-            assert self.swap.controls is not None
-            base = self.swap.controls.config(controls)
+            base = self.swap.option_controls.config(controls)
             configs = [parse_option_set(text, base) for text in texts]
             target = target_frame(inputs.target, inputs.frame, self.swap.limits.max_pixels)
             results = [self.render_and_score(inputs, config, target) for config in configs]
@@ -107,8 +106,7 @@ class CompareTab:
     ) -> tuple[np.ndarray, Scores | None]:
         people, references = references_for(inputs.choice, inputs.faces, inputs.sources)
         with self.swap.lock, SwapSession(people, config, references) as session:
-            if inputs.is_video:
-                assert inputs.target is not None
+            if inputs.target is not None and inputs.is_video:
                 rendered = session.preview_frame(inputs.target, inputs.frame)
             else:
                 rendered = session.render_image(target)

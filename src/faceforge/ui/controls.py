@@ -1,31 +1,46 @@
 """The swap option controls, generated from the option declarations (never a hand-written list).
 
-Every option declared with :func:`faceforge.options.option` on :class:`~faceforge.config.SwapConfig`'s
-dataclasses becomes one control, typed by its declaration: choices (fixed, ``Literal`` or a registry's
-names) become a dropdown or, for a list option, a checkbox group; a bounded number a slider; a number a
-number box; a flag a checkbox; anything else a text box. The swapper is chosen from the swapper
-registry. Values come back through :func:`faceforge.options.coerce_value`, so the UI checks them exactly
-as a config file is checked.
+Every option of :func:`faceforge.config.swap_declarations` (the swap CLI's single source: the options
+declared with :func:`faceforge.options.option` on :class:`~faceforge.config.SwapConfig`'s dataclasses, then
+each registered swapper's own under ``swappers.NAME.``) becomes one control, typed by its declaration:
+choices (fixed, ``Literal`` or a registry's names) become a dropdown or, for a list option, a checkbox
+group; a bounded number a slider; a number a number box; a flag a checkbox; anything else a text box. The
+swapper is chosen from the swapper registry; a swapper's own controls are shown only while it is chosen
+and only they apply to the run. Values come back through :func:`faceforge.options.coerce_value`, so the
+UI checks them exactly as a config file is checked.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, get_origin
 
 import gradio as gr
 
-from faceforge.config import SwapConfig
-from faceforge.options import DeclaredOption, coerce_value, declared_options, plain, with_values
+from faceforge.config import SWAPPER_PREFIX, SwapConfig, configured, swap_declarations
+from faceforge.options import DeclaredOption, coerce_value, plain
 from faceforge.swappers.registry import swapper_names
 
 SWAPPER_KEY = "swapper"
 
 
 def swap_options() -> list[DeclaredOption]:
-    """The declared options of a swap run, in declaration order."""
-    return declared_options(SwapConfig)
+    """The declared options of a swap run, in declaration order (each swapper's own last)."""
+    return swap_declarations()
+
+
+def owning_swapper(key: str) -> str | None:
+    """The swapper whose own option ``key`` is (``swappers.mesh.max_yaw`` -> ``mesh``), else None."""
+    if not key.startswith(SWAPPER_PREFIX):
+        return None
+    return key[len(SWAPPER_PREFIX) :].partition(".")[0]
+
+
+def applies(key: str, swapper: str | None) -> bool:
+    """Whether option ``key`` takes part in a run of ``swapper``: another swapper's own options do not."""
+    owner = owning_swapper(key)
+    return owner is None or owner == swapper
 
 
 def elem_id(key: str) -> str:
@@ -83,6 +98,8 @@ class OptionControls:
     options: tuple[DeclaredOption, ...]
     swapper: gr.Dropdown
     components: tuple[gr.components.Component, ...]
+    #: The accordion of each swapper's own options, by swapper name (shown while that swapper is chosen).
+    swapper_groups: Mapping[str, gr.Accordion]
 
     @property
     def inputs(self) -> list[gr.components.Component]:
@@ -90,16 +107,26 @@ class OptionControls:
 
     def config(self, values: Sequence[Any], base: SwapConfig | None = None) -> SwapConfig:
         """The :class:`SwapConfig` the controls show (``values`` in the order of :attr:`inputs`)."""
+        base = base or SwapConfig()
         swapper, *rest = values
-        settings = {opt.key: control_value(opt, raw) for opt, raw in zip(self.options, rest, strict=True)}
-        if swapper is not None:
-            settings[SWAPPER_KEY] = str(swapper)
-        return with_values(base or SwapConfig(), settings)
+        chosen = base.swapper if swapper is None else str(swapper)
+        settings = {
+            opt.key: control_value(opt, raw)
+            for opt, raw in zip(self.options, rest, strict=True)
+            if applies(opt.key, chosen)
+        }
+        settings[SWAPPER_KEY] = chosen
+        return configured(base, settings)
 
     def settings(self, values: Sequence[Any]) -> dict[str, Any]:
-        """The controls' values by dotted key, as plain JSON values (for the job table)."""
+        """The controls' values by dotted key, as plain JSON values (for the job table); of the
+        swappers' own options only the chosen swapper's."""
         swapper, *rest = values
-        found = {opt.key: plain(control_value(opt, raw)) for opt, raw in zip(self.options, rest, strict=True)}
+        found = {
+            opt.key: plain(control_value(opt, raw))
+            for opt, raw in zip(self.options, rest, strict=True)
+            if applies(opt.key, swapper)
+        }
         return {SWAPPER_KEY: swapper, **found}
 
 
@@ -109,7 +136,7 @@ def config_from_settings(settings: dict[str, Any]) -> SwapConfig:
     values = {key: coerce_value(by_key[key], value) for key, value in settings.items() if key in by_key}
     if settings.get(SWAPPER_KEY):
         values[SWAPPER_KEY] = str(settings[SWAPPER_KEY])
-    return with_values(SwapConfig(), values)
+    return configured(SwapConfig(), values)
 
 
 def build_controls() -> OptionControls:
@@ -127,9 +154,29 @@ def build_controls() -> OptionControls:
     components: list[gr.components.Component] = []
     groups: dict[str, list[DeclaredOption]] = {}
     for opt in options:
-        groups.setdefault(opt.key.split(".", 1)[0] if "." in opt.key else "general", []).append(opt)
+        groups.setdefault(_group(opt.key), []).append(opt)
+    swapper_groups: dict[str, gr.Accordion] = {}
     for group, members in groups.items():
-        with gr.Accordion(group, open=group in ("general", "compose")):
+        owner = owning_swapper(members[0].key)
+        visible = owner is None or owner == swapper.value
+        with gr.Accordion(group, open=group in ("general", "compose"), visible=visible) as accordion:
             components.extend(option_control(opt) for opt in members)
+        if owner is not None:
+            swapper_groups[owner] = accordion
     by_option = dict(zip([o for ms in groups.values() for o in ms], components, strict=True))
-    return OptionControls(options, swapper, tuple(by_option[opt] for opt in options))
+    if swapper_groups:
+        owners = list(swapper_groups)
+        swapper.change(
+            lambda chosen: [gr.update(visible=owner == chosen) for owner in owners],
+            swapper,
+            list(swapper_groups.values()),
+        )
+    return OptionControls(options, swapper, tuple(by_option[opt] for opt in options), swapper_groups)
+
+
+def _group(key: str) -> str:
+    """The accordion an option is shown in: its first key part, ``swappers.NAME`` for a swapper's own."""
+    owner = owning_swapper(key)
+    if owner is not None:
+        return f"{SWAPPER_PREFIX}{owner}"
+    return key.split(".", 1)[0] if "." in key else "general"
