@@ -29,8 +29,8 @@ class BrowserLive:
     """One browser session's live run (a ``gr.State`` value; empty until the first frame)."""
 
     def __init__(self) -> None:
-        self.feed: PushedFrames | None = None
-        self.output: LatestOutput | None = None
+        self.feed = PushedFrames()  # each start() makes a fresh pair
+        self.output = LatestOutput()
         self.stats: LiveStats | None = None
         self.error: str | None = None
         self.config: SwapConfig | None = None  # what the running loop was started with
@@ -59,8 +59,7 @@ class BrowserLive:
         self._thread.start()
 
     def stop(self) -> None:
-        if self.feed is not None:
-            self.feed.end()
+        self.feed.end()
         if self._thread is not None:
             self._thread.join()
         self._thread = None
@@ -105,15 +104,13 @@ class LiveTab:
             return gr.update(), gr.update()
         live = self._run(inputs.session)  # the session is known once a source is uploaded
         try:
-            assert self.swap.controls is not None
-            config = self.swap.controls.config(values)
+            config = self.swap.option_controls.config(values)
             if live.running and (config != live.config or inputs.sources != live.sources):
                 live.stop()  # the options or the source changed: start again with the new ones
             if not live.running:
                 live.start(inputs, config)
         except ERRORS as exc:
             return gr.update(), f"**Error:** {exc}"
-        assert live.feed is not None and live.output is not None
         live.feed.push(np.ascontiguousarray(frame[..., :3]))
         if live.error:
             return gr.update(), f"**Error:** {live.error}"

@@ -81,6 +81,13 @@ class SwapTab:
         self.lock = threading.RLock()  # the UI's analyser and the previews: one at a time
         self.controls: OptionControls | None = None  # made by build()
 
+    @property
+    def option_controls(self) -> OptionControls:
+        """The option controls; :meth:`build` makes them before any event handler can run."""
+        if self.controls is None:
+            raise RuntimeError("The Swap tab's option controls were read before build() made them.")
+        return self.controls
+
     def close(self) -> None:
         with self.lock:
             if self._analyser is not None:
@@ -193,7 +200,8 @@ class SwapTab:
         return inputs, slider, gallery, selection, f"{len(inputs.faces)} face(s) found in the target."
 
     def _detect(self, inputs: SwapInputs) -> tuple[list[np.ndarray], str]:
-        assert inputs.target is not None
+        if inputs.target is None:
+            raise InputError("Upload a target image or video first.")
         inputs.faces = self._faces(target_frame(inputs.target, inputs.frame, self.limits.max_pixels))
         inputs.choice = FaceChoice()
         return [face.thumbnail for face in inputs.faces], inputs.choice.describe(len(inputs.sources))
@@ -215,8 +223,7 @@ class SwapTab:
         if not inputs.sources or inputs.target is None:
             return gr.update(), gr.update()
         try:
-            assert self.controls is not None
-            config = self.controls.config(values)
+            config = self.option_controls.config(values)
             people, references = references_for(inputs.choice, inputs.faces, inputs.sources)
             with self.lock, SwapSession(people, config, references) as session:
                 if inputs.is_video:
@@ -232,8 +239,7 @@ class SwapTab:
 
     def on_run(self, inputs: SwapInputs, *values: Any) -> tuple:
         try:
-            assert self.controls is not None
-            job_id = self.queue(inputs, self.controls.settings(values))
+            job_id = self.queue(inputs, self.option_controls.settings(values))
         except ERRORS as exc:
             return _error(exc), self.jobs_html()
         return f"Job {job_id} queued.", self.jobs_html()

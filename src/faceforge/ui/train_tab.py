@@ -164,6 +164,5 @@ class TrainTab:
 
 
 def _collect(run: TrainingRun) -> None:
-    assert run.process.stdout is not None
-    for line in run.process.stdout:
+    for line in run.process.stdout or ():  # always a pipe: the process is started with stdout=PIPE
         run.lines.append(line.rstrip("\n"))
