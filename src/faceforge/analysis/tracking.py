@@ -150,9 +150,14 @@ class FaceTracker:
                 alive.append(track)
                 continue
             track.missed += 1
-            if track.missed > self.options.max_missed or track.hits < self.options.bridge_min_hits:
+            last = track.face  # None only for a track never observed, which has nothing to bridge
+            if (
+                track.missed > self.options.max_missed
+                or track.hits < self.options.bridge_min_hits
+                or last is None
+            ):
                 continue
-            out.append(self._bridge(track, timestamp))
+            out.append(self._bridge(track, last, timestamp))
             bridged.add(track.track_id)
             alive.append(track)
         for face_index, face in enumerate(faces):
@@ -177,9 +182,8 @@ class FaceTracker:
         rows, cols = linear_sum_assignment(iou, maximize=True)
         return {int(r): int(c) for r, c in zip(rows, cols, strict=True) if iou[r, c] >= self.options.min_iou}
 
-    def _bridge(self, track: _Track, timestamp: float) -> Face:
+    def _bridge(self, track: _Track, last: Face, timestamp: float) -> Face:
         """The track's last face moved along its damped velocity, with a lowered score."""
-        assert track.face is not None  # a live track has been observed at least once
         landmarks = track.predict(timestamp, self.options.velocity_decay_s)
-        score = track.face.score * self.options.bridged_score_factor**track.missed
-        return track.face.with_(landmarks=landmarks, box=landmark_box(landmarks), score=score)
+        score = last.score * self.options.bridged_score_factor**track.missed
+        return last.with_(landmarks=landmarks, box=landmark_box(landmarks), score=score)

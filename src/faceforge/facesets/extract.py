@@ -90,7 +90,8 @@ def load_reference(analyser: FaceAnalyser, photos: Sequence[Path], threshold: fl
     from faceforge.analysis.sources import load_identity
 
     identity = load_identity(analyser, list(photos), name="reference")
-    assert identity.embedding is not None
+    if identity.embedding is None:
+        raise NoFaceError("No face with an identity was found in the reference photos.")
     return Reference(identity.embedding.astype(np.float32), threshold)
 
 

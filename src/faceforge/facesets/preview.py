@@ -150,7 +150,8 @@ def contact_sheet(
 
 def _data_uri(image: np.ndarray) -> str:
     ok, data = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 85])
-    assert ok
+    if not ok:
+        raise RuntimeError(f"OpenCV could not encode a {image.shape[1]}x{image.shape[0]} thumbnail as JPEG.")
     return "data:image/jpeg;base64," + base64.b64encode(data.tobytes()).decode("ascii")
 
 

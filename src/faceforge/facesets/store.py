@@ -265,7 +265,8 @@ class FacesetStore:
         with self.transaction() as db:
             db.execute(f"INSERT INTO sources ({names}) VALUES ({marks})", tuple(fields.values()))
         found = self.source(str(fields["path"]))
-        assert found is not None
+        if found is None:
+            raise RuntimeError(f"The source row of {fields['path']} was not found right after its insert.")
         return found
 
     def commit_faces(self, batches: Iterable[tuple[int, list[FaceRow], int, bool]]) -> None:

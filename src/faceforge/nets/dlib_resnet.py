@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from faceforge.errors import WeightsError
 from faceforge.nets.dlib_format import DlibNet, Layer, load_dlib_net
 
 
@@ -44,6 +45,12 @@ def _folded_conv(con: Layer, affine: Layer) -> nn.Conv2d:
         conv.weight.copy_(torch.from_numpy(weight * gamma[:, None, None, None]))
         conv.bias.copy_(torch.from_numpy(bias * gamma + beta))
     return conv
+
+
+def _unexpected(net: DlibNet, index: int, wanted: str) -> str:
+    """The sentence for a dlib network whose layers are not the face-recognition ResNet's."""
+    found = ", ".join(layer.kind for layer in net.layers[index : index + 2])
+    return f"This dlib network is not the face-recognition ResNet: layer {index} is {found}, not {wanted}."
 
 
 class ResidualBlock(nn.Module):
@@ -84,11 +91,13 @@ class DlibFaceResNet(nn.Module):
             if layers[i].kind == "tag":
                 pool = layers[i + 2]
                 i += 3
-            assert layers[i].kind == "add_prev" and layers[i + 1].kind == "relu", layers[i].kind
+            if layers[i].kind != "add_prev" or layers[i + 1].kind != "relu":
+                raise WeightsError(_unexpected(net, i, "add_prev, relu"))
             i += 2
             blocks.append(ResidualBlock(conv1, conv2, pool))
         self.blocks = nn.Sequential(*blocks)
-        assert layers[i].kind == "avg_pool" and layers[i].window == (0, 0) and layers[i + 1].kind == "fc"
+        if layers[i].kind != "avg_pool" or layers[i].window != (0, 0) or layers[i + 1].kind != "fc":
+            raise WeightsError(_unexpected(net, i, "a global avg_pool, fc"))
         fc = layers[i + 1].arrays["weight"]
         self.fc = nn.Linear(fc.shape[1], fc.shape[0], bias=False)
         with torch.no_grad():

@@ -186,15 +186,13 @@ def batch_extract(
             report.skipped = [str(item.input) for item in items if str(item.input.resolve()) in merged]
             report.done = []
             done = record.done()
-            ready = [t for t in plan.tasks if t.key in done and t.output is not None and t.output.exists()]
+            ready = [(t, t.output) for t in plan.tasks if t.key in done and t.output and t.output.exists()]
             if ready:
-                assert ready[0].output is not None
-                with FacesetStore.open(faceset, create=True, info=shard_info(ready[0].output)) as store:
-                    for task in ready:  # in the inputs' order, whatever order the workers finished in
-                        assert task.output is not None
-                        report.faces_added += merge_shard(store, task.output)
+                with FacesetStore.open(faceset, create=True, info=shard_info(ready[0][1])) as store:
+                    for task, shard in ready:  # in the inputs' order, whatever order the workers finished in
+                        report.faces_added += merge_shard(store, shard)
                         record.mark_done(f"merged:{task.key}", None, None)
-                        shutil.rmtree(task.output, ignore_errors=True)
+                        shutil.rmtree(shard, ignore_errors=True)
                         report.done.append(str(task.input))
         _remove_if_empty(faceset / SHARDS_DIR)
     return report

@@ -34,6 +34,12 @@ class Task:
     units: int = 1
     segment: Segment | None = None
 
+    def output_path(self) -> Path:
+        """Where a swap or extract task writes (the plans give every such task an output)."""
+        if self.output is None:
+            raise RuntimeError(f"Task {self.key} ({self.action}) was planned without an output.")
+        return self.output
+
 
 @dataclass(frozen=True, slots=True)
 class Join:

@@ -78,12 +78,18 @@ class WorkerHost:
     def ready(self) -> FaceforgeError | None:
         return self.error
 
+    def built(self) -> Any:
+        """The worker; its construction's error when it has none (callers check :meth:`ready` first)."""
+        if self.worker is None:
+            raise self.error or RuntimeError("The worker host has neither a worker nor an error.")
+        return self.worker
+
     def run(self, task: Task, board: Any = None) -> TaskResult:
         """Run ``task``; with ``board`` (a :class:`ProgressBoard` actor), post its units done as they
         advance, about every 2 % of the task."""
-        assert self.worker is not None
+        worker = self.built()
         if board is None:
-            return self.worker.run(task)
+            return worker.run(task)
         step = max(1, task.units // 50)
         posted = [0]
 
@@ -92,7 +98,7 @@ class WorkerHost:
                 posted[0] = done
                 board.post.remote(task.key, min(done, task.units))
 
-        return self.worker.run(task, post)
+        return worker.run(task, post)
 
     def close(self) -> None:
         if self.worker is not None:
@@ -162,8 +168,7 @@ def run_tasks(
             raise host.error
         try:
             for task in todo:
-                assert host.worker is not None
-                result = host.worker.run(task, lambda done, _total: counter.tick(0, done))
+                result = host.built().run(task, lambda done, _total: counter.tick(0, done))
                 _record(record, report, task, result)
                 counter.tick(task.units)
         finally:
@@ -270,9 +275,9 @@ def _run_on_ray(
         while pending or (starting and queue):
             waiting = [*pending, *starting]
             ready, _ = ray.wait(waiting, num_returns=1, timeout=None if board is None else 0.5)
-            if not ready:  # nothing finished yet: show what the running tasks have done so far
-                assert board is not None
-                counter.tick(0, ray.get(board.running.remote([task.key for _, task in pending.values()])))
+            if not ready:  # nothing finished yet (only with a board): show what the running tasks have done
+                if board is not None:
+                    counter.tick(0, ray.get(board.running.remote([task.key for _, task in pending.values()])))
                 continue
             if ready[0] in starting:
                 actor = starting.pop(ready[0])

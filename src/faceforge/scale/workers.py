@@ -76,15 +76,16 @@ class SwapWorker:
         from faceforge.pipeline.video import swap_video_file
         from faceforge.scale.video import swap_segment
 
-        assert task.output is not None
-        task.output.parent.mkdir(parents=True, exist_ok=True)
+        output = task.output_path()
+        output.parent.mkdir(parents=True, exist_ok=True)
         if task.action == "image":
-            return {"faces_swapped": swap_image_file(self.session, task.input, task.output)}
+            return {"faces_swapped": swap_image_file(self.session, task.input, output)}
         if task.action == "video":
-            report = swap_video_file(self.session, task.input, task.output, progress)
+            report = swap_video_file(self.session, task.input, output, progress)
             return {"frames": report.frames, "frames_swapped": report.frames_swapped}
-        assert task.segment is not None
-        return swap_segment(self.session, task.input, task.segment, task.output, progress)
+        if task.segment is None:
+            raise RuntimeError(f"Task {task.key} ({task.action}) was planned without its segment.")
+        return swap_segment(self.session, task.input, task.segment, output, progress)
 
     def close(self) -> None:
         self.session.close()
@@ -124,10 +125,10 @@ class ExtractWorker:
         from faceforge.facesets.extract import Extractor
         from faceforge.facesets.store import FacesetStore
 
-        assert task.output is not None
-        shutil.rmtree(task.output, ignore_errors=True)  # a shard of a killed attempt starts afresh
+        output = task.output_path()
+        shutil.rmtree(output, ignore_errors=True)  # a shard of a killed attempt starts afresh
         info = self.options.faceset_info(getattr(self.analyser.identity, "name", "unknown"))
-        with FacesetStore.open(task.output, create=True, info=info) as store:
+        with FacesetStore.open(output, create=True, info=info) as store:
             report = Extractor(store, self.analyser, self.options, self.reference, progress).run(
                 [task.input.resolve()]
             )

@@ -263,7 +263,8 @@ class Trainer(LoopTrainer):
         return float(self.optimizer.param_groups[0]["lr"])
 
     def render_preview(self) -> np.ndarray:
-        assert self.preview_samples is not None
+        if self.preview_samples is None:
+            raise RuntimeError("No preview samples: previews are off or this is not the main process.")
         return render_preview(self.model, self.preview_samples["a"], self.preview_samples["b"], self.device)
 
     def console_line(self, means: dict[str, float], rate: float, lr: float) -> str:

@@ -398,7 +398,8 @@ class OneshotTrainer(LoopTrainer):
             self.generator.train(was_training)
 
     def render_preview(self) -> np.ndarray:
-        assert self.preview_pairs is not None
+        if self.preview_pairs is None:
+            raise RuntimeError("No preview pairs: previews are off or this is not the main process.")
         source, target = self.preview_pairs["source"], self.preview_pairs["target"]
         images = {"source": source, "target": target, "swap": self.swap(source, target)}
         return tile_grid({name: preview_tiles((x + 1.0) * 0.5) for name, x in images.items()})
