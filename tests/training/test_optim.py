@@ -8,7 +8,6 @@ import pytest
 import torch
 from lion_pytorch import Lion
 
-from faceforge.training.config import from_plain, to_plain
 from faceforge.training.optim import (
     OptimiserConfig,
     build_optimizer,
@@ -20,6 +19,7 @@ from faceforge.training.optim import (
     lr_factor,
     scheduler_state,
 )
+from faceforge.training.run_settings import from_plain, to_plain
 
 CPU = torch.device("cpu")
 

@@ -14,7 +14,7 @@ from rich.console import Console
 
 from faceforge.cli.errors import INTERRUPTED, TERMINATED
 from faceforge.errors import OptionError
-from faceforge.training.config import AMP_MODES
+from faceforge.training.run_settings import AMP_MODES
 
 if TYPE_CHECKING:
     from faceforge.training.loop import TrainHooks, TrainReport

@@ -15,15 +15,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from faceforge.errors import OptionError
-from faceforge.nets.aeinet import AEINetConfig
-from faceforge.training.config import (
+from faceforge.nets.aeinet_config import AEINetConfig
+from faceforge.training.optim_config import OptimiserConfig
+from faceforge.training.run_settings import (
     RESUMABLE_RUN_OPTIONS,
     check_run_settings,
     config_from_plain,
     plain_fields,
     resumed_config,
 )
-from faceforge.training.optim import OptimiserConfig
 
 IDENTITY_DIMS = {"dlib": 128, "arcface": 512}  # the embedding size of each crop identity encoder
 
