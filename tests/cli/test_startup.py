@@ -35,9 +35,9 @@ def test_top_level_help_loads_no_subcommand_module() -> None:
 
 #: Libraries no command may load to show its --help (they cost seconds, or start threads).
 NEVER_AT_HELP = ("torch", "mediapipe", "onnxruntime", "ray", "gradio")
-#: Commands whose option dataclasses still live beside torch (training's config modules): their
+#: Commands whose option dataclasses still live beside torch (the restorer's training configuration): their
 #: --help loads torch until those declarations move to torch-free modules.
-TORCH_AT_HELP = {"train", "train-oneshot", "prepare-oneshot", "train-restorer"}
+TORCH_AT_HELP = {"train-restorer"}
 #: The swap commands' --help loads the option declarations of every stage and none of the media decoders.
 SWAP_COMMANDS = {"swap", "convert", "config", "evaluate", "demo"}
 
@@ -60,3 +60,51 @@ def test_a_command_loads_no_model_library_for_its_help(command: str) -> None:
     assert loaded & set(NEVER_AT_HELP) <= allowed
     if command in SWAP_COMMANDS:
         assert "av" not in loaded
+
+
+@pytest.mark.parametrize("command", ["train", "train-oneshot"])
+def test_a_training_help_is_printed_without_torch(command: str) -> None:
+    """The whole --help, defaults included (the one-shot defaults hold an AEI-Net layout and an optimiser
+    configuration), is rendered from torch-free modules."""
+    code = (
+        "import sys\n"
+        "from faceforge.cli.main import app\n"
+        "try:\n"
+        f"    app([{command!r}, '--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        f"print('heavy:' + ','.join(m for m in {NEVER_AT_HELP!r} if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "--iterations" in out.stdout
+    assert out.stdout.splitlines()[-1] == "heavy:"
+
+
+def test_swap_help_reads_the_mesh_options_without_the_mesh_swapper() -> None:
+    code = (
+        "import sys\n"
+        "from faceforge.cli.main import app\n"
+        "try:\n"
+        "    app(['swap', '--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('loaded:' + ','.join(m for m in ('scipy', 'faceforge.swappers.mesh') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "--max-yaw" in out.stdout
+    assert out.stdout.splitlines()[-1] == "loaded:"
+
+
+def test_the_light_mesh_options_are_the_mesh_swappers() -> None:
+    """swap, config files and the UI read swappers/mesh_options.py; the swapper must take exactly those
+    options (same keys, defaults, help and bounds) for a setting to mean what its help says."""
+    from faceforge.options import declared_options
+    from faceforge.swappers.mesh import MeshSwapOptions as SwapperOptions
+    from faceforge.swappers.mesh_options import MeshSwapOptions
+    from faceforge.swappers.registry import swapper_options
+
+    def described(kind: type) -> list[tuple[object, ...]]:
+        return [(o.key, o.default, o.spec.help, o.spec.min, o.spec.max) for o in declared_options(kind)]
+
+    assert swapper_options("mesh") is MeshSwapOptions
+    assert described(MeshSwapOptions) == described(SwapperOptions)

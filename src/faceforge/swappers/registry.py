@@ -70,7 +70,7 @@ def _ghost(options: GhostOptions | NeuralOptions) -> Swapper:
 
 def _builtins() -> Registry[SwapperEntry]:
     registry: Registry[SwapperEntry] = Registry("swapper", "faceforge.swappers", _entry)
-    registry.register("mesh", SwapperEntry(_mesh, "faceforge.swappers.mesh:MeshSwapOptions"))
+    registry.register("mesh", SwapperEntry(_mesh, "faceforge.swappers.mesh_options:MeshSwapOptions"))
     registry.register("autoencoder", SwapperEntry(_autoencoder))
     registry.register("onnx", SwapperEntry(_onnx, OnnxOptions))
     registry.register("ghost", SwapperEntry(_ghost, GhostOptions))
