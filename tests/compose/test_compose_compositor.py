@@ -114,7 +114,7 @@ def test_registered_occlusion_masker_keeps_its_pixels(scene) -> None:
         register_masker("bright_test", _BrightPixels, occlusion=True)
     with pytest.raises(ValueError, match="already registered"):
         register_masker("bright_test", _BrightPixels, occlusion=True)
-    plain = Compositor(ComposeOptions()).face_mask(frame, target)
+    plain = Compositor(ComposeOptions(occlusion=())).face_mask(frame, target)
     compositor = Compositor(ComposeOptions(occlusion=("bright_test",)))
     cut = compositor.face_mask(frame, target)
     bright = target.image.max(axis=2) > 200

@@ -41,9 +41,10 @@ def _side_lit(image: np.ndarray, step: float) -> np.ndarray:
 
 
 def test_shading_light_is_smoothed_per_track(samples: dict[str, Sample]) -> None:
-    """One track whose target light jumps from one side to the other: the light applied moves a quarter
-    of the way at the first frame after the jump, all the way on a new track and after ``reset()``; a face
-    without a track id (a still) is relit exactly as the stateless transfer does."""
+    """One track whose target light jumps from one side to the other: the light's tilt (the offset less
+    its mean over the mask) moves a quarter of the way at the first frame after the jump, its level all
+    the way; a new track, a track after ``reset()`` and a face without a track id (a still) are relit
+    exactly as the stateless transfer does."""
     target = samples["face_frontal_a"].aligned
     source = samples["face_frontal_b"].aligned.image
     mask = skin_mask(target.landmarks, target.image.shape) / np.float32(255)
@@ -61,7 +62,8 @@ def test_shading_light_is_smoothed_per_track(samples: dict[str, Sample]) -> None
     np.testing.assert_array_equal(fresh, shading(source, right, mask))
     inside = mask > 0.5
     applied = _lab(smoothed)[..., 0] - _lab(moved)[..., 0]
-    expected = first + 0.25 * (step - first)
+    first_tilt, step_tilt = first - first[inside].mean(), step - step[inside].mean()
+    expected = step[inside].mean() + first_tilt + 0.25 * (step_tilt - first_tilt)
     assert np.abs(applied[inside] - expected[inside]).mean() < 1.0  # L*, 8-bit rounding
     jump = np.abs(step[inside] - first[inside]).mean()
     assert np.abs(applied[inside] - step[inside]).mean() > 0.6 * jump  # 0.75 of it is left

@@ -101,7 +101,7 @@ def test_a_real_occluder_keeps_its_pixels_and_the_rest_is_swapped(request, scene
     face = _face_region(aligned, occluded.shape)
     core = _core(pasted, face, grow=4)
     assert core.sum() > 500  # the occluder covers a real part of the face
-    plain = Compositor(ComposeOptions()).compose(occluded, aligned, swapped)
+    plain = Compositor(ComposeOptions(occlusion=())).compose(occluded, aligned, swapped)
     compositor = Compositor(ComposeOptions(occlusion=(masker,)))
     kept = compositor.compose(occluded, aligned, swapped)
     compositor.close()

@@ -219,7 +219,7 @@ def test_configurations_parse_in_order_with_types() -> None:
     assert [c.name for c in configs] == ["mesh compose.color=histogram compose.keep_eyes=true", "fast"]
     first, second = (c.config for c in configs)
     assert first.compose.color == "histogram" and first.compose.keep_eyes is True
-    assert second.compose.color == "reinhard" and second.video.detect_every == 3
+    assert second.compose.color == "shading" and second.video.detect_every == 3
     assert second.tracking.smoothing.enabled is False
     assert [c.name for c in parse_configurations([])] == ["mesh"]
     assert [c.name for c in parse_configurations(["--swapper", "mesh", "--swapper", "mesh"])] == [

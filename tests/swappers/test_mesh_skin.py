@@ -1,10 +1,14 @@
 """Source hair and background inside the face oval: found on real photos, never pasted on the target."""
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 import pytest
 
+from faceforge.compose import ComposeOptions
 from faceforge.compose.masks import skin_mask
+from faceforge.config import SwapConfig
 from faceforge.geometry.alignment import TEMPLATES, align_face
 from faceforge.geometry.mesh_topology import face_layout, face_triangles
 from faceforge.geometry.mesh_visibility import triangle_visibility
@@ -43,7 +47,10 @@ def test_a_turned_source_leaves_no_hair_on_the_target_face(analyser, photo):
     output's skin above the nose tip (temples, upper cheeks, forehead) has no more hair-dark pixels (25
     levels of L* below the target skin's 5th percentile there) than the target itself: measured 1.07 %
     against the target's own 1.21 % (its hair at the temple edge); with mirror fill and the skin test off,
-    3.8 %, the source's hair smeared over the temple."""
+    3.8 %, the source's hair smeared over the temple. The colour transfer is Reinhard's: the default
+    ``shading`` gives the face frontal_a's side light, whose dark side puts the source's inner eye corner
+    and the target's own temple edge below the line too (1.74 %, no hair: a property of the light, not
+    of the fill this test is about)."""
     source, target = photo("face_grayscale_d.jpg")[..., :3], photo("face_frontal_a.jpg")[..., :3]
     face = analyser.faces(target)[0]
     region = skin_mask(face.landmarks[:, :2], target.shape) > 0
@@ -52,7 +59,8 @@ def test_a_turned_source_leaves_no_hair_on_the_target_face(analyser, photo):
     dark = np.percentile(lightness, 5) - 25
 
     def dark_share(options: MeshSwapOptions) -> float:
-        with SwapSession([[source]], swapper=MeshSwapper(options)) as session:
+        config = replace(SwapConfig(), compose=ComposeOptions(color="reinhard"))
+        with SwapSession([[source]], config=config, swapper=MeshSwapper(options)) as session:
             return float(np.mean(_lightness(session.render_image(target).image)[region] < dark))
 
     own = float(np.mean(lightness < dark))

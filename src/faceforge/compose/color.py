@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from faceforge.compose.surface import fit_surface
+from faceforge.compose.track_state import TrackAverage
 
 MIN_PIXELS = 64
 _MIN_STD = 1.0  # LAB units: keeps a flat channel (a grey photo's a*, b*) from amplifying noise
@@ -190,17 +191,17 @@ def shading(
 
 
 class TrackShading:
-    """The ``shading`` transfer with each track's light offset smoothed over its frames.
+    """The ``shading`` transfer with each track's light direction smoothed over its frames.
 
     The plane fitted to one frame moves with its skin pixels (a blink, the mouth, JPEG noise), and
-    unsmoothed it doubled the clip's residual flicker. Each track keeps an exponential average of its
-    offsets (``weight`` for the new frame); faces without a track id (stills) are not smoothed. Not
-    thread-safe: one per compositor.
+    unsmoothed it raised the clip's residual flicker. Only the plane's tilt (the offset less its mean over
+    the mask) is averaged per track (``weight`` for the new frame): its level follows each frame, as
+    Reinhard's mean does (averaging the level too lagged behind Reinhard's and flickered more). Faces
+    without a track id (stills) are not smoothed. Not thread-safe: one per compositor.
     """
 
     def __init__(self, weight: float = 0.25) -> None:
-        self.weight = weight
-        self._offsets: dict[int, np.ndarray] = {}
+        self._tilts = TrackAverage(weight)
 
     def __call__(
         self,
@@ -214,16 +215,13 @@ class TrackShading:
         offset = light_offset(moved, ref, mask, stats)
         if offset is None:
             return moved
-        if track_id is not None:
-            previous = self._offsets.get(track_id)
-            if previous is not None and previous.shape == offset.shape:
-                offset = previous + np.float32(self.weight) * (offset - previous)
-            self._offsets[track_id] = offset
+        level = np.float32(offset[mask > 0.5].mean())
+        offset = self._tilts.update(track_id, offset - level) + level
         return relight(moved, offset, mask)
 
     def reset(self) -> None:
         """Forget every track's light."""
-        self._offsets.clear()
+        self._tilts.reset()
 
 
 COLOR_TRANSFERS: dict[str, ColorTransfer] = {

@@ -35,7 +35,7 @@ class ComposeOptions:
 
     mask: str = option("landmarks", help="Face mask.", choices=MASKS.keys)
     color: str = option(
-        "reinhard",
+        "shading",
         help="Colour transfer toward the target's skin; 'shading' also gives the face the target's light.",
         choices=COLOR_TRANSFERS.keys,
     )
@@ -51,18 +51,18 @@ class ComposeOptions:
         1.0, help="Scale of the mask's feather: 0 turns it off, 2 doubles it.", min=0.0
     )
     occlusion: tuple[str, ...] = option(
-        (),
+        ("occluder",),
         help="Occlusion maskers whose regions keep the target's pixels: 'hands' (MediaPipe Hands), "
         "'occluder' (objects in front of the face that are not the target's skin).",
         choices=OCCLUSION_MASKS.keys,
     )
     seam: bool = option(
-        False,
+        True,
         help="Match the face to the target along the mask's edge, fading inward over a band of the face "
         "size (no step at the forehead, jaw or cheeks).",
     )
     texture: bool = option(
-        False, help="Match the swapped face's sharpness and grain to the target's (blur or add grain)."
+        True, help="Match the swapped face's sharpness and grain to the target's (blur or add grain)."
     )
 
     def __post_init__(self) -> None:
