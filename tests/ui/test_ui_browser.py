@@ -225,6 +225,21 @@ def test_every_tab_opens(page: Page, screenshots: Path):
     assert "Error" not in page.locator("body").inner_text()
 
 
+def test_a_swappers_own_options_show_while_it_is_chosen(page: Page, screenshots: Path):
+    """The mesh swapper's max_yaw (declared on its own options, not on SwapConfig) has a control in the
+    swappers.mesh group; choosing ghost shows ghost's group (its backend) and hides mesh's."""
+    page.reload()
+    page.get_by_text("swappers.mesh", exact=True).click()
+    expect(page.locator("#opt-swappers-mesh-max-yaw")).to_be_visible()
+    expect(page.locator("#opt-swappers-ghost-backend")).to_be_hidden()
+    page.locator("#opt-swapper input").click()
+    page.get_by_role("option", name="ghost", exact=True).click()
+    page.get_by_text("swappers.ghost", exact=True).click()
+    expect(page.locator("#opt-swappers-ghost-backend")).to_be_visible()
+    expect(page.locator("#opt-swappers-mesh-max-yaw")).to_be_hidden()
+    page.screenshot(path=str(screenshots / "swapper-options.png"))
+
+
 def fake_camera_file(clip: Path, path: Path, frames: int = 30) -> Path:
     """The first ``frames`` of ``clip`` at 320x180 as Y4M, which chromium plays as its fake webcam."""
     import av
