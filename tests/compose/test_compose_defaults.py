@@ -1,5 +1,6 @@
 """What makes the compose stages safe as defaults: a greyscale source gets no colour the target's skin
-does not have (it had an orange line at the forehead), and the shading's light is smoothed per track."""
+does not have (it had an orange line at the forehead), and the shading's light and the seam's correction
+are smoothed per track."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from faceforge.api import swap_image
 from faceforge.compose import ComposeOptions
 from faceforge.compose.color import TrackShading, light_offset, reinhard, shading
 from faceforge.compose.compositor import Compositor
-from faceforge.compose.masks import skin_mask
+from faceforge.compose.masks import face_size, skin_mask
+from faceforge.compose.seam import match_seam
 from faceforge.config import SwapConfig
 
 
@@ -88,3 +90,24 @@ def test_compositor_reset_forgets_the_shading(samples: dict[str, Sample]) -> Non
         np.testing.assert_array_equal(compositor.compose(frame, tracked, source), alone)
     finally:
         compositor.close()
+
+
+def test_the_seam_applies_the_tracks_averaged_correction(samples: dict[str, Sample]) -> None:
+    """``match_seam`` hands its crop-size correction to the track's average and applies what comes back:
+    an average of nothing changes nothing, the identity average is the plain seam."""
+    target = samples["face_frontal_a"].aligned
+    face = samples["face_frontal_b"].aligned.image
+    mask = cv2.GaussianBlur(skin_mask(target.landmarks, target.image.shape), (0, 0), 6) / np.float32(255)
+    size = face_size(target.landmarks)
+    seen: list[tuple[int, ...]] = []
+
+    def nothing(correction: np.ndarray) -> np.ndarray:
+        seen.append(correction.shape)
+        return np.zeros_like(correction)
+
+    plain = match_seam(face, target.image, mask, size)
+    assert np.abs(plain.astype(int) - face).max() > 5  # the pair has a seam to correct
+    unchanged = match_seam(face, target.image, mask, size, average=nothing)
+    assert np.abs(unchanged.astype(int) - face).max() <= 1  # the L*a*b* round trip's rounding
+    assert seen == [face.shape]
+    np.testing.assert_array_equal(match_seam(face, target.image, mask, size, average=lambda c: c), plain)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import cv2
@@ -14,8 +15,11 @@ from faceforge.compose.masks import combine_masks, face_size, skin_mask
 from faceforge.compose.paste import paste_back, roi_of, warp_to_roi
 from faceforge.compose.seam import match_seam
 from faceforge.compose.texture import match_texture
+from faceforge.compose.track_state import TrackAverage
 from faceforge.options import option
 from faceforge.types import AlignedFace
+
+SEAM_SMOOTHING = 0.25  # weight of the new frame in a track's running average of the seam correction
 
 
 def _check_name(kind: str, name: str, registry: dict[str, object]) -> None:
@@ -87,6 +91,7 @@ class Compositor:
         self._face = MASKS[self.options.mask](self.options)
         self._occlusion = [OCCLUSION_MASKS[name](self.options) for name in self.options.occlusion]
         self._shading = TrackShading()
+        self._seams = TrackAverage(SEAM_SMOOTHING)
 
     def face_mask(
         self, frame: np.ndarray, aligned: AlignedFace, swapper_mask: np.ndarray | None = None
@@ -131,7 +136,14 @@ class Compositor:
         else:
             colored = COLOR_TRANSFERS[self.options.color](swapped_crop, aligned.image, mask, skin)
         if self.options.seam:
-            colored = match_seam(colored, aligned.image, mask, face_size(aligned.landmarks))
+            track_id = aligned.face.track_id
+            colored = match_seam(
+                colored,
+                aligned.image,
+                mask,
+                face_size(aligned.landmarks),
+                average=None if track_id is None else functools.partial(self._seams.update, track_id),
+            )
         out = paste_back(frame, colored, mask, aligned.matrix, blend=BLENDERS[self.options.blend])
         if self.options.texture:
             out = _textured(out, frame, aligned, mask, skin)
@@ -142,6 +154,7 @@ class Compositor:
         for masker in (self._face, *self._occlusion):
             masker.reset()
         self._shading.reset()
+        self._seams.reset()
 
     def close(self) -> None:
         """Release the maskers' models."""

@@ -13,6 +13,8 @@ the estimate, and the correction is bounded.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 
@@ -25,9 +27,17 @@ _LIMIT = np.array([20.0, 8.0, 8.0], np.float32)  # bound of the correction per L
 _STEP = 4  # the correction is estimated at 1/_STEP resolution (it is smooth by construction)
 
 
-def match_seam(face: np.ndarray, target: np.ndarray, mask: np.ndarray, size: float) -> np.ndarray:
+def match_seam(
+    face: np.ndarray,
+    target: np.ndarray,
+    mask: np.ndarray,
+    size: float,
+    average: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> np.ndarray:
     """``face`` (crop space, like ``target`` and ``mask``) corrected toward ``target`` near the mask's
-    edge; pixels where the mask is 0 come back unchanged."""
+    edge; pixels where the mask is 0 come back unchanged. ``average`` (a track's running average, for
+    video) receives the crop-size correction and returns the one to apply: fitted to one frame's ring it
+    moves with that frame's pixels and flickered."""
     x, y, w, h = cv2.boundingRect((mask > 0).astype(np.uint8))
     if w < 16 or h < 16:
         return face
@@ -48,6 +58,10 @@ def match_seam(face: np.ndarray, target: np.ndarray, mask: np.ndarray, size: flo
     density = cv2.GaussianBlur(samples, (0, 0), sigma)
     extended = cv2.GaussianBlur(values, (0, 0), sigma) / np.maximum(density, 1e-3)[..., None]
     extended = cv2.resize(np.clip(extended, -_LIMIT, _LIMIT), (w, h), interpolation=cv2.INTER_LINEAR)
+    if average is not None:
+        whole = np.zeros(face.shape, np.float32)
+        whole[box] = extended
+        extended = average(whole)[box]
     inside = (weight >= _RING[1]).astype(np.uint8)
     depth = cv2.distanceTransform(inside, cv2.DIST_L2, 3) / max(SEAM_BAND * size, 1.0)
     fade = np.clip(1.0 - depth, 0.0, 1.0) ** 2
