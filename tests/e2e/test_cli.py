@@ -25,6 +25,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from faceforge.media.atomic import PAUSE_ENV
 from faceforge.media.images import read_image
 from faceforge.media.provenance import read_tag
 from faceforge.media.video import probe_video
@@ -349,26 +350,30 @@ def test_unknown_option_value_is_a_usage_error(testdata: Path, tmp_path: Path) -
 
 
 def _start_and_stop(testdata: Path, folder: Path, sig: signal.Signals) -> tuple[int, str, Path]:
-    """Start a swap of the 1080p clip, send ``sig`` once the encoder has opened its temporary file."""
+    """Start a swap of the 1080p clip and send ``sig`` once it has encoded every frame into its temporary
+    file and waits, through the test hook, just before the rename: an observable state, so the signal
+    can never race a swap that finished first on a loaded machine."""
     output = folder / "swapped.mp4"
-    env = {**os.environ, "COLUMNS": "400"}
+    marker = folder / "paused"
+    env = {**os.environ, "COLUMNS": "400", PAUSE_ENV: f"before:{marker}"}
     args = [FACEFORGE, "swap", testdata / FRONTAL_A, testdata / "short_1080p_1s.mp4", "-o", output, "-q"]
     proc = subprocess.Popen(
         [str(a) for a in args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env
     )
     try:
-        deadline = time.monotonic() + 60
-        while not temp_files(folder) and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert proc.poll() is None, "the job ended before it could be stopped"
-        assert temp_files(folder), "the encoder never opened its temporary file"
-        time.sleep(0.3)  # mid-encode
+        deadline = time.monotonic() + 300  # a guard against a hang, not a timing assumption
+        while not marker.exists():
+            assert proc.poll() is None, "the job ended before it reached its rename"
+            assert time.monotonic() < deadline, "the swap never reached its rename"
+            time.sleep(0.05)
+        assert temp_files(folder), "the encoder never wrote its temporary file"
         proc.send_signal(sig)
-        _, stderr = proc.communicate(timeout=60)
+        _, stderr = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+    marker.unlink(missing_ok=True)
     return proc.returncode, stderr, output
 
 
