@@ -41,7 +41,7 @@ from faceforge.geometry.mesh_topology import (
 from faceforge.geometry.mesh_visibility import triangle_visibility
 from faceforge.geometry.mesh_warp import corner_affines, rasterise_triangles, remap_triangles
 from faceforge.geometry.pose import head_pose
-from faceforge.options import option
+from faceforge.swappers.mesh_options import MeshSwapOptions
 from faceforge.swappers.mesh_skin import triangle_skin
 from faceforge.types import MESH_POINTS, AlignedFace, SourceIdentity, SwapResult
 
@@ -61,52 +61,6 @@ _FADE = 0.015  # Gaussian sigma of the fade between textures, fraction of the cr
 _SEAM = 0.025
 _EYE_LINE = (33, 133, 263, 362)  # eye corners
 _MOUTH_LINE = (61, 291)  # mouth corners
-
-
-@dataclass(frozen=True, slots=True)
-class MeshSwapOptions:
-    crop_size: int = option(256, help="Side of the aligned face crop the swap works on, in pixels.", min=64)
-    # 0.5 by measurement on the 56 ordered pairs of the eight single-face photos (docs/quality.md): dlib
-    # identity distance to the source 0.509 -> 0.502 (39 pairs closer), mouth opening and eye openness
-    # unchanged (the field is zero there), pose error +0.03 degrees; 1.0 narrows jaws further but its mean
-    # identity distance is worse (0.506) and its pose error +0.18.
-    shape: float = option(
-        0.5,
-        help="How far the target's face outline (jaw and chin width, face length, cheek line) moves toward "
-        "the source's, leaving eyes, brows, nose and mouth where the target has them: 0 keeps the target's "
-        "outline, 1 takes the source's.",
-        min=0.0,
-        max=1.5,
-    )
-    mirror_below: float = option(
-        0.5,
-        help="A source triangle whose visibility (facing cosine times unhidden share) is below this takes "
-        "its texture from its mirror triangle or another source photo, when one shows it better (0: never).",
-        min=0.0,
-        max=1.0,
-    )
-    # 45: face_profile_f reads 48 degrees in FaceMesh and its swaps smear the source's side hair over
-    # the cheek (docs/contact-sheets/mesh-before-after.jpg); the most turned faces that swap cleanly in
-    # testdata read 23 degrees (face_grayscale_d) and 22 in the clips. Nothing between was measured.
-    max_yaw: float = option(
-        45.0,
-        help="Target faces turned further than this (degrees of yaw) are left unswapped and counted as "
-        "declined.",
-        min=0.0,
-        max=90.0,
-    )
-    margin_ring: float = option(
-        0.12, help="The inner ring of surrounding points, beyond the face oval in face radii.", min=0.0
-    )
-    outer_ring: float = option(
-        0.3, help="The outer, fixed ring of surrounding points, beyond the face oval in face radii.", min=0.0
-    )
-
-    def __post_init__(self) -> None:
-        if self.outer_ring <= self.margin_ring:
-            raise ValueError(
-                f"outer_ring ({self.outer_ring}) must lie beyond margin_ring ({self.margin_ring})"
-            )
 
 
 @dataclass(frozen=True, slots=True)
