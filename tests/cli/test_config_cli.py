@@ -86,13 +86,15 @@ class Passthrough:
 @pytest.fixture
 def plugins() -> Iterator[None]:
     """A swapper, a frame processor and a face masker, registered through the public API."""
-    if "edge_test" not in MASKS:
-        register_masker("edge_test", EdgeMasker)
-    with (
-        registered_swapper("sketch", SketchSwapper, SketchOptions),
-        registered_processor("passthrough", Passthrough, "frame"),
-    ):
-        yield
+    register_masker("edge_test", EdgeMasker)
+    try:
+        with (
+            registered_swapper("sketch", SketchSwapper, SketchOptions),
+            registered_processor("passthrough", Passthrough, "frame"),
+        ):
+            yield
+    finally:
+        del MASKS["edge_test"]  # later tests see the built-in masks only
 
 
 def test_plugins_appear_in_swap_help_and_config_show(plugins: None) -> None:
