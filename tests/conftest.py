@@ -1,6 +1,7 @@
 """Shared fixtures: the test media (outside the repository, in ../shared/testdata), the analyser, and two
 tiny facesets (person A and person B) extracted once per session for the training tests."""
 
+import signal
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             "(../shared/testdata beside the repository, with SOURCES.md in it).",
             returncode=4,
         )
+    # A run started in the background of a non-interactive shell (`make test &`, nohup, some CI runners)
+    # inherits SIGINT ignored, and an ignored signal stays ignored across exec: every faceforge the tests
+    # start would then ignore the Ctrl-C they send it and hang. Catching it here means children start
+    # with the default action, so Python gives them KeyboardInterrupt as on a terminal.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
