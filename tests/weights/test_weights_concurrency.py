@@ -1,5 +1,5 @@
 """Two processes at once: a second fetch of the same name is refused naming the first (they would share
-one .part file), and manifest updates take turns so no process loses another's record."""
+one temporary), and manifest updates take turns so no process loses another's record."""
 
 from __future__ import annotations
 

@@ -12,12 +12,19 @@ from typer.testing import CliRunner
 
 from faceforge.cli.main import app
 from faceforge.errors import WeightsError
+from faceforge.media.atomic import find_temporaries, temp_name
 from faceforge.weights.cache import MANIFEST_FILE, read_manifest
 from faceforge.weights.download import fetch
 
 
 def _cli(*args: str):
     return CliRunner().invoke(app, ["weights", *args], env={"COLUMNS": "300"})
+
+
+def _partial(folder: Path) -> Path:
+    """The one partial download (an owner-stamped faceforge temporary) in an entry's folder."""
+    (leftover,) = find_temporaries(folder)
+    return leftover.path
 
 
 def _closed_port() -> int:
@@ -33,7 +40,7 @@ def test_fetch_with_a_matching_hash_is_cached_and_recorded(tmp_path: Path, serve
 
     final = tmp_path / "test-ghost" / "G_test.pth"
     assert final.read_bytes() == server.behaviour.payload
-    assert sorted(p.name for p in final.parent.iterdir()) == ["G_test.pth"]  # no .part left
+    assert sorted(p.name for p in final.parent.iterdir()) == ["G_test.pth"]  # no temporary left
     assert seen[-1] == (len(server.behaviour.payload), len(server.behaviour.payload))
     assert record.sha256 == server.sha256 and record.source == server.url
     stored = json.loads((tmp_path / MANIFEST_FILE).read_text())["files"]["test-ghost"]
@@ -57,15 +64,14 @@ def test_interrupted_download_resumes_with_a_range_request(tmp_path: Path, serve
     with pytest.raises(WeightsError, match="run the same command to resume") as failure:
         fetch(entry, tmp_path)
     assert server.url in str(failure.value)
-    part = tmp_path / "test-ghost" / "G_test.pth.part"
-    kept = part.stat().st_size
+    kept = _partial(tmp_path / "test-ghost").stat().st_size
     assert 0 < kept < len(server.behaviour.payload)
     assert not (tmp_path / "test-ghost" / "G_test.pth").exists()
 
     fetch(entry, tmp_path)
     assert server.behaviour.ranges == [None, f"bytes={kept}-"]
     assert (tmp_path / "test-ghost" / "G_test.pth").read_bytes() == server.behaviour.payload
-    assert not part.exists()
+    assert find_temporaries(tmp_path / "test-ghost") == []
 
 
 def test_resuming_through_a_redirect_keeps_the_range(tmp_path: Path, server, local_entry) -> None:
@@ -73,7 +79,7 @@ def test_resuming_through_a_redirect_keeps_the_range(tmp_path: Path, server, loc
     server.behaviour.cut_after = 1_000_000
     with pytest.raises(WeightsError):
         fetch(entry, tmp_path)
-    kept = (tmp_path / "test-ghost" / "G_test.pth.part").stat().st_size
+    kept = _partial(tmp_path / "test-ghost").stat().st_size
 
     fetch(entry, tmp_path)
     assert server.behaviour.ranges[2:] == [f"bytes={kept}-", f"bytes={kept}-"]  # the redirect, its target
@@ -95,7 +101,7 @@ def test_a_server_that_ignores_range_is_read_from_the_start(tmp_path: Path, serv
 def test_a_complete_part_answered_with_416_is_finished(tmp_path: Path, server, local_entry) -> None:
     folder = tmp_path / "test-ghost"
     folder.mkdir()
-    (folder / "G_test.pth.part").write_bytes(server.behaviour.payload)
+    (folder / temp_name("G_test.pth")).write_bytes(server.behaviour.payload)
 
     fetch(local_entry(server.sha256), tmp_path)
     assert server.behaviour.ranges == [f"bytes={len(server.behaviour.payload)}-"]
@@ -169,7 +175,7 @@ def test_ctrl_c_keeps_the_partial_download_and_says_how_to_resume(
 
     assert result.exit_code == 130, result.output
     assert "partial download is kept" in result.output and "fetch test-ghost" in result.output
-    assert (tmp_path / "test-ghost" / "G_test.pth.part").stat().st_size > 0
+    assert _partial(tmp_path / "test-ghost").stat().st_size > 0
     assert not (tmp_path / "test-ghost" / "G_test.pth").exists()
 
 

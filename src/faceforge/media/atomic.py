@@ -62,6 +62,12 @@ def temp_owner(name: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def temp_target(name: str) -> str | None:
+    """The output name a temporary was made for (its stem possibly cut to fit); None for other names."""
+    match = _OWNED.match(name) or _LEGACY.match(name)
+    return name[match.end() :] if match else None
+
+
 def is_temporary(name: str) -> bool:
     """True for the names faceforge gives its temporaries, with or without the owner's pid."""
     return bool(_OWNED.match(name) or _LEGACY.match(name))
@@ -160,14 +166,14 @@ def _past_the_point_of_no_return() -> Iterator[None]:
     def hold(signum: int, frame: FrameType | None) -> None:
         held.append(signum)
 
-    previous: dict[int, Any] = {}
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        previous[signum] = signal.signal(signum, hold)
+    previous: dict[int, Any] = {
+        signum: signal.signal(signum, hold) for signum in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
         yield
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def _replace_into_place(temp: Path, path: Path) -> None:
@@ -200,19 +206,39 @@ class AtomicOutput:
     removes the stale temporaries of killed runs from the folder. ``durable`` flushes the file to disk
     before the rename and the folder after it, so that a power cut cannot leave the new name pointing at
     missing data (checkpoints need this; a swap output can be made again).
+
+    ``resume`` (a download that can continue where an earlier attempt stopped): the largest temporary an
+    earlier run left for this same output (its owner has exited, or is this process) becomes this one's
+    temporary, and the other leftovers of this output are deleted. The caller must hold the output's
+    lock (outputs.OutputLock), so that no other run is writing any of them.
     """
 
-    def __init__(self, path: Path, durable: bool = False) -> None:
+    def __init__(self, path: Path, durable: bool = False, resume: bool = False) -> None:
         path = Path(path)
         folder = _check_folder(path)
         if path.is_dir():
             raise OutputError(f"Cannot write {path}: a folder with that name exists.")
-        remove_temporaries(stale_temporaries(folder))
         self.path = path
         self.durable = durable
         # The file is not created here: the encoder creates it, so it gets the usual permissions (umask).
         self.temp_path = folder / temp_name(path.name)
         self.done = False
+        if resume:
+            self._take_over_leftovers(folder)
+        remove_temporaries(stale_temporaries(folder))
+
+    def _take_over_leftovers(self, folder: Path) -> None:
+        leftovers = [
+            t.path
+            for t in find_temporaries(folder)
+            if temp_target(t.path.name) == self.path.name
+            and (not t.alive or t.owner == os.getpid())
+            and t.path.is_file()
+        ]
+        leftovers.sort(key=lambda leftover: leftover.stat().st_size, reverse=True)
+        if leftovers:
+            os.replace(leftovers[0], self.temp_path)
+            remove_temporaries(leftovers[1:])
 
     def commit(self) -> None:
         """Rename the temporary file over the final path."""

@@ -1,10 +1,12 @@
 """Download a catalog entry into the cache: resumable, hashed while streaming, renamed only when verified.
 
-The data goes to ``CACHE/NAME/FILENAME.part``. A later attempt asks the server for the rest with an HTTP
-Range request; a server that answers 200 (whole file) instead of 206 (the rest) is read from the start
-again. Only a complete file whose sha256 matches the pinned one (the catalog's, else the one recorded by an
-earlier fetch) is renamed to its final name; a mismatching file is deleted. Network failures keep the
-``.part`` so that running the same command again resumes.
+The data goes to the project's one kind of temporary, ``CACHE/NAME/.faceforge-tmp-<pid>-<random>-FILENAME``
+(media/atomic.py), so nothing ever appears under the final name before it is complete and verified. A
+network failure, Ctrl-C or a killed process keeps the temporary; a later fetch of the same name takes it
+over and asks the server for the rest with an HTTP Range request (a server that answers 200, the whole
+file, instead of 206, the rest, is read from the start again), and ``faceforge clean`` removes it once its
+owner has exited. Only a complete file whose sha256 matches the pinned one (the catalog's, else the one
+recorded by an earlier fetch) is renamed to its final name; a mismatching file is deleted.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from urllib.error import HTTPError, URLError
 from urllib.request import Request, urlopen
 
 from faceforge.errors import WeightsError
+from faceforge.media.atomic import AtomicOutput
 from faceforge.outputs import OutputLock
 from faceforge.version import __version__
 from faceforge.weights.cache import CachedFile, now, read_manifest, record_file, sha256_digest
@@ -26,7 +29,6 @@ from faceforge.weights.catalog import WeightsEntry
 
 DownloadProgress = Callable[[int, int | None], None]  # (bytes on disk, total bytes when known)
 
-PART_SUFFIX = ".part"
 _CHUNK = 1 << 20
 _HTTP_PARTIAL = 206
 _HTTP_RANGE_NOT_SATISFIABLE = 416
@@ -82,7 +84,7 @@ def _download(url: str, part: Path, progress: DownloadProgress | None, timeout: 
                 if exc.code != _HTTP_RANGE_NOT_SATISFIABLE or not offset:
                     raise _TransferFailed(f"HTTP {exc.code} {exc.reason}") from None
                 _, total = _content_range(exc.headers.get("Content-Range"))
-            if total == offset:  # the .part already holds the whole file
+            if total == offset:  # the partial download already holds the whole file
                 return sha256_digest(part)
             part.unlink()
             continue
@@ -133,12 +135,10 @@ def fetch(
     except OSError as exc:
         raise WeightsError(f"Cannot create the weights folder {folder}: {exc.strerror or exc}.") from None
     final = folder / entry.filename
-    part = folder / f"{entry.filename}{PART_SUFFIX}"
     try:
-        with OutputLock(final):  # a second fetch of the same name would share the .part file
-            return _fetch_locked(
-                entry, cache_dir, sources, expected, pinned_by, part, final, progress, timeout
-            )
+        with OutputLock(final):  # a second fetch of the same name would take over this one's temporary
+            output = AtomicOutput(final, durable=True, resume=True)
+            return _fetch_locked(entry, cache_dir, sources, expected, pinned_by, output, progress, timeout)
     finally:
         if not any(folder.iterdir()):  # nothing fetched, nothing kept to resume
             folder.rmdir()
@@ -146,8 +146,9 @@ def fetch(
 
 def _fetch_locked(
     entry: WeightsEntry, cache_dir: Path, sources: Sequence[str], expected: str | None, pinned_by: str,
-    part: Path, final: Path, progress: DownloadProgress | None, timeout: float,
+    output: AtomicOutput, progress: DownloadProgress | None, timeout: float,
 ) -> CachedFile:  # fmt: skip
+    part = output.temp_path
     failures = []
     for url in sources:
         try:
@@ -163,7 +164,7 @@ def _fetch_locked(
             part.unlink()
             continue
         size = part.stat().st_size
-        os.replace(part, final)
+        output.commit()
         record = CachedFile(
             file=f"{entry.name}/{entry.filename}", sha256=actual, size=size, source=url, when=now()
         )
