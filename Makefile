@@ -26,9 +26,9 @@ $(CORE): pyproject.toml tools/lean_mediapipe.py
 	$(BIN)/python -m pip check
 	touch $(CORE)
 
-# Everything: the core, every extra (train, ui, scale) and the tools of the tests and linters.
+# Everything: the core, every extra (train, ui, scale, diffusion) and the tools of the tests and linters.
 $(STAMP): $(CORE)
-	$(BIN)/python -m pip install --quiet -e ".[train,ui,scale,dev]"
+	$(BIN)/python -m pip install --quiet -e ".[train,ui,scale,diffusion,dev]"
 	# The UI's browser tests drive Debian's chromium through Playwright (Playwright downloads nothing).
 	test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
 	$(BIN)/python -m pip check
