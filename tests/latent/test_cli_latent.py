@@ -81,7 +81,7 @@ def test_invert_mix_and_swap(checkpoints, testdata: Path, tmp_path: Path) -> Non
         checkpoints["generator"],
         "-o",
         grid,
-        "--preset",
+        "--recipe",
         "expression",
     )
     assert result.exit_code == 0, result.output

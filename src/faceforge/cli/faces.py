@@ -111,7 +111,7 @@ def extract(
     size: Annotated[int, typer.Option(help="Aligned crop size in pixels.")] = 256,
     template: Annotated[str, typer.Option(help="Alignment template: full-face or arcface.")] = "full-face",
     every: Annotated[int, typer.Option(help="Take every Nth video frame.")] = 1,
-    min_size: Annotated[float, typer.Option(help="Smallest face to keep, in source pixels.")] = 0.0,
+    min_face: Annotated[int, typer.Option(help="Smallest face to keep, in source pixels.")] = 0,
     min_sharpness: Annotated[
         float,
         typer.Option(help="Least sharpness to keep (sharp close-ups read 150-600, blurred ones under 50)."),
@@ -159,7 +159,7 @@ def extract(
             template=template,
             image_format=image_format,
             every=every,
-            min_size=min_size,
+            min_size=min_face,
             min_sharpness=min_sharpness,
             max_yaw=max_yaw,
             max_pitch=max_pitch,

@@ -147,8 +147,8 @@ def mix(
     ],
     generator: support.Generator = None,
     e4e: support.E4E = None,
-    preset: Annotated[
-        str, typer.Option("--preset", help="style (rows 8-18, psi 0) or expression (3-10, 0.5).")
+    recipe: Annotated[
+        str, typer.Option("--recipe", help="style (rows 8-18, psi 0) or expression (3-10, 0.5).")
     ] = "style",
     device: support.Device = "auto",
     overwrite: support.Overwrite = False,
@@ -169,9 +169,9 @@ def mix(
         from faceforge.media.images import write_image
         from faceforge.pipeline.provenance import swap_tag
 
-        if preset not in PRESETS:
-            raise OptionError(f"--preset takes {' or '.join(PRESETS)}, not '{preset}'.")
-        options = support.given(ctx, declared_flags, declared, PRESETS[preset])
+        if recipe not in PRESETS:
+            raise OptionError(f"--recipe takes {' or '.join(PRESETS)}, not '{recipe}'.")
+        options = support.given(ctx, declared_flags, declared, PRESETS[recipe])
         target = support.checked_outputs(out.parent, [out.name], [*people, *reference], overwrite)[0]
         editor = support.load_editor(generator, e4e, device)
         g = editor.generator.generator

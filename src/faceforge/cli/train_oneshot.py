@@ -1,6 +1,6 @@
 """``faceforge train-oneshot`` and ``faceforge prepare-oneshot``: GHOST's AEI-Net recipe, end to end.
 
-``prepare-oneshot SRC_DIR DATASET`` turns photos (one sub-folder per person, or one flat folder) into the
+``prepare-oneshot SRC_DIR -o DATASET`` turns photos (one sub-folder per person, or one flat folder) into the
 aligned 256-px crops AEI-Net trains and swaps on; ``train-oneshot DATASET -o MODEL_DIR`` trains a generator
 that ``swap --swapper ghost --weights MODEL_DIR`` uses. Run the training again on the same MODEL_DIR to
 resume exactly where it stopped; run-level options given again (iterations, intervals, loss weights,
@@ -63,7 +63,7 @@ _FIELDS: dict[str, tuple[str, str | None]] = {
     "rec_weight": ("losses", "rec"), "eyes_weight": ("losses", "eyes"),
     "distill_weight": ("losses", "distill"), "distill_features_weight": ("losses", "distill_features"),
     "stage2_at": ("stage2_at", None), "discr_force": ("discr_force", None),
-    "same_person": ("same_person", None), "min_size": ("min_size", None), "jitter": ("jitter", None),
+    "same_person": ("same_person", None), "min_image": ("min_size", None), "jitter": ("jitter", None),
     "teacher": ("teacher", None), "lr": ("optimiser", "lr"), "betas": ("optimiser", "betas"),
     "weight_decay": ("optimiser", "weight_decay"), "schedule": ("optimiser", "schedule"),
     "step_size": ("optimiser", "step_size"), "step_gamma": ("optimiser", "step_gamma"),
@@ -133,8 +133,8 @@ def train_oneshot(
     same_person: Annotated[
         float, typer.Option(help="Share of pairs whose target is the same person.")
     ] = DEFAULTS.same_person,
-    min_size: Annotated[
-        int, typer.Option(help="Leave out images smaller than this (px).")
+    min_image: Annotated[
+        int, typer.Option(help="Leave out images whose shorter side is smaller (px).")
     ] = DEFAULTS.min_size,
     jitter: Annotated[str, typer.Option(help="Colour jitter: brightness,contrast,saturation,hue.")] = _plain(
         DEFAULTS.jitter
@@ -193,7 +193,7 @@ def train_oneshot(
                 _O, lr=lr, betas=parse_numbers(betas, 2, "--betas"), weight_decay=weight_decay,
                 schedule=schedule.value, step_size=step_size, step_gamma=step_gamma, clip=clip,
             ),
-            stage2_at=stage2_at, discr_force=discr_force, same_person=same_person, min_size=min_size,
+            stage2_at=stage2_at, discr_force=discr_force, same_person=same_person, min_size=min_image,
             jitter=parse_numbers(jitter, 4, "--jitter"), teacher=teacher, batch_size=batch_size,
             iterations=iterations, save_every=save_every, snapshot_every=snapshot_every,
             keep_snapshots=keep_snapshots, preview_every=preview_every, log_every=log_every, amp=amp.value,
@@ -253,11 +253,13 @@ def _resumed(ctx: typer.Context, stored: Any, given: Any) -> Any:
 
 def prepare_oneshot(
     source: Annotated[Path, typer.Argument(help="Photos: one sub-folder per person, or a flat folder.")],
-    dataset: Annotated[Path, typer.Argument(help="Dataset folder to write (resumed when it exists).")],
+    dataset: Annotated[
+        Path, typer.Option("--output", "-o", help="Dataset folder to write (resumed when it exists).")
+    ],
     poses: Annotated[
         bool, typer.Option("--poses/--no-poses", help="GHOST's pose templates (else frontal only).")
     ] = True,
-    min_face: Annotated[float, typer.Option(help="Skip faces smaller than this (source px).")] = 64.0,
+    min_face: Annotated[int, typer.Option(help="Skip faces smaller than this (source px).")] = 64,
     quality: Annotated[int, typer.Option(help="JPEG quality of the crops.")] = 95,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     debug: Debug = False,

@@ -20,7 +20,7 @@ def _faceforge(*args: str):
 
 def test_prepare_reports_what_it_did_and_resumes(prepared, photo_folder):
     dataset, _ = prepared
-    result = _faceforge("prepare-oneshot", str(photo_folder), str(dataset), "-q")
+    result = _faceforge("prepare-oneshot", str(photo_folder), "-o", str(dataset), "-q")
     assert result.exit_code == 0, result.output
     assert (
         "0 crops of 3 identities" in result.output and "3 identity folders were done before" in result.output
