@@ -1,8 +1,8 @@
 """Swapping a video: streamed decode → follow faces → swap in batches → streamed encode, audio kept.
 
 Decoding and encoding run in their own threads (see ``faceforge.media.video``); this loop analyses
-(see :mod:`faceforge.pipeline.stream`) while a swap thread renders the previous batch. Memory is bounded
-by the queue sizes and the batch, not by the video's length.
+(see :mod:`faceforge.pipeline.stream`) and swaps a batch while a render thread composes the previous one.
+Memory is bounded by the queue sizes and the batch, not by the video's length.
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ from pathlib import Path
 from faceforge.errors import NoFaceError
 from faceforge.media.video import X264_SUFFIXES, VideoFrame, VideoWriter, probe_video
 from faceforge.media.workers import ConsumerThread
-from faceforge.pipeline.engine import SwapEngine
-from faceforge.pipeline.selection import Assignment
+from faceforge.pipeline.engine import SwapEngine, SwappedBatch
 from faceforge.pipeline.session import SwapSession
 from faceforge.pipeline.stream import assigned_batches, open_frames
 from faceforge.progress import Progress
@@ -32,10 +31,12 @@ class VideoReport:
 
 
 class _Renderer:
-    """The swap thread's work: render a batch, hand its frames to the encoder, count what happened.
+    """The render thread's work: compose a swapped batch, hand its frames to the encoder, count what
+    happened.
 
-    The caller's thread analyses frame N+1 (mostly waiting on MediaPipe's graphs, which release the
-    GIL) while this one swaps and composes frame N; batches are rendered and written in order.
+    The caller's thread analyses and swaps batch N+1 while this one composes batch N; batches are
+    composed and written in order. Swapping in the caller's thread rather than here balances the two:
+    composing alone costs about as much CPU as analysis and swap together (docs/benchmarks.md).
     """
 
     def __init__(self, engine: SwapEngine, writer: VideoWriter) -> None:
@@ -43,11 +44,9 @@ class _Renderer:
         self.writer = writer
         self.frames_swapped = self.faces_swapped = self.faces_declined = 0
 
-    def __call__(self, job: tuple[list[VideoFrame], list[list[Assignment]]]) -> None:
-        frames, assignments = job
-        for frame, rendered in zip(
-            frames, self.engine.apply([f.image for f in frames], assignments), strict=True
-        ):
+    def __call__(self, job: tuple[list[VideoFrame], SwappedBatch]) -> None:
+        frames, swapped = job
+        for frame, rendered in zip(frames, self.engine.compose(swapped), strict=True):
             self.writer.write(replace(frame, image=rendered.image))
             self.frames_swapped += rendered.faces_swapped > 0
             self.faces_swapped += rendered.faces_swapped
@@ -73,14 +72,15 @@ def swap_video_file(
     frames = 0
     with writer:
         renderer = _Renderer(session.engine, writer)
-        worker: ConsumerThread[tuple[list[VideoFrame], list[list[Assignment]]]] = ConsumerThread(
-            renderer, name="faceforge-swap"
+        worker: ConsumerThread[tuple[list[VideoFrame], SwappedBatch]] = ConsumerThread(
+            renderer, name="faceforge-render"
         )
         reader = open_frames(session, target)
         try:
-            for batch in assigned_batches(session, _counted(reader, info.frame_count, progress)):
-                worker.put(batch)
-                frames += len(batch[0])
+            counted = _counted(reader, info.frame_count, progress)
+            for batch, assignments in assigned_batches(session, counted):
+                worker.put((batch, session.engine.swap([f.image for f in batch], assignments)))
+                frames += len(batch)
             worker.join()
         finally:
             worker.stop()
