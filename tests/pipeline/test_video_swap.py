@@ -20,6 +20,7 @@ from media_probes import audio_span, frame_times
 
 from faceforge.analysis.analyser import FaceAnalyser
 from faceforge.api import swap_video
+from faceforge.evaluation import metrics
 from faceforge.evaluation.memory import PeakMemory
 from faceforge.media.images import read_image
 from faceforge.media.provenance import read_tag
@@ -172,6 +173,40 @@ def test_swapped_face_follows_the_head(talking: VideoSwap) -> None:
     for before, after in zip(talking.target_faces, talking.output_faces, strict=True):
         if before is not None and after is not None:
             assert np.abs(after.box - before.box).max() <= 0.1 * before.size
+
+
+def test_output_head_pose_follows_the_target(talking: VideoSwap) -> None:
+    """Issue 11's video bar: mean head-pose error (mean of |yaw|, |pitch|, |roll| differences) <= 2 degrees,
+    over every frame where both the target and the output have a face."""
+    errors = [
+        float(metrics.pose_error(after.landmarks, before.landmarks).mean())
+        for before, after in zip(talking.target_faces, talking.output_faces, strict=True)
+        if before is not None and after is not None
+    ]
+    assert len(errors) >= 0.9 * len(talking.target_faces)
+    print(f"\npose error: mean {np.mean(errors):.2f} deg, max {np.max(errors):.2f} deg")
+    assert np.mean(errors) <= 2.0
+
+
+def test_appearance_flicker_close_to_the_target(talking: VideoSwap) -> None:
+    """Issue 11's video bar: the frame-to-frame change of the face's mean grey level (measured in the
+    target's face region, as ``faceforge evaluate``'s flicker ratio is) is at most 10 % above the
+    target's own."""
+    regions = [face.landmarks if face is not None else None for face in talking.target_faces]
+    target_means, output_means = [], []
+    for before, after, landmarks in zip(
+        read_frames(talking.target), read_frames(talking.output), regions, strict=True
+    ):
+        target_means.append(None if landmarks is None else metrics.region_mean(before.image, landmarks))
+        output_means.append(None if landmarks is None else metrics.region_mean(after.image, landmarks))
+    target_flicker, output_flicker = metrics.flicker(target_means), metrics.flicker(output_means)
+    ratio = metrics.ratio(output_flicker, target_flicker)
+    residual = metrics.residual_flicker(output_means, target_means)
+    print(
+        f"\nflicker: target {target_flicker:.3f}, output {output_flicker:.3f}, ratio {ratio:.3f}, "
+        f"residual {residual:.3f}"
+    )
+    assert ratio <= 1.10
 
 
 def test_video_carries_provenance_tag(talking: VideoSwap) -> None:
