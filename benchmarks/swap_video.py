@@ -19,8 +19,14 @@ Prints one JSON line per figure on stdout:
   tracks), ``swap`` (the swapper's batched call) and ``compose`` (mask, colour, blend, paste-back);
   ``other`` is the rest of that walk (alignment, tracking, selection, waiting for the decoder).
 
-Usage: ``python benchmarks/swap_video.py [--quick] [--repeat N] [--only fps|memory|stages]``. ``--quick``
-uses the first 96 frames of the 720p clip only and skips the 5x memory run.
+- ``stage_cost_ms_per_frame`` (``--only stage-costs``): what each default compose stage and the mesh
+  swapper's ``shape`` cost on the 720p clip: the frames are analysed once, then swapped and composed with
+  all defaults and with one stage off at a time (``shading`` -> Reinhard, ``seam``, ``texture``,
+  ``occluder``, ``shape`` 0), CPU time of the swap and compose calls per frame, interleaved rounds, best
+  of each; ``cost`` is the default's figure minus the one with the stage off.
+
+Usage: ``python benchmarks/swap_video.py [--quick] [--repeat N] [--only fps|memory|stages|stage-costs]``.
+``--quick`` uses the first 96 frames of the 720p clip only and skips the 5x memory run.
 """
 
 from __future__ import annotations
@@ -245,11 +251,66 @@ def measure_stages(clip: Path, work: Path) -> None:
     emit("720p", "fps_one_thread_no_encode", frames / wall, frames=frames)
 
 
+def stage_variants() -> dict[str, object]:
+    """The default config and, per stage of issue 11's compose and swap work, the same with it off."""
+    from dataclasses import replace
+
+    from faceforge.config import SwapConfig, configured
+
+    default = SwapConfig()
+    compose = default.compose
+    return {
+        "defaults": default,
+        "shading": replace(default, compose=replace(compose, color="reinhard")),
+        "seam": replace(default, compose=replace(compose, seam=False)),
+        "texture": replace(default, compose=replace(compose, texture=False)),
+        "occluder": replace(default, compose=replace(compose, occlusion=())),
+        "shape": configured(default, {"swappers.mesh.shape": 0.0}),
+    }
+
+
+def measure_stage_costs(clip: Path, repeat: int) -> None:
+    from faceforge.config import SwapConfig
+    from faceforge.media.video import read_frames
+    from faceforge.pipeline.session import SwapSession
+    from faceforge.pipeline.stream import assigned_batches
+
+    frames = list(read_frames(clip))
+    with SwapSession([[SOURCE]], SwapConfig()) as session:
+        batches = list(assigned_batches(session, iter(frames)))
+    variants = stage_variants()
+    sessions = {name: SwapSession([[SOURCE]], config) for name, config in variants.items()}
+    best: dict[str, dict[str, float]] = defaultdict(lambda: {"swap": float("inf"), "compose": float("inf")})
+    try:
+        for _ in range(max(2, repeat)):  # interleaved: the machine's drift hits every variant alike
+            for name, session in sessions.items():
+                session.compositor.reset()
+                spent = {"swap": 0.0, "compose": 0.0}
+                for batch, assignments in batches:
+                    cpu = time.process_time()
+                    swapped = session.engine.swap([f.image for f in batch], assignments)
+                    spent["swap"] += time.process_time() - cpu
+                    cpu = time.process_time()
+                    session.engine.compose(swapped)
+                    spent["compose"] += time.process_time() - cpu
+                for part, seconds in spent.items():
+                    best[name][part] = min(best[name][part], 1000 * seconds / len(frames))
+    finally:
+        for session in sessions.values():
+            session.close()
+    for name, parts in best.items():
+        total = parts["swap"] + parts["compose"]
+        extra = {} if name == "defaults" else {"cost": round(sum(best["defaults"].values()) - total, 3)}
+        emit("720p", "stage_cost_ms_per_frame", total, variant=name, frames=len(frames), **parts, **extra)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="96 frames of 720p only, no 5x memory run")
     parser.add_argument("--repeat", type=int, default=1, help="runs per figure (best is reported)")
-    parser.add_argument("--only", choices=("fps", "memory", "stages"), help="one kind of figure only")
+    parser.add_argument(
+        "--only", choices=("fps", "memory", "stages", "stage-costs"), help="one kind of figure only"
+    )
     args = parser.parse_args()
     emit("-", "load_avg_1min_at_start", os.getloadavg()[0], cores=os.cpu_count())
     with tempfile.TemporaryDirectory(prefix="faceforge-bench-") as tmp:
@@ -264,6 +325,8 @@ def main() -> None:
             measure_memory(clip_720, work, args.quick)
         if args.only in (None, "stages"):
             measure_stages(clip_720, work)
+        if args.only in (None, "stage-costs"):
+            measure_stage_costs(clip_720, args.repeat)
     emit("-", "load_avg_1min_at_end", os.getloadavg()[0], cores=os.cpu_count())
 
 
