@@ -74,6 +74,11 @@ def swap_path(
     target, output = Path(target), Path(output)
     kind = target_kind(target)
     check_output(kind, output)
+    run = config or SwapConfig()
+    # A swapper's options may refuse a video target (diffusion: it flickers unless asked for).
+    refusal = getattr(run.options_of(run.swapper), "video_refusal", None)
+    if kind == "video" and swapper is None and refusal is not None and refusal() is not None:
+        raise InputError(refusal())
     with SwapSession(sources, config, references, swapper) as session:
         if kind == "folder":
             return swap_folder(session, target, output, progress)

@@ -68,12 +68,21 @@ def _ghost(options: GhostOptions | NeuralOptions) -> Swapper:
     return GhostSwapper(NeuralOptions.of(options))
 
 
+def _diffusion(options: Any) -> Swapper:
+    from faceforge.swappers.diffusion import DiffusionSwapper
+
+    return DiffusionSwapper(options)
+
+
 def _builtins() -> Registry[SwapperEntry]:
     registry: Registry[SwapperEntry] = Registry("swapper", "faceforge.swappers", _entry)
     registry.register("mesh", SwapperEntry(_mesh, "faceforge.swappers.mesh_options:MeshSwapOptions"))
     registry.register("autoencoder", SwapperEntry(_autoencoder))
     registry.register("onnx", SwapperEntry(_onnx, OnnxOptions))
     registry.register("ghost", SwapperEntry(_ghost, GhostOptions))
+    registry.register(
+        "diffusion", SwapperEntry(_diffusion, "faceforge.diffusion.options:DiffusionSwapOptions")
+    )
     return registry
 
 
