@@ -9,6 +9,11 @@ Prints one JSON line per figure on stdout:
   settings (libx264, CRF 18, preset veryfast, audio copied) and nothing else, measured in the same run;
 - ``ratio_to_floor``: swap time / floor time; ``cpu_ms_per_frame`` and ``floor_cpu_ms_per_frame``: CPU time
   of all threads per frame (a figure a busy machine disturbs less than wall time);
+- ``thread_cpu_ms_per_frame``: the best swap run's CPU time per frame in each thread (``MainThread``
+  analyses and swaps, ``faceforge-render`` composes, ``faceforge-encode``/``-decode`` feed the codecs,
+  ``native`` is every thread Python did not start: x264's, MediaPipe's, OpenCV's); ``idle_2_core_fps_bound``
+  is the frame rate two idle cores would allow at that CPU cost, ``frames / max(busiest Python thread,
+  all threads / 2)``: a loaded machine inflates CPU times a little, so it is an estimate, not a measurement;
 - ``peak_rss_mb_1x``, ``peak_rss_mb_5x`` and ``rss_ratio_5x_to_1x``: peak RSS (VmHWM) of a fresh child process
   swapping the 720p clip once, and looped five times (streaming must keep memory flat).
 
@@ -39,6 +44,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -103,6 +109,54 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+class ThreadCpu:
+    """CPU seconds of each thread of this process while the block runs, by thread name (threads that
+    Python did not start, such as x264's, MediaPipe's and OpenCV's pools, are summed as ``native``).
+
+    /proc is polled every ``interval`` seconds by a thread of its own (its cost is left out), so a thread
+    that ends loses at most one interval of its time. The busiest Python thread bounds the frame rate
+    of 2 idle cores as much as the total does: ``fps <= frames / max(busiest, total / 2)``.
+    """
+
+    def __init__(self, interval: float = 0.02) -> None:
+        self.interval = interval
+        self.seconds: dict[str, float] = defaultdict(float)
+        self._last: dict[int, tuple[str, float]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, name="bench-thread-cpu", daemon=True)
+
+    def __enter__(self) -> ThreadCpu:
+        self._baseline = self._read({})
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        for tid, (name, seconds) in self._last.items():
+            self.seconds[name] += seconds - self._baseline.get(tid, ("", 0.0))[1]
+
+    def _read(self, names: dict[int, str]) -> dict[int, tuple[str, float]]:
+        ticks = os.sysconf("SC_CLK_TCK")
+        found = {}
+        for task in Path("/proc/self/task").iterdir():
+            try:
+                fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # the thread ended between the listing and the read
+                continue
+            tid = int(task.name)
+            found[tid] = (names.get(tid, "native"), (int(fields[11]) + int(fields[12])) / ticks)
+        return found
+
+    def _poll(self) -> None:
+        own = threading.get_native_id()
+        while not self._stop.wait(self.interval):
+            names = {t.native_id: t.name for t in threading.enumerate() if t.native_id is not None}
+            current = self._read(names)
+            current.pop(own, None)
+            self._last.update(current)
+
+
 def floor_run(clip: Path, output: Path) -> tuple[int, float, float]:
     """Decode + encode only, with the same classes and settings as the swap pipeline."""
     from faceforge.config import VideoOptions
@@ -121,15 +175,18 @@ def floor_run(clip: Path, output: Path) -> tuple[int, float, float]:
     return frames, time.perf_counter() - start, cpu_seconds() - cpu
 
 
-def swap_run(clip: Path, output: Path) -> tuple[int, float, float]:
+def swap_run(clip: Path, output: Path, threads: dict[str, float] | None = None) -> tuple[int, float, float]:
+    """Frames, wall seconds and CPU seconds of one swap; ``threads`` receives each thread's CPU seconds."""
     from faceforge.config import SwapConfig
     from faceforge.pipeline.session import SwapSession
     from faceforge.pipeline.video import swap_video_file
 
-    with SwapSession([[SOURCE]], SwapConfig()) as session:
+    with SwapSession([[SOURCE]], SwapConfig()) as session, ThreadCpu() as per_thread:
         start, cpu = time.perf_counter(), cpu_seconds()
         report = swap_video_file(session, clip, output)
         elapsed, cpu = time.perf_counter() - start, cpu_seconds() - cpu
+    if threads is not None:
+        threads.update(per_thread.seconds)
     return report.frames, elapsed, cpu
 
 
@@ -139,10 +196,15 @@ def measure_fps(name: str, clip: Path, work: Path, repeat: int) -> None:
     for i in range(repeat):  # interleaved, best of each: the machine's noise hits both alike
         frames, seconds, cpu = floor_run(clip, work / f"floor_{name}_{i}.mp4")
         floors.append((seconds, cpu))
-        frames_swapped, seconds, cpu = swap_run(clip, work / f"swap_{name}_{i}.mp4")
+        threads: dict[str, float] = {}
+        frames_swapped, seconds, cpu = swap_run(clip, work / f"swap_{name}_{i}.mp4", threads)
         assert frames_swapped == frames, (frames_swapped, frames)
-        swaps.append((seconds, cpu))
-    (floor, floor_cpu), (swap, swap_cpu) = min(floors), min(swaps)
+        swaps.append((seconds, cpu, threads))
+    (floor, floor_cpu), (swap, swap_cpu, threads) = min(floors), min(swaps, key=lambda run: run[0])
+    for thread, seconds in sorted(threads.items()):
+        emit(name, "thread_cpu_ms_per_frame", 1000 * seconds / frames, thread=thread, frames=frames)
+    busiest = max(seconds for thread, seconds in threads.items() if thread != "native")
+    emit(name, "idle_2_core_fps_bound", frames / max(busiest, swap_cpu / 2), frames=frames)
     emit(name, "fps", frames / swap, frames=frames)
     emit(name, "floor_fps", frames / floor, frames=frames)
     emit(name, "ratio_to_floor", swap / floor, frames=frames)
