@@ -1,6 +1,6 @@
 """The inpainting mask: the FaceMesh face oval, pushed out by an optional hair margin, with a blurred
 edge. The oval is pushed out by two blur sigmas before blurring, so the whole oval is repainted (mask
-above 0.97 on it) and the soft edge lies just outside it."""
+above 0.97 on it) and the soft edge lies just outside it, within about eight sigmas of the oval."""
 
 from __future__ import annotations
 
@@ -32,4 +32,7 @@ def inpaint_mask(
     cv2.fillPoly(mask, [polygon], 1.0, lineType=cv2.LINE_AA, shift=_SHIFT)
     if sigma > 0:
         mask = cv2.GaussianBlur(mask, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
+    # The blur's far tail (below one 8-bit level) is cut, so where the mask is zero is exactly where
+    # the target stays as it is.
+    mask[mask < 1.0 / 255.0] = 0.0
     return np.clip(mask, 0.0, 1.0)
