@@ -25,7 +25,7 @@ def test_mask_covers_the_oval_and_stays_near_it(analyser, photo, name: str, hair
     face = analyser.faces(image)[0]
     shape = image.shape[:2]
     mask = inpaint_mask(face.landmarks, shape, hair_margin=hair_margin, blur=0.03)
-    assert mask.dtype == np.float32 and mask.shape == shape and 0.0 <= mask.min() and mask.max() <= 1.0
+    assert mask.dtype == np.float32 and mask.shape == shape and mask.min() >= 0.0 and mask.max() <= 1.0
     oval, distance = _oval_and_distance(face.landmarks, shape)
     # The whole oval is repainted (its edge pixels included, at most a few rasterising stragglers).
     assert np.mean(mask[oval] >= 0.97) > 0.995
