@@ -9,7 +9,7 @@ import pytest
 
 from faceforge.compose.color import reinhard, to_lab
 from faceforge.compose.masks import face_mask, face_size, skin_mask
-from faceforge.compose.seam import SEAM_BAND, match_seam
+from faceforge.compose.seam import SEAM_BAND, SEAM_TOLERANCE, match_seam
 
 # (target, face pasted into it): other people, lit otherwise, aligned to the same crop.
 PAIRS = [
@@ -33,8 +33,11 @@ def test_the_edge_takes_the_targets_tone_and_the_middle_keeps_its_own(
     def lightness_gap(image: np.ndarray, where: np.ndarray) -> float:
         return float(np.abs(to_lab(image)[..., 0] - to_lab(target.image)[..., 0])[where].mean())
 
+    # A step up to SEAM_TOLERANCE is left as it is; of the rest at least 40 % goes (measured: 50 % on
+    # frontal_b in frontal_a, 16.6 -> 12.3 L*, 52 % on lookup_g in frontal_b, 21.8 -> 14.6).
     edge = (mask > 0.3) & (mask < 0.9)
-    assert lightness_gap(out, edge) < 0.7 * lightness_gap(face, edge)
+    before, after = lightness_gap(face, edge), lightness_gap(out, edge)
+    assert before - after >= 0.4 * max(before - float(SEAM_TOLERANCE[0]), 0.0)
     inner = (mask >= 0.9).astype(np.uint8)
     middle = cv2.distanceTransform(inner, cv2.DIST_L2, 3) > SEAM_BAND * size + 2
     assert middle.sum() > 1000

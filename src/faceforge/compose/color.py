@@ -83,9 +83,19 @@ def _stats(lab: np.ndarray, inside: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 
 def reinhard(
-    src: np.ndarray, ref: np.ndarray, mask: np.ndarray, stats: np.ndarray | None = None
+    src: np.ndarray,
+    ref: np.ndarray,
+    mask: np.ndarray,
+    stats: np.ndarray | None = None,
+    strength: float = 1.0,
 ) -> np.ndarray:
-    """Match the per-channel mean and standard deviation of ``src`` to ``ref`` in CIE L*a*b*."""
+    """Match the per-channel mean and standard deviation of ``src`` to ``ref`` in CIE L*a*b*.
+
+    ``strength`` below 1 moves the lightness's spread only that far (its gain geometrically: 0.5 is the
+    square root): the face keeps more of its own contrast (the depth of its eye sockets, brows, beard),
+    which carries its identity. The means and the colour's spread always move all the way: a partial
+    chroma match whitened greyscale and pale sources and helped identity less.
+    """
     box = _support(src, ref, mask)
     if box is None:
         return src.copy()
@@ -95,6 +105,7 @@ def reinhard(
     ref_mean, ref_std = _stats(ref_lab, inside)
     limit = np.array([_MAX_GAIN, _MAX_CHROMA_GAIN, _MAX_CHROMA_GAIN])
     gain = np.clip(ref_std / np.maximum(src_std, _MIN_STD), 0.0, limit)
+    gain[0] **= strength
     moved = src_lab * gain.astype(np.float32) + (ref_mean - src_mean * gain).astype(np.float32)
     np.clip(moved[..., 0], 0, 100, out=moved[..., 0])
     reach = _CHROMA_RANGE * ref_std[1:] + _CHROMA_SLACK
@@ -200,8 +211,10 @@ class TrackShading:
     without a track id (stills) are not smoothed. Not thread-safe: one per compositor.
     """
 
-    def __init__(self, weight: float = 0.25) -> None:
+    def __init__(self, weight: float = 0.25, strength: float = 1.0) -> None:
+        """``strength``: how far the face's lightness contrast moves to the target's (:func:`reinhard`)."""
         self._tilts = TrackAverage(weight)
+        self._strength = strength
 
     def __call__(
         self,
@@ -211,7 +224,7 @@ class TrackShading:
         stats: np.ndarray | None,
         track_id: int | None,
     ) -> np.ndarray:
-        moved = reinhard(src, ref, mask, stats)
+        moved = reinhard(src, ref, mask, stats, self._strength)
         offset = light_offset(moved, ref, mask, stats)
         if offset is None:
             return moved

@@ -43,6 +43,13 @@ class ComposeOptions:
         help="Colour transfer toward the target's skin; 'shading' also gives the face the target's light.",
         choices=COLOR_TRANSFERS.keys,
     )
+    contrast: float = option(
+        0.5,
+        help="How far 'shading' moves the face's lightness contrast to the target's: 1 all the way, "
+        "0 keeps the source's own (its lightness and colour always move all the way).",
+        min=0.0,
+        max=1.0,
+    )
     blend: str = option("alpha", help="Feathered alpha or Poisson seamless clone.", choices=BLENDERS.keys)
     keep_mouth: bool = option(
         True, help="Keep the target's mouth interior (teeth and tongue follow its speech)."
@@ -90,7 +97,7 @@ class Compositor:
         self.options = options or ComposeOptions()
         self._face = MASKS[self.options.mask](self.options)
         self._occlusion = [OCCLUSION_MASKS[name](self.options) for name in self.options.occlusion]
-        self._shading = TrackShading()
+        self._shading = TrackShading(strength=self.options.contrast)
         self._seams = TrackAverage(SEAM_SMOOTHING)
 
     def face_mask(

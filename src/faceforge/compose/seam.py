@@ -24,6 +24,10 @@ SEAM_BAND = 0.05  # the correction fades from the mask's edge inward over this f
 _SPREAD = 0.06  # Gaussian sigma of the correction's extension, fraction of the face size
 _RING = (0.3, 0.9)  # mask values where the edge is seen
 _LIMIT = np.array([20.0, 8.0, 8.0], np.float32)  # bound of the correction per L*, a*, b*
+# A step at the edge up to this (L*, a*, b*) is left as it is, only the rest is corrected: a small step
+# does not read as a seam, and correcting it gave the face's edge the target's tone (dlib's distance to
+# the source over the 56 photo pairs at contrast 1: 0.531 -> 0.518).
+SEAM_TOLERANCE = np.array([8.0, 3.0, 3.0], np.float32)
 _STEP = 4  # the correction is estimated at 1/_STEP resolution (it is smooth by construction)
 
 
@@ -57,6 +61,7 @@ def match_seam(
     values = cv2.resize(difference * usable[..., None], small, interpolation=cv2.INTER_AREA)
     density = cv2.GaussianBlur(samples, (0, 0), sigma)
     extended = cv2.GaussianBlur(values, (0, 0), sigma) / np.maximum(density, 1e-3)[..., None]
+    extended = np.sign(extended) * np.maximum(np.abs(extended) - SEAM_TOLERANCE, 0.0)
     extended = cv2.resize(np.clip(extended, -_LIMIT, _LIMIT), (w, h), interpolation=cv2.INTER_LINEAR)
     if average is not None:
         whole = np.zeros(face.shape, np.float32)
