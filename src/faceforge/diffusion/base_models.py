@@ -139,5 +139,8 @@ def _has_text_adapter(pipeline: Any) -> bool:
 
 
 def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return (text[0] if text else type(error).__name__)[:300]
+    """The first line of ``error`` that says something (PyTorch's load errors open with a heading)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    told = [line for line in lines if not line.endswith(":")] or lines or [type(error).__name__]
+    text = told[0][:300]
+    return text if text.endswith((".", ")")) else text + "."

@@ -10,6 +10,7 @@ the compositor (colour matching, seam) and every pixel where the mask is zero is
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -79,7 +80,8 @@ class DiffusionSwapper:
             image=Image.fromarray(crop),
             mask_image=Image.fromarray(np.round(mask * 255).astype(np.uint8)),
             strength=strength,
-            num_inference_steps=self.options.steps,
+            # diffusers runs int(steps x strength) steps and refuses zero: at least one runs.
+            num_inference_steps=max(self.options.steps, math.ceil(1.0 / strength)),
             guidance_scale=self.options.guidance,
             generator=generator,
             height=size,
