@@ -76,6 +76,7 @@ COMMANDS: dict[str, LazyCommand] = {
     "latent": LazyCommand(
         "faceforge.cli.latent", "app", "StyleGAN2 latent editing: align, invert, mix, swap."
     ),
+    "diffusion": LazyCommand("faceforge.cli.diffusion", "app", "Stable Diffusion inpainting and its LoRA."),
     "batch": LazyCommand("faceforge.cli.batch", "app", "Swap, convert or extract many inputs on Ray."),
     "ui": LazyCommand("faceforge.cli.ui", "ui", "Start the web UI (local by default)."),
     "live": LazyCommand("faceforge.cli.live", "live", "Swap a camera, file or stream live, frame by frame."),

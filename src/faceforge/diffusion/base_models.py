@@ -73,7 +73,12 @@ def load_inpaint_pipeline(
 ) -> Any:
     """The inpainting pipeline of ``base`` on the runtime's device and dtype, with its memory options."""
     from diffusers import StableDiffusionInpaintPipeline, StableDiffusionXLInpaintPipeline
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
 
+    # Their loading bars would interleave with our own progress bar.
+    diffusers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()
     runtime = runtime or Runtime()
     device, dtype = _torch_runtime(runtime)
     path = resolve_base(base)
