@@ -3,7 +3,8 @@ tiny_models.py): what a step costs at a given crop size, not what a real SD 1.5 
 
 Prints one JSON line per figure on stdout:
 
-- ``build_s``: writing the tiny stack to a folder (the first one includes importing diffusers); ``load_s``: loading it as an inpainting pipeline;
+- ``build_s``: writing the tiny stack to a folder (the first one includes importing diffusers);
+- ``load_s``: loading it as an inpainting pipeline;
 - ``step_ms``: one UNet denoising step (with classifier-free guidance, so two UNet passes), from the
   difference between runs of 4 and 12 steps at strength 1 (the VAE and text encoder cost cancels);
 - ``fixed_ms``: the rest of one inpaint call (text encoding, VAE encode and decode);
