@@ -94,6 +94,7 @@ class DlibCropIdentity(CropIdentity):
 
     encoder = "dlib"
     dim = 128
+    chip_matrix: torch.Tensor  # a buffer (moves with the module), declared for the type checker
 
     def __init__(self, network: DlibFaceResNet, crop_size: int = 256) -> None:
         super().__init__(network)

@@ -124,8 +124,12 @@ def _pyramid_down(image: np.ndarray) -> np.ndarray:
     src = image.astype(np.uint32)
     out_w, out_h = (w - 3) // 2, (h - 3) // 2
     taps = (1, 4, 6, 4, 1)
-    rows = sum(k * src[:, i : i + 2 * out_w : 2] for i, k in enumerate(taps))
-    cols = sum(k * rows[i : i + 2 * out_h : 2] for i, k in enumerate(taps))
+    rows = np.zeros((h, out_w, *src.shape[2:]), dtype=np.uint32)
+    for i, k in enumerate(taps):
+        rows += k * src[:, i : i + 2 * out_w : 2]
+    cols = np.zeros((out_h, *rows.shape[1:]), dtype=np.uint32)
+    for i, k in enumerate(taps):
+        cols += k * rows[i : i + 2 * out_h : 2]
     return (cols // 256).astype(np.uint8)
 
 

@@ -117,7 +117,7 @@ def _decode(path: Path, max_pixels: int, header: _Header) -> Iterator[VideoFrame
             # Reformat to the stream's size, so a mid-stream resolution change cannot break the
             # caller, then turn upright as the display matrix says (players do; faces are found only
             # upright).
-            image = frame.to_ndarray(format="rgb24", width=width, height=height)
+            image: np.ndarray = frame.to_ndarray(format="rgb24", width=width, height=height)
             turns = quarter_turns(frame.rotation)
             if turns:
                 image = np.ascontiguousarray(np.rot90(image, k=turns))

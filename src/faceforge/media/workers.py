@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
@@ -36,7 +36,9 @@ def _put_unless_stopped(out: queue.Queue[Any], item: object, stop: threading.Eve
     return False
 
 
-def iterate_in_thread(make_items: Callable[[], Iterator[T]], queue_size: int, name: str) -> Iterator[T]:
+def iterate_in_thread(
+    make_items: Callable[[], Iterator[T]], queue_size: int, name: str
+) -> Generator[T, None, None]:
     """Yield the items of ``make_items()``, which a thread named ``name`` runs ahead of the caller.
 
     At most ``queue_size`` items wait. An exception in the thread is raised here, in the caller's thread.
