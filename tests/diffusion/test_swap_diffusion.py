@@ -173,3 +173,22 @@ def test_bad_input_is_one_sentence_each(tiny_sd15: Path, tiny_sdxl: Path, testda
         swap_path([[testdata / "face_frontal_a.jpg"]], blank, tmp_path / "out.png", _config(tiny_sd15))
     _one_sentence(error.value)
     assert not (tmp_path / "out.png").exists()
+
+
+def test_video_frames_opt_in_swaps_every_frame(tiny_sd15: Path, testdata, photo, tmp_path) -> None:
+    """With --video-frames a (4-frame, made here) clip is inpainted frame by frame."""
+    import av
+
+    image = cv2.resize(photo("face_frontal_b.jpg"), (320, 320), interpolation=cv2.INTER_AREA)
+    clip = tmp_path / "clip.mp4"
+    with av.open(str(clip), "w") as container:
+        stream = container.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 320, 320, "yuv420p"
+        for _ in range(4):
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        container.mux(stream.encode())
+    out = tmp_path / "out.mp4"
+    config = _config(tiny_sd15, video_frames=True)
+    report = swap_path([[testdata / "face_frontal_a.jpg"]], clip, out, config)
+    assert report.frames == 4 and report.faces_swapped == 4
+    assert read_tag(out)["swapper"] == "diffusion"
