@@ -27,11 +27,11 @@ from pathlib import Path
 import numpy as np
 
 from faceforge.config import SwapConfig
-from faceforge.media.segments import plan_segments
 from faceforge.media.video import read_frames
 from faceforge.pipeline.session import SwapSession
 from faceforge.pipeline.video import swap_video_file
 from faceforge.scale.batch import batch_swap
+from faceforge.scale.cuts import scene_segments
 from faceforge.scale.runner import Cluster
 from faceforge.scale.workers import SwapSpec
 
@@ -55,7 +55,7 @@ def main() -> None:
     parser.add_argument("--segment-seconds", type=float, default=2.0)
     args = parser.parse_args()
     logging.getLogger("ray").setLevel(logging.ERROR)
-    segments = plan_segments(args.clip, args.segment_seconds)
+    segments = scene_segments(args.clip, args.segment_seconds)
     frames = sum(s.frames for s in segments)
     cuts = [s.first_frame for s in segments]
     with tempfile.TemporaryDirectory() as tmp:

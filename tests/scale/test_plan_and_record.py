@@ -48,9 +48,9 @@ def test_inputs_from_files_folders_and_a_manifest(testdata: Path, tmp_path: Path
 
 def test_a_long_video_becomes_segment_tasks_and_one_join(testdata: Path, tmp_path: Path) -> None:
     video = testdata / "talking_audio.mp4"
-    plan = swap_plan(expand([video]), tmp_path, segment_seconds=2.5)
-    assert [t.action for t in plan.tasks] == ["segment"] * 4
-    assert [t.units for t in plan.tasks] == [90, 60, 90, 49] and plan.units == 289
+    plan = swap_plan(expand([video]), tmp_path, segment_seconds=0.5)  # scene cuts at frames 22 and 93
+    assert [t.action for t in plan.tasks] == ["segment"] * 3
+    assert [t.units for t in plan.tasks] == [22, 71, 196] and plan.units == 289
     (join,) = plan.joins
     assert join.output == tmp_path / "talking_audio.mp4" and join.key == task_key(video)
     assert all(part.parent == tmp_path / PARTS_DIR for part in join.parts)

@@ -53,8 +53,9 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 Segments = Annotated[
     float,
     typer.Option(
-        help="Cut each video at its first keyframe after every this many seconds and swap the segments "
-        "on separate workers (0: each video is one task)."
+        help="Cut each video at its first scene cut after every this many seconds and swap the segments "
+        "on separate workers, rendered as one run would (0: each video is one task; a video without a "
+        "scene cut stays one task)."
     ),
 ]
 ConfigFile = Annotated[

@@ -1,10 +1,11 @@
-"""One long video as segments cut at its keyframes: planned from the packets, decoded on their own,
-and their encoded parts joined back into one file with the source's timestamps and its audio copied once.
+"""One long video as segments: cut at chosen frames, decoded on their own, and their encoded parts joined
+back into one file with the source's timestamps and its audio copied once.
 
-- **Planning** reads packets only (no decoding): a segment starts at a keyframe, so a decoder that seeks
-  there produces the same pictures as one that decoded from the start (closed GOPs, as x264 writes by
-  default). :func:`read_segment` checks that it decoded exactly the frames planned and refuses otherwise
-  (an open GOP whose leading frames need the previous segment).
+- **Cutting**: :func:`cut_at` picks the segments' first frames among candidates (the batch jobs use the
+  scene cuts, see :mod:`faceforge.scale.cuts`); any frame will do, as a segment need not start at a
+  keyframe: :func:`read_segment` seeks to the keyframe at or before it and drops the frames before it,
+  and checks that it decoded exactly the frames planned (it refuses a stream whose pictures it cannot
+  reproduce from that keyframe).
 - **Joining** copies the parts' video packets as they are (no re-encode) into one file under a temporary
   name (:mod:`faceforge.media.atomic`), keeping each packet's timestamps, and copies the source's audio
   once beside them (:class:`~faceforge.media.audio.AudioPassthrough`), cut at the end of the last frame as
@@ -34,7 +35,7 @@ from faceforge.media.reader import VideoFrame
 @dataclass(frozen=True, slots=True)
 class Segment:
     """Frames ``first_frame .. first_frame + frames - 1`` of a video: those whose pts lie in
-    ``[start_pts, end_pts)`` (``end_pts`` None: to the end), starting at a keyframe."""
+    ``[start_pts, end_pts)`` (``end_pts`` None: to the end)."""
 
     index: int
     start_pts: int
@@ -46,36 +47,33 @@ class Segment:
         return pts >= self.start_pts and (self.end_pts is None or pts < self.end_pts)
 
 
-def plan_segments(path: Path, seconds: float, max_pixels: int = DEFAULT_MAX_PIXELS) -> list[Segment]:
-    """Cut ``path`` at the first keyframe at or after each multiple of ``seconds`` (0: one segment).
-
-    The cut points depend on the file and ``seconds`` only, never on how many workers run the segments,
-    so a job's output does not depend on the size of the cluster.
-    """
-    path = Path(path)
+def _frame_stamps(path: Path, max_pixels: int) -> list[int]:
+    """The sorted pts of every video frame of ``path``, read from the packets (no decoding)."""
     with open_input(path, max_pixels) as container:
         stream = container.streams.video[0]
-        time_base = fraction(stream.time_base) or Fraction(1, 90_000)
         stamps: list[int] = []
-        keyframes: list[int] = []
         try:
             for packet in container.demux(stream):
-                if packet.pts is None or packet.size == 0:
-                    continue
-                stamps.append(packet.pts)
-                if packet.is_keyframe:
-                    keyframes.append(packet.pts)
+                if packet.pts is not None and packet.size:
+                    stamps.append(packet.pts)
         except av.FFmpegError as exc:
             raise InputError(f"Cannot read {path}: its video data is corrupt.") from exc
     if not stamps:
         raise InputError(f"Cannot read {path}: its video stream holds no frames.")
-    if any(pts is None for pts in stamps) or not keyframes:
-        raise InputError(f"Cannot split {path} into segments: its packets carry no keyframe timestamps.")
-    stamps.sort()
+    return sorted(stamps)
+
+
+def cut_at(stamps: Sequence[int], cuts: Sequence[int], seconds: float, time_base: Fraction) -> list[Segment]:
+    """Segments of a video whose frames have the pts ``stamps`` (sorted), cut at the first of ``cuts``
+    (pts of the frames a segment may start at) at or after each multiple of ``seconds`` (0: one segment).
+
+    The cut points depend on the file and ``seconds`` only, never on how many workers run the segments,
+    so a job's output does not depend on the size of the cluster.
+    """
     starts = [stamps[0]]
     if seconds > 0:
         step = Fraction(seconds)
-        for pts in sorted(keyframes):
+        for pts in sorted(cuts):
             if pts > starts[-1] and pts * time_base >= step * len(starts):
                 starts.append(pts)
     segments = []
@@ -85,6 +83,21 @@ def plan_segments(path: Path, seconds: float, max_pixels: int = DEFAULT_MAX_PIXE
         count = sum(1 for pts in stamps if pts >= start and (end is None or pts < end))
         segments.append(Segment(index, start, end, first, count))
     return segments
+
+
+def frame_span(
+    path: Path, segment: Segment, first_frame: int, end_frame: int, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> Segment:
+    """The frames ``first_frame .. end_frame - 1`` of ``path`` (clamped to the video) as a segment to read
+    with :func:`read_segment`: ``segment`` widened by a run-in before it and a run-out after it. The span
+    need not start at a keyframe: the decoder starts at the keyframe before it and drops the frames
+    before ``first_frame``."""
+    stamps = _frame_stamps(Path(path), max_pixels)
+    first = max(0, min(first_frame, segment.first_frame))
+    end = min(len(stamps), max(end_frame, segment.first_frame + segment.frames))
+    return Segment(
+        segment.index, stamps[first], stamps[end] if end < len(stamps) else None, first, end - first
+    )
 
 
 def read_segment(path: Path, segment: Segment, max_pixels: int = DEFAULT_MAX_PIXELS) -> Iterator[VideoFrame]:
@@ -133,12 +146,16 @@ def join_segments(
     audio_source: Path | None,
     fps: Fraction,
     tag: dict[str, Any] | None = None,
+    starts: Sequence[Fraction] | None = None,
 ) -> int:
     """Copy the video packets of ``parts`` (in order) into ``output`` and the audio of ``audio_source``
     once beside them, up to the end of the last frame (its pts plus one frame at ``fps``, the source's
     rate, as :class:`~faceforge.media.writer.VideoWriter` cuts it); returns the number of video packets.
     The parts must come from one encoder setting (same codec parameters), as the segments of one job do;
-    their timestamps are kept as they are."""
+    their timestamps are kept as they are, or, with ``starts`` (each part's first frame time in seconds,
+    as the source has it), shifted so each part starts there: an MP4 part that starts at another time
+    than 0 holds its start in an edit list in milliseconds (frame 22 at 30 fps reads back at 0.733 s,
+    10/30000 s early), which the source's own timestamps put right."""
     if not parts:
         raise OutputError(f"Cannot write {output}: there are no segments to join.")
     target = AtomicOutput(Path(output))
@@ -159,8 +176,9 @@ def join_segments(
                     audio = AudioPassthrough(Path(audio_source), out, suffix)
                 out.start_encoding()
                 last: tuple[int, Fraction] | None = None
-                for part in parts:
-                    count, last = _copy_packets(Path(part), out, video, audio, last)
+                for index, part in enumerate(parts):
+                    start = None if starts is None else starts[index]
+                    count, last = _copy_packets(Path(part), out, video, audio, last, start)
                     written += count
                 if audio is not None and last is not None:
                     step = max(1, round(1 / (Fraction(fps) * last[1])))
@@ -184,15 +202,22 @@ def _copy_packets(
     video: Any,
     audio: AudioPassthrough | None,
     last: tuple[int, Fraction] | None,
+    start: Fraction | None = None,
 ) -> tuple[int, tuple[int, Fraction] | None]:
-    """Mux one part's video packets into ``out`` (audio up to each packet's time): the packets copied and
-    the latest pts so far (with its time base)."""
+    """Mux one part's video packets into ``out`` (audio up to each packet's time), shifted to begin at
+    ``start`` seconds when given: the packets copied and the latest pts so far (with its time base)."""
     count = 0
     with av.open(str(part)) as container:
         stream = container.streams.video[0]
+        shift = 0
+        if start is not None and stream.start_time is not None:
+            shift = round(start / Fraction(stream.time_base)) - stream.start_time
         for packet in container.demux(stream):
             if packet.dts is None:
                 continue
+            packet.dts += shift
+            if packet.pts is not None:
+                packet.pts += shift
             count += packet.size > 0
             if packet.pts is not None and (last is None or packet.pts > last[0]):
                 last = (packet.pts, Fraction(packet.time_base))

@@ -152,7 +152,7 @@ def _join_videos(plan: Plan, record: JobRecord, report: BatchReport) -> None:
             record.mark_failed(join.key, error)
             report.failed.append((join.key, error))
             continue
-        frames = join_parts(join.input, list(join.parts), join.output)
+        frames = join_parts(join.input, list(join.parts), join.output, join.starts)
         record.mark_done(join.key, None, None, {"frames": frames, "frames_swapped": swapped})
         report.done.append(str(join.output))
         for part in join.parts:

@@ -1,9 +1,9 @@
 """What a batch does: its inputs (files, folders, CSV manifests) turned into tasks with fixed outputs.
 
 Every task has a key that names its input (and its segment), so the job record can say which tasks are
-done whatever order they ran in. A video cut into segments (``segment_seconds`` > 0) becomes one task per
-segment, writing a part file into the job's parts folder, plus a :class:`Join` that the driver makes once
-all of that video's segments are done.
+done whatever order they ran in. A video cut into segments (``segment_seconds`` > 0: at scene cuts, see
+:mod:`.cuts`) becomes one task per segment, writing a part file into the job's parts folder, plus a
+:class:`Join` that the driver makes once all of that video's segments are done.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 from faceforge.errors import InputError
 from faceforge.media.images import is_image_path
 from faceforge.media.probe import is_video_path
-from faceforge.media.segments import Segment, plan_segments
+from faceforge.media.segments import Segment
 
 MANIFEST_SUFFIX = ".csv"
 PARTS_DIR = ".faceforge-parts"
@@ -50,6 +50,7 @@ class Join:
     output: Path
     parts: tuple[Path, ...]
     segment_keys: tuple[str, ...]
+    starts: tuple[int, ...]  # each segment's first pts, in the input's video time base
 
 
 @dataclass(slots=True)
@@ -144,6 +145,7 @@ def task_key(path: Path, segment: int | None = None) -> str:
 def swap_plan(items: Sequence[Item], output: Path, segment_seconds: float) -> Plan:
     """Swap tasks: each image and video into ``output``, long videos as segments when asked."""
     from faceforge.media.video import probe_video
+    from faceforge.scale.cuts import scene_segments
 
     plan = Plan()
     for item in items:
@@ -151,7 +153,7 @@ def swap_plan(items: Sequence[Item], output: Path, segment_seconds: float) -> Pl
         if is_image_path(item.input):
             plan.tasks.append(Task(task_key(item.input), "image", item.input, target))
             continue
-        segments = plan_segments(item.input, segment_seconds) if segment_seconds > 0 else []
+        segments = scene_segments(item.input, segment_seconds) if segment_seconds > 0 else []
         if len(segments) <= 1:
             frames = probe_video(item.input).frame_count
             plan.tasks.append(Task(task_key(item.input), "video", item.input, target, frames))
@@ -164,7 +166,8 @@ def swap_plan(items: Sequence[Item], output: Path, segment_seconds: float) -> Pl
             plan.tasks.append(Task(key, "segment", item.input, part, segment.frames, segment))
             parts.append(part)
             keys.append(key)
-        plan.joins.append(Join(task_key(item.input), item.input, target, tuple(parts), tuple(keys)))
+        starts = tuple(segment.start_pts for segment in segments)
+        plan.joins.append(Join(task_key(item.input), item.input, target, tuple(parts), tuple(keys), starts))
     return plan
 
 
