@@ -192,3 +192,19 @@ def test_video_frames_opt_in_swaps_every_frame(tiny_sd15: Path, testdata, photo,
     report = swap_path([[testdata / "face_frontal_a.jpg"]], clip, out, config)
     assert report.frames == 4 and report.faces_swapped == 4
     assert read_tag(out)["swapper"] == "diffusion"
+
+
+def test_a_weights_registry_name_resolves_to_a_single_file(tiny_sd15: Path, monkeypatch, tmp_path) -> None:
+    """A file added with `weights add` is found by its name and loaded as a single checkpoint file: it
+    needs --base-config, and a file that is no whole checkpoint (here the UNet alone) is one sentence."""
+    from faceforge.weights.add import add_file
+
+    cache = tmp_path / "weights"
+    monkeypatch.setenv("FACEFORGE_WEIGHTS_DIR", str(cache))
+    add_file(tiny_sd15 / "unet" / "diffusion_pytorch_model.safetensors", "my-inpainting", cache)
+    with pytest.raises(InputError, match="needs --base-config FOLDER") as error:
+        DiffusionSwapper(_options(Path("my-inpainting")))
+    _one_sentence(error.value)
+    with pytest.raises(WeightsError, match="could not be read as a checkpoint of model's family") as error:
+        DiffusionSwapper(_options(Path("my-inpainting"), base_config=str(tiny_sd15)))
+    _one_sentence(error.value)

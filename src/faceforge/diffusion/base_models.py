@@ -95,7 +95,7 @@ def load_inpaint_pipeline(
             )
         config = Path(base_config)
         kind = StableDiffusionXLInpaintPipeline if is_xl(config) else StableDiffusionInpaintPipeline
-        pipeline = kind.from_single_file(path, config=str(config), torch_dtype=dtype, local_files_only=True)
+        pipeline = _from_single_file(kind, path, config, dtype)
     else:
         raise InputError(
             f"The base model {path} is neither a diffusers folder nor a .safetensors/.ckpt file."
@@ -115,6 +115,18 @@ def load_inpaint_pipeline(
     else:
         pipeline.to(device)
     return pipeline
+
+
+def _from_single_file(kind: Any, path: Path, config: Path, dtype: Any) -> Any:
+    from diffusers.loaders.single_file_utils import SingleFileComponentError
+
+    try:
+        return kind.from_single_file(path, config=str(config), torch_dtype=dtype, local_files_only=True)
+    except (SingleFileComponentError, ValueError, KeyError, OSError, RuntimeError) as error:
+        raise WeightsError(
+            f"{path.name} could not be read as a checkpoint of {config.name}'s family "
+            f"({'SDXL' if is_xl(config) else 'SD 1.5'}): {_first_line(error)}"
+        ) from None
 
 
 def load_lora(pipeline: Any, lora: str, scale: float = 1.0) -> None:
