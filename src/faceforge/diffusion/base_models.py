@@ -86,7 +86,7 @@ def load_inpaint_pipeline(
         if not (path / "model_index.json").is_file():
             raise InputError(f"The base model folder {path} is not a diffusers folder (no model_index.json).")
         kind = StableDiffusionXLInpaintPipeline if is_xl(path) else StableDiffusionInpaintPipeline
-        pipeline = kind.from_pretrained(path, torch_dtype=dtype, local_files_only=True)
+        pipeline = kind.from_pretrained(path, dtype=dtype, local_files_only=True)
     elif path.suffix.lower() in SINGLE_FILE_SUFFIXES:
         if not base_config or not (Path(base_config) / "model_index.json").is_file():
             raise InputError(
@@ -121,7 +121,7 @@ def _from_single_file(kind: Any, path: Path, config: Path, dtype: Any) -> Any:
     from diffusers.loaders.single_file_utils import SingleFileComponentError
 
     try:
-        return kind.from_single_file(path, config=str(config), torch_dtype=dtype, local_files_only=True)
+        return kind.from_single_file(path, config=str(config), dtype=dtype, local_files_only=True)
     except (SingleFileComponentError, ValueError, KeyError, OSError, RuntimeError) as error:
         raise WeightsError(
             f"{path.name} could not be read as a checkpoint of {config.name}'s family "
