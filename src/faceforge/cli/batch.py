@@ -8,6 +8,7 @@ a rerun redoes only the failed ones), and the usual codes when the job cannot st
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from faceforge.config import SwapConfig
     from faceforge.scale.batch import BatchReport
     from faceforge.scale.runner import Cluster
+    from faceforge.scale.workers import SwapSpec
 
 #: Some inputs failed; the others finished (the job record says which).
 PARTIAL = 9
@@ -98,6 +100,29 @@ def _finish(report: BatchReport, console: Console, what: str) -> None:
         raise typer.Exit(PARTIAL)  # outside reported_errors, which would take it for a bug
 
 
+def _swap_job(
+    name: str,
+    inputs: list[Path],
+    output: Path,
+    spec: Callable[[], SwapSpec],
+    segment_seconds: float,
+    cluster: tuple[int, str | None, float, float],
+    job: Path | None,
+    quiet: bool,
+    debug: bool,
+) -> None:
+    """What `batch swap` and `batch convert` share once each has said how its workers are set up: the
+    spec (built inside the error report, so a bad option is one sentence), the cluster, the bar, the job."""
+    from faceforge.scale.batch import batch_swap
+
+    console = Console(stderr=True)
+    with reported_errors(debug, console):
+        built = spec()
+        with progress_bar(name, "frames", not quiet) as progress:
+            report = batch_swap(inputs, output, built, _cluster(*cluster), segment_seconds, job, progress)
+    _finish(report, console, f"{name} into {output}")
+
+
 @app.command("swap")
 def swap(
     source: Annotated[Path, typer.Argument(help="Photo of the person whose face is put in.")],
@@ -121,17 +146,14 @@ def swap(
     debug: Debug = False,
 ) -> None:
     """Swap a source person into every input, on Ray workers; outputs keep the inputs' names."""
-    from faceforge.scale.batch import batch_swap
     from faceforge.scale.workers import SwapSpec
 
-    console = Console(stderr=True)
-    with reported_errors(debug, console):
+    def spec() -> SwapSpec:
         references = [reference] if reference is not None else None
-        spec = SwapSpec([[source, *(more_sources or [])]], _swap_config(config_file, option), references)
-        cluster = _cluster(workers, ray_address, cpus_per_worker, gpus_per_worker)
-        with progress_bar("batch swap", "frames", not quiet) as progress:
-            report = batch_swap(inputs, output, spec, cluster, segment_seconds, job, progress)
-    _finish(report, console, f"batch swap into {output}")
+        return SwapSpec([[source, *(more_sources or [])]], _swap_config(config_file, option), references)
+
+    cluster = (workers, ray_address, cpus_per_worker, gpus_per_worker)
+    _swap_job("batch swap", inputs, output, spec, segment_seconds, cluster, job, quiet, debug)
 
 
 @app.command("convert")
@@ -162,21 +184,18 @@ def convert(
 ) -> None:
     """Convert every input with a trained pair model, on Ray workers."""
     from faceforge.errors import OptionError
-    from faceforge.scale.batch import batch_swap
     from faceforge.scale.workers import SwapSpec
 
-    console = Console(stderr=True)
-    with reported_errors(debug, console):
+    def spec() -> SwapSpec:
         if direction not in ("a2b", "b2a"):
             raise OptionError(f"--direction is a2b or b2a, not '{direction}'.")
         if checkpoint not in ("latest", "best", "snapshot"):
             raise OptionError(f"--checkpoint is latest, best or snapshot, not '{checkpoint}'.")
         config = _swap_config(config_file, option)
-        spec = SwapSpec([], config, None, model, direction, checkpoint, learned_mask)
-        cluster = _cluster(workers, ray_address, cpus_per_worker, gpus_per_worker)
-        with progress_bar("batch convert", "frames", not quiet) as progress:
-            report = batch_swap(inputs, output, spec, cluster, segment_seconds, job, progress)
-    _finish(report, console, f"batch convert into {output}")
+        return SwapSpec([], config, None, model, direction, checkpoint, learned_mask)
+
+    cluster = (workers, ray_address, cpus_per_worker, gpus_per_worker)
+    _swap_job("batch convert", inputs, output, spec, segment_seconds, cluster, job, quiet, debug)
 
 
 @app.command("extract")
