@@ -145,6 +145,8 @@ def test_loads_without_network_or_offline_variables(tiny_sd15: Path, monkeypatch
     monkeypatch.setattr(socket, "create_connection", no_network)
     swapper = DiffusionSwapper(_options(tiny_sd15))
     assert type(swapper.pipeline).__name__ == "StableDiffusionInpaintPipeline"
+    # --resolution 0 (the default) is the model's own size: the tiny UNet's 32 latents x the VAE's 2.
+    assert DiffusionSwapper(DiffusionSwapOptions(base=str(tiny_sd15), device="cpu")).crop_size == 64
 
 
 def test_bad_input_is_one_sentence_each(tiny_sd15: Path, tiny_sdxl: Path, testdata, photo, tmp_path) -> None:
@@ -157,6 +159,9 @@ def test_bad_input_is_one_sentence_each(tiny_sd15: Path, tiny_sdxl: Path, testda
     lora_for_xl = _write_lora(tiny_sdxl, tmp_path / "xl-lora")
     with pytest.raises(WeightsError, match=r"does not fit this base model|matches no layer") as error:
         DiffusionSwapper(_options(tiny_sd15, lora=str(lora_for_xl)))
+    _one_sentence(error.value)
+    with pytest.raises(InputError, match="multiple of 8") as error:
+        DiffusionSwapper(_options(tiny_sd15, resolution=60))
     _one_sentence(error.value)
     for strength in ("1.5", "0.01", "strong"):
         with pytest.raises(OptionError, match="--strength") as error:

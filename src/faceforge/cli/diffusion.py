@@ -45,8 +45,7 @@ def inspect_base(
         pipeline = load_inpaint_pipeline(
             base, str(base_config) if base_config else None, Runtime(device="cpu")
         )
-        scale = pipeline.vae_scale_factor
-        size = int(pipeline.unet.config.sample_size) * scale
+        size = int(pipeline.unet.config.sample_size) * int(pipeline.vae_scale_factor)
         typer.echo(f"{base}: {type(pipeline).__name__}, native resolution {size} px")
         if lora is not None:
             load_lora(pipeline, str(lora))

@@ -62,9 +62,10 @@ class DiffusionSwapOptions:
         8.0, help="--strength auto: a candidate whose head pose moved more degrees than this fails.", min=0.0
     )
     resolution: int = option(
-        512,
-        help="Side of the face crop the model inpaints (512 for SD 1.5, 1024 for SDXL).",
-        min=64,
+        0,
+        help="Side of the face crop the model inpaints, a multiple of 8; 0: the model's own (512 for SD 1.5, "
+        "1024 for SDXL).",
+        min=0,
         max=2048,
     )
     hair_margin: float = option(

@@ -36,9 +36,10 @@ class DiffusionSwapper:
 
     def __init__(self, options: DiffusionSwapOptions | None = None) -> None:
         self.options = options or DiffusionSwapOptions()
-        self.crop_size = self.options.resolution
-        if self.crop_size % 8:
-            raise InputError(f"--resolution must be a multiple of 8 (the VAE's grid), not {self.crop_size}.")
+        if self.options.resolution % 8:
+            raise InputError(
+                f"--resolution must be a multiple of 8 (the VAE's grid), not {self.options.resolution}."
+            )
         runtime = Runtime(
             self.options.device,
             self.options.precision,
@@ -47,6 +48,8 @@ class DiffusionSwapper:
             self.options.cpu_offload,
         )
         self.pipeline = load_inpaint_pipeline(self.options.base, self.options.base_config, runtime)
+        native = int(self.pipeline.unet.config.sample_size) * int(self.pipeline.vae_scale_factor)
+        self.crop_size = self.options.resolution or native
         if self.options.lora:
             load_lora(self.pipeline, self.options.lora, self.options.lora_scale)
         self._judge: CandidateJudge | None = None
