@@ -134,6 +134,13 @@ def remove_temporaries(paths: list[Path]) -> list[Path]:
     return removed
 
 
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return -1  # gone meanwhile
+
+
 def _check_folder(path: Path) -> Path:
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
@@ -235,10 +242,14 @@ class AtomicOutput:
             and (not t.alive or t.owner == os.getpid())
             and t.path.is_file()
         ]
-        leftovers.sort(key=lambda leftover: leftover.stat().st_size, reverse=True)
-        if leftovers:
-            os.replace(leftovers[0], self.temp_path)
-            remove_temporaries(leftovers[1:])
+        leftovers.sort(key=_size, reverse=True)
+        for leftover in leftovers:
+            try:
+                os.replace(leftover, self.temp_path)
+            except FileNotFoundError:
+                continue  # `faceforge clean` removed it meanwhile: take the next
+            remove_temporaries([other for other in leftovers if other != leftover])
+            return
 
     def commit(self) -> None:
         """Rename the temporary file over the final path."""
