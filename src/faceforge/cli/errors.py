@@ -28,7 +28,16 @@ INTERNAL = 70
 _BUG = "This is a bug in faceforge; run again with --debug for the traceback and report it."
 
 #: Packages of the optional extras (pyproject's optional-dependencies), by import name.
-EXTRAS = {"gradio": "ui", "ray": "scale", "tensorboard": "train", "lion_pytorch": "train"}
+EXTRAS = {
+    "gradio": "ui",
+    "ray": "scale",
+    "tensorboard": "train",
+    "lion_pytorch": "train",
+    "diffusers": "diffusion",
+    "peft": "diffusion",
+    "transformers": "diffusion",
+    "accelerate": "diffusion",
+}
 
 
 def missing_extra(exc: ModuleNotFoundError) -> str | None:
