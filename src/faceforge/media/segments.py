@@ -121,7 +121,7 @@ def read_segment(path: Path, segment: Segment, max_pixels: int = DEFAULT_MAX_PIX
                 continue
             if not segment.holds(frame.pts):
                 break
-            image = frame.to_ndarray(format="rgb24", width=width, height=height)
+            image: np.ndarray = frame.to_ndarray(format="rgb24", width=width, height=height)
             turns = quarter_turns(frame.rotation)
             if turns:
                 image = np.ascontiguousarray(np.rot90(image, k=turns))
@@ -210,8 +210,9 @@ def _copy_packets(
     with av.open(str(part)) as container:
         stream = container.streams.video[0]
         shift = 0
-        if start is not None and stream.start_time is not None:
-            shift = round(start / Fraction(stream.time_base)) - stream.start_time
+        time_base = fraction(stream.time_base)
+        if start is not None and stream.start_time is not None and time_base is not None:
+            shift = round(start / time_base) - stream.start_time
         for packet in container.demux(stream):
             if packet.dts is None:
                 continue

@@ -18,7 +18,7 @@ from faceforge.errors import InputError, NoFaceError
 from faceforge.outputs import OutputLock, check_output
 from faceforge.progress import Progress
 from faceforge.scale.jobs import JOB_NAME, JobRecord
-from faceforge.scale.plan import PARTS_DIR, Item, Plan, expand, extract_plan, swap_plan
+from faceforge.scale.plan import PARTS_DIR, Item, Plan, Task, expand, extract_plan, swap_plan
 from faceforge.scale.runner import Cluster, run_tasks
 from faceforge.scale.workers import ExtractSpec, ExtractWorker, SwapSpec, SwapWorker
 
@@ -115,7 +115,8 @@ def _run(
 ) -> BatchReport:
     done = record.done()
     joined = {key for join in plan.joins if join.key in done for key in join.segment_keys}
-    todo, skipped = [], []
+    todo: list[Task] = []
+    skipped: list[Task] = []
     for task in plan.tasks:
         finished = task.key in done and (
             task.key in joined or (task.output is not None and task.output.exists())
