@@ -307,6 +307,19 @@ class LoopTrainer(ABC):
     def has_saved_run(self) -> bool:
         return self.store.has_checkpoint()
 
+    @abstractmethod
+    def check_stored_settings(self) -> None:
+        """Refuse (InputError) to resume a folder trained with settings this run may not change."""
+
+    def open_saved_run(self, rollback: bool) -> bool:
+        """Whether a saved run is resumed (its settings checked); ``rollback`` restores its snapshot."""
+        resume = self.has_saved_run()
+        if resume:
+            self.check_stored_settings()
+        if rollback:
+            self.roll_back()
+        return resume
+
     def roll_back(self) -> None:
         """Make the newest snapshot the latest save (rank 0; the other ranks wait)."""
         if not self.has_saved_run():

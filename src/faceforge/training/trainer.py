@@ -106,11 +106,7 @@ class Trainer(LoopTrainer):
         self.config: TrainConfig = config
         self.memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
 
-        resume = self.has_saved_run()
-        if resume:
-            self._check_stored_model()
-        if rollback:
-            self.roll_back()
+        resume = self.open_saved_run(rollback)
 
         self.model = build_model(config.model, config.seed).to(self.device, memory_format=self.memory_format)
         weights, state = self.store.load("latest") if resume else (None, None)
@@ -163,7 +159,7 @@ class Trainer(LoopTrainer):
 
     # -- state -----------------------------------------------------------------------------------------
 
-    def _check_stored_model(self) -> None:
+    def check_stored_settings(self) -> None:
         stored = self.store.read_config().get("model")
         if stored is not None and AutoencoderConfig.from_dict(stored) != self.config.model:
             raise InputError(

@@ -126,11 +126,7 @@ class OneshotTrainer(LoopTrainer):
         weights = config.losses
         if not (weights.adv or weights.attr or weights.id or weights.rec or weights.eyes or config.teacher):
             raise OptionError("Every generator loss weight is 0: there is nothing to train.")
-        resume = self.has_saved_run()
-        if resume:
-            self._check_stored_settings()
-        if rollback:
-            self.roll_back()
+        resume = self.open_saved_run(rollback)
 
         self.crop = read_crop_info(dataset)
         if self.crop.get("size") != CROP_SIZE:
@@ -190,7 +186,7 @@ class OneshotTrainer(LoopTrainer):
 
     # -- configuration and state -----------------------------------------------------------------------
 
-    def _check_stored_settings(self) -> None:
+    def check_stored_settings(self) -> None:
         previous = read_training_config(self.model_dir)
         changed = [name for name in FIXED_SETTINGS if getattr(previous, name) != getattr(self.config, name)]
         if changed:

@@ -60,15 +60,11 @@ class RestorerTrainer(LoopTrainer):
     ) -> None:
         super().__init__(config, model_dir, device=device, ctx=ctx, console=console, hooks=hooks)
         self.config: RestorerConfig = config
-        resume = self.has_saved_run()
-        if rollback:
-            self.roll_back()
         files, stored_size, self.template = faceset_crops(faceset)
         self.size = config.size or stored_size
         if self.size % 2:
             raise InputError(f"{faceset} holds {self.size}-px crops; the restorer needs an even side.")
-        if resume:
-            self._check_stored_settings()
+        resume = self.open_saved_run(rollback)
         self.files, self.held_out = split_holdout(files, config.holdout)
 
         with torch.random.fork_rng(devices=[]):
@@ -104,7 +100,7 @@ class RestorerTrainer(LoopTrainer):
                 highlight=False,
             )
 
-    def _check_stored_settings(self) -> None:
+    def check_stored_settings(self) -> None:
         """A resumed folder must hold a restorer of this shape, trained on crops of this layout."""
         stored = self.store.read_config()
         if stored.get("format") != FORMAT:
