@@ -179,3 +179,42 @@ def test_the_option_declarations_stay_a_standard_library_leaf() -> None:
     graph = import_graph()
     assert graph["faceforge.options"] <= {"faceforge.errors"}
     assert graph["faceforge.errors"] == set()
+
+
+#: Run in a fresh interpreter: every command's ``--help``, one after another, then the heavy libraries loaded.
+HELP_WALK = """
+import sys
+import typer.main
+from typer.testing import CliRunner
+from faceforge.cli.main import app
+
+HEAVY = ("torch", "mediapipe", "onnxruntime", "diffusers")
+runner = CliRunner()
+
+def walk(command, path):
+    yield path
+    if hasattr(command, "list_commands"):
+        context = command.make_context("faceforge", [], resilient_parsing=True)
+        for name in command.list_commands(context):
+            yield from walk(command.get_command(context, name), [*path, name])
+
+for path in walk(typer.main.get_command(app), []):
+    result = runner.invoke(app, [*path, "--help"])
+    if result.exit_code != 0:
+        print("FAILED", " ".join(path), result.output)
+    loaded = [name for name in HEAVY if name in sys.modules]
+    if loaded:
+        print("HEAVY", " ".join(path) or "faceforge", ",".join(loaded))
+        break
+print("WALKED")
+"""
+
+
+def test_no_command_help_loads_a_heavy_library() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", HELP_WALK], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "WALKED" in done.stdout, done.stdout
+    assert "FAILED" not in done.stdout and "HEAVY" not in done.stdout, done.stdout

@@ -35,7 +35,7 @@ from faceforge.cli.train_options import (
     end_run,
     run_hooks,
 )
-from faceforge.enhance.restorer_net import RestorerShape
+from faceforge.enhance.restorer_shape import RestorerShape
 from faceforge.training.restorer.config import RestorerConfig
 
 _DEFAULTS = RestorerConfig()

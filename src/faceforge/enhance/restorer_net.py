@@ -8,19 +8,12 @@ convolutional: any even crop side works.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import torch
 from torch import Tensor, nn
 
+from faceforge.enhance.restorer_shape import RestorerShape
 
-@dataclass(frozen=True, slots=True)
-class RestorerShape:
-    width: int = 32  # full-resolution channels (the body has twice as many)
-    blocks: int = 4  # residual blocks at half resolution
-
-    def to_dict(self) -> dict[str, int]:
-        return asdict(self)
+__all__ = ["RestorerNet", "RestorerShape"]
 
 
 class _Residual(nn.Module):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from faceforge.enhance.restorer_net import RestorerShape
+from faceforge.enhance.restorer_shape import RestorerShape
 from faceforge.errors import OptionError
-from faceforge.training.optim import OptimiserConfig
+from faceforge.training.optim_config import OptimiserConfig
 from faceforge.training.restorer.degrade import DegradeRecipe
 
 
