@@ -22,17 +22,16 @@ from torch import Tensor
 
 from faceforge.errors import InputError
 from faceforge.nets.autoencoders import AutoencoderConfig, SwapAutoencoder, build_autoencoder
+from faceforge.training.batches import BatchStream, safe_workers
 from faceforge.training.config import TrainConfig
 from faceforge.training.data import FacesetDataset, make_loader
 from faceforge.training.distributed import DistContext, wrap
 from faceforge.training.loop import (
-    BatchStream,
     LoopTrainer,
     NonFiniteLossError,
     TrainHooks,
     TrainReport,
     resolve_amp,
-    safe_workers,
 )
 from faceforge.training.losses import swap_loss
 from faceforge.training.optim import (

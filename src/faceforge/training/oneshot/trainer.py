@@ -41,9 +41,10 @@ from faceforge.errors import InputError, OptionError
 from faceforge.models.oneshot import DISCRIMINATOR_PREFIX, FORMAT, GENERATOR_PREFIX, VERSION, unprefixed
 from faceforge.nets.aeinet import AEINet, init_aeinet
 from faceforge.nets.patchgan import MultiscaleDiscriminator
+from faceforge.training.batches import BatchStream, safe_workers
 from faceforge.training.data import make_loader
 from faceforge.training.distributed import DistContext, mean_over_ranks, wrap
-from faceforge.training.loop import BatchStream, LoopTrainer, TrainHooks, safe_workers
+from faceforge.training.loop import LoopTrainer, TrainHooks
 from faceforge.training.oneshot import losses as L
 from faceforge.training.oneshot.config import FIXED_SETTINGS, OneshotConfig
 from faceforge.training.oneshot.data import CROP_SIZE, DatasetIndex, OneshotDataset, scan_dataset

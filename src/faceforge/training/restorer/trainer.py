@@ -21,9 +21,10 @@ from torch import Tensor
 from faceforge.enhance.restorer import FORMAT, VERSION
 from faceforge.enhance.restorer_net import RestorerNet
 from faceforge.errors import InputError
+from faceforge.training.batches import BatchStream, safe_workers
 from faceforge.training.data import make_loader
 from faceforge.training.distributed import DistContext, wrap
-from faceforge.training.loop import BatchStream, LoopTrainer, TrainHooks, safe_workers
+from faceforge.training.loop import LoopTrainer, TrainHooks
 from faceforge.training.losses import ssim_loss
 from faceforge.training.optim import (
     build_optimizer,
