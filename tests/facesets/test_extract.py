@@ -19,6 +19,7 @@ import pytest
 from faceforge.facesets.curate import clean_faceset, group_faces
 from faceforge.facesets.extract import ExtractOptions, extract_faceset
 from faceforge.facesets.store import FacesetStore
+from faceforge.media.atomic import PAUSE_ENV
 
 FACEFORGE = Path(sys.executable).parent / "faceforge"
 CLIP = "talking_audio_3s.mp4"  # 90 frames, one face throughout
@@ -78,7 +79,8 @@ def test_killed_extract_resumes_to_the_same_faceset(
     clip_faceset: Path, testdata: Path, tmp_path: Path
 ) -> None:
     root = tmp_path / "killed"
-    env = {**os.environ, "OMP_NUM_THREADS": "2"}
+    marker = tmp_path / "chunk-committed"
+    env = {**os.environ, "OMP_NUM_THREADS": "2", PAUSE_ENV: f"after-chunk:{marker}"}
     args = [
         str(FACEFORGE),
         "faces",
@@ -90,24 +92,21 @@ def test_killed_extract_resumes_to_the_same_faceset(
         "--chunk",
         str(CHUNK),
     ]
+    # The extraction waits after its first committed chunk until the marker is deleted: the kill lands
+    # between two commits at any machine speed.
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    progress = 0
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                db = sqlite3.connect(f"file:{root / 'faceset.db'}?mode=ro", uri=True, timeout=0.1)
-                row = db.execute("SELECT next_frame, done FROM sources").fetchone()
-                db.close()
-            except sqlite3.Error:
-                row = None
-            if row is not None and row[0] > 0 and not row[1]:
-                progress = row[0]
-                break
+        deadline = time.monotonic() + 300
+        while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.02)
+        assert marker.exists(), "the extraction never committed a chunk"
         proc.send_signal(signal.SIGKILL)
     finally:
         proc.wait(timeout=30)
+    db = sqlite3.connect(f"file:{root / 'faceset.db'}?mode=ro", uri=True)
+    progress, done = db.execute("SELECT next_frame, done FROM sources").fetchone()
+    db.close()
+    assert not done
     assert 0 < progress < 90, "the kill did not land mid-way through the clip"
     with FacesetStore.open(root) as store:
         (source,) = store.sources()

@@ -33,7 +33,7 @@ from faceforge.facesets.measure import CropMeasures, measure_crop
 from faceforge.facesets.rows import FACES_DIR, FaceRow, SourceRow, face_key
 from faceforge.facesets.store import FacesetStore
 from faceforge.geometry.alignment import TEMPLATES, align_face
-from faceforge.media.atomic import TEMP_PREFIX
+from faceforge.media.atomic import TEMP_PREFIX, pause_for_test
 from faceforge.media.images import is_image_path, read_image, write_image
 from faceforge.media.video import is_video_path, probe_video, read_frames
 from faceforge.progress import Progress
@@ -227,6 +227,7 @@ class Extractor:
             self.report.faces_added += len(rows)
         with self.report.timed("index"):
             self.store.commit_faces(batches)
+        pause_for_test("after-chunk")
 
     def _row(
         self, source: SourceRow, c: _Candidate, embedding: np.ndarray, identity_frame: int

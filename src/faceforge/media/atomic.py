@@ -40,7 +40,8 @@ _OWNED = re.compile(r"^\.faceforge-(?:tmp|old)-(\d+)-[0-9a-f]{12}-")
 _LEGACY = re.compile(r"^\.faceforge-(?:tmp|old)-[0-9a-f]{12}-")  # names before the owner's pid was in them
 
 #: Tests only: a file the process creates, then waits for it to be deleted, just before the rename
-#: (``before:PATH``: signals act as usual) or just after the point of no return (``inside:PATH``).
+#: (``before:PATH``: signals act as usual), just after the point of no return (``inside:PATH``), or
+#: after a faceset extraction committed a chunk (``after-chunk:PATH``).
 PAUSE_ENV = "FACEFORGE_TEST_PAUSE_COMMIT"
 
 
@@ -150,7 +151,7 @@ def _check_folder(path: Path) -> Path:
     return folder
 
 
-def _pause(where: str) -> None:
+def pause_for_test(where: str) -> None:
     """The test hook of :data:`PAUSE_ENV`: create the marker file and wait until the test deletes it."""
     setting = os.environ.get(PAUSE_ENV, "")
     position, _, marker = setting.partition(":")
@@ -185,9 +186,9 @@ def _past_the_point_of_no_return() -> Iterator[None]:
 
 def _replace_into_place(temp: Path, path: Path) -> None:
     """The final rename, with the test hooks either side of the point of no return."""
-    _pause("before")
+    pause_for_test("before")
     with _past_the_point_of_no_return():
-        _pause("inside")
+        pause_for_test("inside")
         os.replace(temp, path)
 
 
