@@ -83,6 +83,9 @@ class FaceFollower:
         if self.cuts.is_cut(image):
             self.tracker.reset()
             self.meshes.retain(())
+            self._next_tile = (
+                0  # as reset(): after a cut the tiles scanned do not depend on the frames before
+            )
         found: list[Face] = []
         for track_id, box in self.tracker.predicted_boxes(timestamp):
             points = self.meshes.landmarks(track_id, image, box, margin)
