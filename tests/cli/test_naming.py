@@ -16,6 +16,7 @@ OUTPUT_NAMES = {"output", "out", "destination", "dest", "target_dir"}
 RETIRED = {
     "--preset": "saved settings presets only; the x264 preset is --x264-preset",
     "--min-size": "the smallest face is --min-face (pixels)",
+    "--identity": "--identity-net (network), --identity-backend (runtime), --identity-loss (weight)",
 }
 
 

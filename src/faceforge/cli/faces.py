@@ -39,7 +39,9 @@ def compare(
             help="Distance below which two faces count as the same person \\[default: the backend's]."
         ),
     ] = None,
-    identity: Annotated[IdentityName, typer.Option(help="Identity backend.")] = _DEFAULT_IDENTITY,
+    identity: Annotated[
+        IdentityName, typer.Option("--identity-backend", help="Runtime of dlib's identity network.")
+    ] = _DEFAULT_IDENTITY,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     debug: Debug = False,
 ) -> None:
@@ -137,7 +139,9 @@ def extract(
     max_faces: Annotated[
         int, typer.Option(help="Faces kept per frame or photo, largest first (the rest are counted).")
     ] = 100,
-    identity: Annotated[IdentityName, typer.Option(help="Identity backend.")] = _DEFAULT_IDENTITY,
+    identity: Annotated[
+        IdentityName, typer.Option("--identity-backend", help="Runtime of dlib's identity network.")
+    ] = _DEFAULT_IDENTITY,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:

@@ -98,7 +98,10 @@ def train_oneshot(
     blocks: Annotated[int, typer.Option(help="AAD layers per AAD ResBlk (GHOST: 1-3).")] = _G.num_blocks,
     width: Annotated[int, typer.Option(help="Channels of the first encoder level (GHOST: 32).")] = _G.width,
     identity: Annotated[
-        Identity, typer.Option(help="Frozen identity encoder (dlib ships offline; arcface needs weights).")
+        Identity,
+        typer.Option(
+            "--identity-net", help="Frozen identity encoder (dlib ships offline; arcface needs weights)."
+        ),
     ] = _IDENTITY,
     identity_weights: Annotated[
         str | None, typer.Option(help="Identity encoder weights: a file or a `faceforge weights` name.")

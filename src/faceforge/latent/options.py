@@ -20,7 +20,9 @@ class OptimiseOptions:
     lr: float = option(0.01, help="Adam learning rate of the latent and the noise maps.", min=0.0, max=10.0)
     reconstruction: float = option(0.75, help="Weight of the pixel reconstruction loss.", min=0.0)
     perceptual: float = option(0.5, help="Weight of the perceptual loss (offline proxy).", min=0.0)
-    identity: float = option(0.0, help="Weight of the identity distance to the source.", min=0.0)
+    identity: float = option(
+        0.0, help="Weight of the identity distance to the source.", min=0.0, flag="--identity-loss"
+    )
     noise_regularisation: float = option(5e2, help="Weight of the noise autocorrelation penalty.", min=0.0)
     optimise_noise: bool = option(True, help="Optimise the per-layer noise maps along with W+.")
 

@@ -66,7 +66,7 @@ def test_a_teacher_with_other_identity_embeddings_is_refused():
     dlib_teacher = AEINet(AEINetConfig(width=4, num_blocks=1, c_id=128))
     check_teacher(dlib_teacher, {"encoder": "dlib", "dim": 128}, "dlib", 128)
     check_teacher(dlib_teacher, None, "dlib", 128)  # a weight file: only the size is known
-    with pytest.raises(InputError, match="--identity dlib"):
+    with pytest.raises(InputError, match="--identity-net dlib"):
         check_teacher(dlib_teacher, {"encoder": "dlib", "dim": 128}, "arcface", 128)
     # GHOST's own files take ArcFace's 512-d vectors.
     ghost_like = AEINet(AEINetConfig(width=4, num_blocks=1, c_id=512))

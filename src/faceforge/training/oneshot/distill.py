@@ -53,7 +53,7 @@ def check_teacher(teacher: AEINet, identity: dict[str, Any] | None, encoder: str
     if identity is not None and identity.get("encoder") != encoder:
         raise InputError(
             f"The teacher was trained on {identity.get('encoder')} identities; train the student with "
-            f"--identity {identity.get('encoder')} so both see the same embeddings."
+            f"--identity-net {identity.get('encoder')} so both see the same embeddings."
         )
 
 
