@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scale_media import audio_packets
+from scale_media import audio_packets, scene_cut_clip
 
 from faceforge.api import swap_path
 from faceforge.config import SwapConfig
@@ -109,6 +109,49 @@ def test_two_segment_video_equals_the_plain_run_frame_for_frame(
     assert len(segments) == 2 and all(row.state == "done" for row in segments)
     assert len({row.worker for row in segments}) == 2  # one segment on each worker
     assert [row.detail["frames"] for row in segments] == [22, 38]
+
+
+def test_keyframe_cuts_split_one_shot_with_exact_timing_and_nearly_equal_pixels(
+    local_ray, testdata: Path, tmp_path: Path
+) -> None:
+    """talking_audio_3s is one shot (no scene cut): --cuts scenes keeps it one task, --cuts keyframes
+    cuts it at its first keyframe after 1 s (frame 33 here). Losslessly encoded, the frames before the
+    cut equal the plain run's bit for bit; after it FaceMesh's tracking state differs, so pixels differ
+    slightly (0.04-0.05 grey levels mean measured, docs/scale-out.md), but the frame count, every pts
+    and every audio byte are the plain run's."""
+    from faceforge.config import VideoOptions
+    from faceforge.pipeline.session import SwapSession
+    from faceforge.pipeline.video import swap_video_file
+    from faceforge.scale import CutKind
+    from faceforge.scale.cuts import KEYFRAME_RUN_IN, keyframe_segments
+    from faceforge.scale.plan import expand, swap_plan
+
+    shot = scene_cut_clip(testdata / "talking_audio_3s.mp4", tmp_path / "shot.mp4")
+    cut = keyframe_segments(shot, 1.0)[1].first_frame
+    assert [t.action for t in swap_plan(expand([shot]), tmp_path / "plan", 1.0).tasks] == ["video"]
+    assert [t.run_in for t in swap_plan(expand([shot]), tmp_path / "plan", 1.0, CutKind.keyframes).tasks] == [
+        KEYFRAME_RUN_IN
+    ] * 2
+    config = SwapConfig(video=VideoOptions(crf=0, preset="ultrafast"))
+    spec = SwapSpec([[testdata / "face_frontal_a.jpg"]], config)
+    report = batch_swap([shot], tmp_path / "ray", spec, Cluster(workers=2), 1.0, cuts=CutKind.keyframes)
+    assert report.complete
+    segments = [row for row in read_tasks(tmp_path / "ray" / JOB_NAME) if "#segment" in row.key]
+    assert [row.detail["frames"] for row in segments] == [cut, 60 - cut]
+    with SwapSession(spec.sources, config) as session:
+        swap_video_file(session, shot, tmp_path / "plain.mp4")
+
+    ours = list(read_frames(tmp_path / "ray" / "shot.mp4"))
+    plain = list(read_frames(tmp_path / "plain.mp4"))
+    assert len(ours) == len(plain) == 60
+    assert [f.pts for f in ours] == [f.pts for f in plain] == [f.pts for f in read_frames(shot)]
+    assert audio_packets(tmp_path / "ray" / "shot.mp4") == audio_packets(tmp_path / "plain.mp4")
+    assert all(np.array_equal(a.image, b.image) for a, b in zip(ours[:cut], plain[:cut], strict=True))
+    after = [
+        np.abs(a.image.astype(np.int16) - b.image).mean()
+        for a, b in zip(ours[cut:], plain[cut:], strict=True)
+    ]
+    assert max(after) < 0.5 and np.mean(after) < 0.2
 
 
 def test_extract_on_workers_merges_into_one_faceset_like_a_local_extract(

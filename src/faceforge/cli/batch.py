@@ -17,6 +17,7 @@ from rich.console import Console
 
 from faceforge.cli.errors import Debug, reported_errors
 from faceforge.cli.progress import progress_bar
+from faceforge.scale import CutKind
 
 if TYPE_CHECKING:
     from faceforge.config import SwapConfig
@@ -55,9 +56,17 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 Segments = Annotated[
     float,
     typer.Option(
-        help="Cut each video at its first scene cut after every this many seconds and swap the segments "
-        "on separate workers, rendered as one run would (0: each video is one task; a video without a "
-        "scene cut stays one task)."
+        help="Cut each video at its first scene cut (or keyframe, see --cuts) after every this many "
+        "seconds and swap the segments on separate workers (0: each video is one task; with --cuts "
+        "scenes a video without a scene cut stays one task)."
+    ),
+]
+Cuts = Annotated[
+    CutKind,
+    typer.Option(
+        help="Where --segment-seconds may cut: scenes (only at scene cuts; every frame renders as one run "
+        "would) or keyframes (at the first keyframe after every so many seconds, so one long shot is cut "
+        "too; rendered pixels differ slightly after each cut, frames, timestamps and audio are exact).",
     ),
 ]
 ConfigFile = Annotated[
@@ -106,6 +115,7 @@ def _swap_job(
     output: Path,
     spec: Callable[[], SwapSpec],
     segment_seconds: float,
+    cuts: CutKind,
     cluster: tuple[int, str | None, float, float],
     job: Path | None,
     quiet: bool,
@@ -119,7 +129,9 @@ def _swap_job(
     with reported_errors(debug, console):
         built = spec()
         with progress_bar(name, "frames", not quiet) as progress:
-            report = batch_swap(inputs, output, built, _cluster(*cluster), segment_seconds, job, progress)
+            report = batch_swap(
+                inputs, output, built, _cluster(*cluster), segment_seconds, job, progress, cuts
+            )
     _finish(report, console, f"{name} into {output}")
 
 
@@ -135,6 +147,7 @@ def swap(
         Path | None, typer.Option("--reference", "-r", help="Swap only the person who looks like this photo.")
     ] = None,
     segment_seconds: Segments = 0.0,
+    cuts: Cuts = CutKind.scenes,
     config_file: ConfigFile = None,
     option: Assignments = None,
     workers: Workers = 2,
@@ -153,7 +166,7 @@ def swap(
         return SwapSpec([[source, *(more_sources or [])]], _swap_config(config_file, option), references)
 
     cluster = (workers, ray_address, cpus_per_worker, gpus_per_worker)
-    _swap_job("batch swap", inputs, output, spec, segment_seconds, cluster, job, quiet, debug)
+    _swap_job("batch swap", inputs, output, spec, segment_seconds, cuts, cluster, job, quiet, debug)
 
 
 @app.command("convert")
@@ -172,6 +185,7 @@ def convert(
         ),
     ] = True,
     segment_seconds: Segments = 0.0,
+    cuts: Cuts = CutKind.scenes,
     config_file: ConfigFile = None,
     option: Assignments = None,
     workers: Workers = 2,
@@ -195,7 +209,7 @@ def convert(
         return SwapSpec([], config, None, model, direction, checkpoint, learned_mask)
 
     cluster = (workers, ray_address, cpus_per_worker, gpus_per_worker)
-    _swap_job("batch convert", inputs, output, spec, segment_seconds, cluster, job, quiet, debug)
+    _swap_job("batch convert", inputs, output, spec, segment_seconds, cuts, cluster, job, quiet, debug)
 
 
 @app.command("extract")

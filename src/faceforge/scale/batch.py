@@ -17,6 +17,7 @@ from pathlib import Path
 from faceforge.errors import InputError, NoFaceError
 from faceforge.outputs import OutputLock, check_output
 from faceforge.progress import Progress
+from faceforge.scale import CutKind
 from faceforge.scale.jobs import JOB_NAME, JobRecord
 from faceforge.scale.plan import PARTS_DIR, Item, Plan, Task, expand, extract_plan, swap_plan
 from faceforge.scale.runner import Cluster, run_tasks
@@ -38,10 +39,14 @@ class BatchReport:
         return not self.failed
 
 
-def _settings(action: str, spec: SwapSpec | ExtractSpec, segment_seconds: float) -> dict[str, object]:
+def _settings(
+    action: str, spec: SwapSpec | ExtractSpec, segment_seconds: float, cuts: CutKind = CutKind.scenes
+) -> dict[str, object]:
     """What must not change between a job and its rerun: the action, the cut points, the people and every
     option by its dotted key (so a refusal can say which ones changed)."""
     settings: dict[str, object] = {"action": action, "segment_seconds": segment_seconds}
+    if segment_seconds > 0:
+        settings["cuts"] = cuts
     if isinstance(spec, SwapSpec):
         from faceforge.config import swap_settings
 
@@ -79,16 +84,18 @@ def batch_swap(
     segment_seconds: float = 0.0,
     job: Path | None = None,
     progress: Progress | None = None,
+    cuts: CutKind = CutKind.scenes,
 ) -> BatchReport:
     """Swap every input into the folder ``output`` (same relative names); videos cut into segments of
-    about ``segment_seconds`` (0: whole) are swapped segment by segment and joined."""
+    about ``segment_seconds`` (0: whole) at ``cuts`` (scene cuts or keyframes, see
+    :mod:`~faceforge.scale.cuts`) are swapped segment by segment and joined."""
     items = expand(inputs)
     _check_outside(output, items, inputs)
     cluster.check_reachable()
     with OutputLock(output):
         output.mkdir(parents=True, exist_ok=True)
-        plan = swap_plan(items, output, segment_seconds)
-        settings = _settings("swap", spec, segment_seconds)
+        plan = swap_plan(items, output, segment_seconds, cuts)
+        settings = _settings("swap", spec, segment_seconds, cuts)
         with JobRecord(job or output / JOB_NAME, settings) as record:
             report = _run(plan, SwapWorker, spec, cluster, record, progress, len(items))
             _join_videos(plan, record, report)

@@ -1,9 +1,9 @@
 """What a batch does: its inputs (files, folders, CSV manifests) turned into tasks with fixed outputs.
 
 Every task has a key that names its input (and its segment), so the job record can say which tasks are
-done whatever order they ran in. A video cut into segments (``segment_seconds`` > 0: at scene cuts, see
-:mod:`.cuts`) becomes one task per segment, writing a part file into the job's parts folder, plus a
-:class:`Join` that the driver makes once all of that video's segments are done.
+done whatever order they ran in. A video cut into segments (``segment_seconds`` > 0: at scene cuts or
+keyframes, see :mod:`.cuts`) becomes one task per segment, writing a part file into the job's parts
+folder, plus a :class:`Join` that the driver makes once all of that video's segments are done.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from faceforge.errors import InputError
 from faceforge.media.images import is_image_path
 from faceforge.media.probe import is_video_path
 from faceforge.media.segments import Segment
+from faceforge.scale import CutKind
 
 MANIFEST_SUFFIX = ".csv"
 PARTS_DIR = ".faceforge-parts"
@@ -33,6 +34,7 @@ class Task:
     output: Path | None
     units: int = 1
     segment: Segment | None = None
+    run_in: int = 0  # frames a segment renders and drops before its first (see scale/video.py)
 
     def output_path(self) -> Path:
         """Where a swap or extract task writes (the plans give every such task an output)."""
@@ -142,10 +144,13 @@ def task_key(path: Path, segment: int | None = None) -> str:
     return key if segment is None else f"{key}#segment{segment}"
 
 
-def swap_plan(items: Sequence[Item], output: Path, segment_seconds: float) -> Plan:
-    """Swap tasks: each image and video into ``output``, long videos as segments when asked."""
+def swap_plan(
+    items: Sequence[Item], output: Path, segment_seconds: float, cuts: CutKind = CutKind.scenes
+) -> Plan:
+    """Swap tasks: each image and video into ``output``, long videos as segments when asked, cut at
+    ``cuts`` (scene cuts or keyframes, see :mod:`.cuts`)."""
     from faceforge.media.video import probe_video
-    from faceforge.scale.cuts import scene_segments
+    from faceforge.scale.cuts import video_segments
 
     plan = Plan()
     for item in items:
@@ -153,7 +158,9 @@ def swap_plan(items: Sequence[Item], output: Path, segment_seconds: float) -> Pl
         if is_image_path(item.input):
             plan.tasks.append(Task(task_key(item.input), "image", item.input, target))
             continue
-        segments = scene_segments(item.input, segment_seconds) if segment_seconds > 0 else []
+        segments, run_in = (
+            video_segments(item.input, segment_seconds, cuts) if segment_seconds > 0 else ([], 0)
+        )
         if len(segments) <= 1:
             frames = probe_video(item.input).frame_count
             plan.tasks.append(Task(task_key(item.input), "video", item.input, target, frames))
@@ -163,7 +170,7 @@ def swap_plan(items: Sequence[Item], output: Path, segment_seconds: float) -> Pl
         for segment in segments:
             part = output / PARTS_DIR / f"{digest}-{segment.index:04d}{target.suffix}"
             key = task_key(item.input, segment.index)
-            plan.tasks.append(Task(key, "segment", item.input, part, segment.frames, segment))
+            plan.tasks.append(Task(key, "segment", item.input, part, segment.frames, segment, run_in))
             parts.append(part)
             keys.append(key)
         starts = tuple(segment.start_pts for segment in segments)

@@ -85,7 +85,7 @@ class SwapWorker:
             return {"frames": report.frames, "frames_swapped": report.frames_swapped}
         if task.segment is None:
             raise RuntimeError(f"Task {task.key} ({task.action}) was planned without its segment.")
-        return swap_segment(self.session, task.input, task.segment, output, progress)
+        return swap_segment(self.session, task.input, task.segment, output, progress, task.run_in)
 
     def close(self) -> None:
         self.session.close()
