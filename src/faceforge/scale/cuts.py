@@ -1,5 +1,5 @@
-"""Where a batch job cuts a video into segments: at scene cuts, the only frames where the video run's
-per-frame state starts afresh.
+"""Where a batch job cuts a video into segments: at scene cuts (the default), the only frames where the
+video run's per-frame state starts afresh, or at keyframes.
 
 The video run carries state from frame to frame (the tracker's smoothing, FaceMesh's tracking graphs
 whose crop follows their own last landmarks, the selector's memory, the compositor's per-track
@@ -12,7 +12,7 @@ cut only, and a segment that starts there (after the short run-in of
 :func:`~faceforge.scale.video.rendered_segment`) renders every frame as the plain run does, bit for bit.
 A video without a scene cut is therefore one segment, whatever length is asked.
 
-Cut at keyframes instead (``cuts="keyframes"``, :func:`keyframe_segments`), a single-shot video becomes
+Cut at keyframes instead (``CutKind.keyframes``, :func:`keyframe_segments`), a single-shot video becomes
 several segments too, at the price of rendered pixels that differ slightly from the plain run's after
 each cut (FaceMesh's tracking state cannot be carried over); each such segment runs in from
 :data:`KEYFRAME_RUN_IN` frames before its cut. Frame count, timestamps and audio stay exact either way
