@@ -15,7 +15,6 @@ Video faces are followed between detector key frames the way the swap pipeline d
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,13 +27,14 @@ from faceforge.analysis.following import FaceFollower
 from faceforge.analysis.smoothing import SmoothingOptions
 from faceforge.analysis.tracking import TrackingOptions
 from faceforge.errors import InputError, NoFaceError
+from faceforge.facesets.extract_inputs import Reference, expand_inputs, load_reference
 from faceforge.facesets.extract_options import ExtractOptions, ExtractReport
 from faceforge.facesets.measure import CropMeasures, measure_crop
 from faceforge.facesets.rows import FACES_DIR, FaceRow, SourceRow, face_key
 from faceforge.facesets.store import FacesetStore
 from faceforge.geometry.alignment import TEMPLATES, align_face
 from faceforge.media.atomic import TEMP_PREFIX, pause_for_test
-from faceforge.media.images import is_image_path, read_image, write_image
+from faceforge.media.images import read_image, write_image
 from faceforge.media.video import is_video_path, probe_video, read_frames
 from faceforge.progress import Progress
 from faceforge.types import AlignedFace, Face
@@ -51,48 +51,6 @@ class _Candidate:
     measures: CropMeasures
     chip: np.ndarray | None = None  # dlib chip, for faces whose identity is computed
     same_as: _Candidate | None = None  # an earlier face of the same track whose identity this one shares
-
-
-@dataclass(frozen=True, slots=True)
-class Reference:
-    embedding: np.ndarray
-    threshold: float
-
-    @property
-    def digest(self) -> str:
-        return hashlib.sha256(np.round(self.embedding, 4).astype("<f4").tobytes()).hexdigest()[:16]
-
-
-def expand_inputs(inputs: Sequence[Path], exclude: Path | None = None) -> list[Path]:
-    """Images and videos named or found (recursively, sorted) in named folders; ``exclude`` is skipped."""
-    found: list[Path] = []
-    skip = exclude.resolve() if exclude is not None else None
-    for item in inputs:
-        item = Path(item)
-        if item.is_dir():
-            for path in sorted(item.rglob("*")):
-                inside = skip is not None and (path.resolve() == skip or skip in path.resolve().parents)
-                if path.is_file() and not inside and (is_image_path(path) or is_video_path(path)):
-                    found.append(path)
-        elif not item.exists():
-            raise InputError(f"Cannot read {item}: the file does not exist.")
-        elif is_image_path(item) or is_video_path(item):
-            found.append(item)
-        else:
-            raise InputError(f"Cannot read {item}: it is neither an image nor a video faceforge reads.")
-    unique = list(dict.fromkeys(p.resolve() for p in found))
-    if not unique:
-        raise InputError("No image or video was found in the given inputs.")
-    return unique
-
-
-def load_reference(analyser: FaceAnalyser, photos: Sequence[Path], threshold: float) -> Reference:
-    from faceforge.analysis.sources import load_identity
-
-    identity = load_identity(analyser, list(photos), name="reference")
-    if identity.embedding is None:
-        raise NoFaceError("No face with an identity was found in the reference photos.")
-    return Reference(identity.embedding.astype(np.float32), threshold)
 
 
 class _VideoFaces:
