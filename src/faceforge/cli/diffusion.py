@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from faceforge.cli import diffusion_train
 from faceforge.cli.errors import Debug, reported_errors
 
 app = typer.Typer(
@@ -50,3 +51,6 @@ def inspect_base(
         if lora is not None:
             load_lora(pipeline, str(lora))
             typer.echo(f"LoRA {lora}: fits ({', '.join(pipeline.get_list_adapters())})")
+
+
+app.command("train-lora")(diffusion_train.command)
