@@ -26,8 +26,6 @@ schedules, AMP scaler, RNG, the data position, the stage and the discriminator-f
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +37,7 @@ from torch import Tensor, nn
 from faceforge.analysis.crop_identity import create_crop_identity
 from faceforge.errors import InputError, OptionError
 from faceforge.models.oneshot import DISCRIMINATOR_PREFIX, FORMAT, GENERATOR_PREFIX, VERSION, unprefixed
-from faceforge.nets.aeinet import AEINet, init_aeinet
-from faceforge.nets.patchgan import MultiscaleDiscriminator
+from faceforge.nets.aeinet import AEINet
 from faceforge.training.batches import BatchStream, safe_workers
 from faceforge.training.data import make_loader
 from faceforge.training.distributed import DistContext, mean_over_ranks, wrap
@@ -50,6 +47,7 @@ from faceforge.training.oneshot.config import FIXED_SETTINGS, OneshotConfig
 from faceforge.training.oneshot.data import CROP_SIZE, DatasetIndex, OneshotDataset, scan_dataset
 from faceforge.training.oneshot.distill import check_teacher, distillation_terms, load_teacher
 from faceforge.training.oneshot.model_io import prefixed, read_training_config
+from faceforge.training.oneshot.networks import GeneratorPass, build_networks, frozen
 from faceforge.training.oneshot.prepare import read_crop_info
 from faceforge.training.optim import (
     build_optimizer,
@@ -65,42 +63,6 @@ STATE_FORMAT = "faceforge-oneshot-state"
 STATE_VERSION = 1
 FORCE_EMA_START, FORCE_EMA_DECAY, FORCE_THRESHOLD = 20.0, 0.98, 4.0  # GHOST's discr_force rule
 _BATCH_KEYS = ("source_id", "source", "target", "same", "eyes", "eye_width", "eye_valid")
-
-
-class GeneratorPass(nn.Module):
-    """Everything the generator's losses need from G in one forward pass (DDP wraps this): ``Y``, the
-    target's attribute maps and, when the attribute loss is on, Y's."""
-
-    def __init__(self, generator: AEINet, attributes: bool) -> None:
-        super().__init__()
-        self.generator, self.attributes = generator, attributes
-
-    def forward(self, target: Tensor, z_id: Tensor) -> tuple[Tensor, tuple[Tensor, ...], tuple[Tensor, ...]]:
-        output, attrs = self.generator(target, z_id)
-        return output, attrs, self.generator.get_attr(output) if self.attributes else ()
-
-
-@contextmanager
-def frozen(module: nn.Module) -> Iterator[nn.Module]:
-    """``module`` with its parameters out of autograd for the block (gradients still reach its input)."""
-    flags = [p.requires_grad for p in module.parameters()]
-    module.requires_grad_(False)
-    try:
-        yield module
-    finally:
-        for parameter, flag in zip(module.parameters(), flags, strict=True):
-            parameter.requires_grad_(flag)
-
-
-def build_networks(config: OneshotConfig) -> tuple[AEINet, MultiscaleDiscriminator]:
-    """Freshly initialised G (GHOST's initialisation) and D; depends on ``config.seed`` only."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(config.seed)
-        generator = AEINet(config.generator)
-        init_aeinet(generator)
-        d = config.discriminator
-        discriminator = MultiscaleDiscriminator(3, d.ndf, d.n_layers, d.num_d)
-    return generator, discriminator
 
 
 class OneshotTrainer(LoopTrainer):
