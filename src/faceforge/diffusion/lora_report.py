@@ -44,9 +44,12 @@ class CheckpointScore:
         return (self.misses, math.inf if mean is None else mean, -self.step)
 
     def summary(self) -> str:
+        told = f"step {self.step}: loss {self.loss:.4f}"
+        if not self.distances:
+            return told + " (not validated)"
         mean = self.mean_distance
-        told = "no face found" if mean is None else f"identity {mean:.3f}"
-        return f"step {self.step}: loss {self.loss:.4f}, {told}, misses {self.misses}/{len(self.distances)}"
+        seen = "no face found" if mean is None else f"identity {mean:.3f}"
+        return f"{told}, {seen}, misses {self.misses}/{len(self.distances)}"
 
     def as_json(self) -> dict[str, Any]:
         return {
