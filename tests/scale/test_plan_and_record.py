@@ -9,6 +9,7 @@ import pytest
 from faceforge.config import SwapConfig
 from faceforge.errors import InputError, NoFaceError, OutputError
 from faceforge.media.images import write_image
+from faceforge.scale import CutKind
 from faceforge.scale.batch import batch_swap
 from faceforge.scale.jobs import JobRecord, read_tasks
 from faceforge.scale.plan import PARTS_DIR, expand, swap_plan, task_key
@@ -105,9 +106,20 @@ def test_a_rerun_with_another_option_is_refused_naming_it(testdata: Path, tmp_pa
     config = SwapConfig()
     source = [[testdata / "face_frontal_a.jpg"]]
     first = batch_swap(
-        [testdata / "face_frontal_b.jpg"], tmp_path / "out", SwapSpec(source, config), Cluster(0)
+        [testdata / "face_frontal_b.jpg"], tmp_path / "out", SwapSpec(source, config), Cluster(0), 1.0
     )
     assert first.complete
     other = replace(config, video=replace(config.video, crf=30))
     with pytest.raises(InputError, match=r"other settings \(swap\.video\.crf\)"):
-        batch_swap([testdata / "face_frontal_b.jpg"], tmp_path / "out", SwapSpec(source, other), Cluster(0))
+        batch_swap(
+            [testdata / "face_frontal_b.jpg"], tmp_path / "out", SwapSpec(source, other), Cluster(0), 1.0
+        )
+    with pytest.raises(InputError, match=r"other settings \(cuts\)"):
+        batch_swap(
+            [testdata / "face_frontal_b.jpg"],
+            tmp_path / "out",
+            SwapSpec(source, config),
+            Cluster(0),
+            1.0,
+            cuts=CutKind.keyframes,
+        )
