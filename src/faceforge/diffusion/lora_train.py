@@ -22,7 +22,6 @@ from faceforge.diffusion.base_models import Runtime, load_inpaint_pipeline
 from faceforge.diffusion.faces_data import TrainingCrop
 from faceforge.diffusion.lora_options import LoraTrainOptions
 from faceforge.errors import InputError
-from faceforge.training.loop import resolve_amp
 
 LORA_TARGETS = ["to_q", "to_k", "to_v", "to_out.0"]
 _STEP_SEED = 1_000_003
@@ -42,8 +41,10 @@ def load_training_pipeline(options: LoraTrainOptions) -> Any:
     (seeded) on the UNet's attention projections."""
     from peft import LoraConfig
 
-    if options.precision == "fp16" and not _device(options).startswith("cuda"):
-        raise InputError("fp16 training runs on a CUDA device only; use --precision auto or fp32 on the CPU.")
+    if options.precision in ("bf16", "fp16") and not _device(options).startswith("cuda"):
+        raise InputError(
+            f"{options.precision} training runs on a CUDA device only; use --precision auto or fp32 on the CPU."
+        )
     pipeline = load_inpaint_pipeline(
         options.base, options.base_config, Runtime(device=options.device, precision="fp32")
     )
@@ -65,6 +66,16 @@ def _device(options: LoraTrainOptions) -> str:
     if options.device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     return options.device
+
+
+def _autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype of the UNet's forward pass (None: plain fp32). The LoRA weights and the
+    optimiser stay fp32; fp16 gets a gradient scaler. The CPU always trains in fp32."""
+    if device.type != "cuda" or precision == "fp32":
+        return None
+    if precision == "auto":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.bfloat16 if precision == "bf16" else torch.float16
 
 
 @dataclass
@@ -132,9 +143,8 @@ class LoraTrainer:
         self.optimizer = torch.optim.AdamW(self.parameters, lr=options.lr)
         self.progress = TrainProgress()
         device = self.unet.device
-        mode = {"auto": "auto", "fp32": "off"}.get(options.precision, options.precision)
-        self.amp, needs_scaler = resolve_amp(mode, device) if device.type == "cuda" else (None, False)
-        self.scaler = torch.amp.GradScaler("cuda") if needs_scaler else None
+        self.amp = _autocast_dtype(options.precision, device)
+        self.scaler = torch.amp.GradScaler("cuda") if self.amp is torch.float16 else None
 
     def _autocast(self) -> contextlib.AbstractContextManager[Any]:
         if self.amp is None:
