@@ -43,7 +43,8 @@ def load_training_pipeline(options: LoraTrainOptions) -> Any:
 
     if options.precision in ("bf16", "fp16") and not _device(options).startswith("cuda"):
         raise InputError(
-            f"{options.precision} training runs on a CUDA device only; use --precision auto or fp32 on the CPU."
+            f"{options.precision} training runs on a CUDA device only; use --precision auto or fp32 on the "
+            "CPU."
         )
     pipeline = load_inpaint_pipeline(
         options.base, options.base_config, Runtime(device=options.device, precision="fp32")
