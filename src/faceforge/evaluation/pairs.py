@@ -52,7 +52,7 @@ def read_pairs_csv(path: Path, max_pairs: int = DEFAULT_MAX_PAIRS) -> list[Pair]
         columns = {name.strip().lower(): name for name in reader.fieldnames or []}
         if "source" not in columns or "target" not in columns:
             raise InputError(f"The pairs file {path} needs a header row with 'source' and 'target' columns.")
-        pairs = []
+        pairs: list[Pair] = []
         for row in reader:
             line = reader.line_num
             source = (row.get(columns["source"]) or "").strip()

@@ -34,7 +34,7 @@ def _embeddings(faces: Sequence[FaceRow]) -> np.ndarray:
     missing = [f.key for f in faces if f.embedding is None]
     if missing:
         raise InputError(f"{len(missing)} faces have no identity embedding (first: {missing[0]}).")
-    return np.stack([f.embedding for f in faces]).astype(np.float64)
+    return np.stack([f.embedding for f in faces if f.embedding is not None]).astype(np.float64)
 
 
 def identity_clusters(embeddings: np.ndarray, threshold: float = DEFAULT_GROUP_THRESHOLD) -> np.ndarray:
@@ -348,12 +348,12 @@ def clean_faceset(store: FacesetStore, remove_orphans: bool = False) -> CleanRep
     with store.transaction() as db:
         for face in store.faces():
             known.add(face.key)
-            path = on_disk.get(face.key)
-            if path is None:
+            found = on_disk.get(face.key)
+            if found is None:
                 db.execute("DELETE FROM faces WHERE id = ?", (face.id,))
                 removed += 1
-            elif store.relative(path) != face.file:
-                db.execute("UPDATE faces SET file = ? WHERE id = ?", (store.relative(path), face.id))
+            elif store.relative(found) != face.file:
+                db.execute("UPDATE faces SET file = ? WHERE id = ?", (store.relative(found), face.id))
                 moved += 1
     orphans += [p for k, p in on_disk.items() if k not in known]
     orphan_names = sorted(store.relative(p) for p in orphans)

@@ -159,7 +159,7 @@ class Extractor:
         pending, self._pending = self._pending, []
         candidates = [c for _, batch, _, _ in pending for c in batch if c.chip is not None]
         with self.report.timed("identity"):
-            chips = np.stack([c.chip for c in candidates]) if candidates else None
+            chips = np.stack([c.chip for c in candidates if c.chip is not None]) if candidates else None
             vectors = (
                 self.analyser.identity.embed_chips(chips)  # type: ignore[attr-defined]
                 if chips is not None

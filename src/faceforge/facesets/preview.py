@@ -59,7 +59,9 @@ def identity_purity(faces: list[FaceRow], threshold: float = SAME_PERSON) -> tup
     if not with_vectors:
         return 0.0, 0
     step = max(1, len(with_vectors) // PURITY_SAMPLE)
-    sample = np.stack([f.embedding for f in with_vectors[::step]]).astype(np.float64)
+    sample = np.stack([f.embedding for f in with_vectors[::step] if f.embedding is not None]).astype(
+        np.float64
+    )
     labels = identity_clusters(sample)
     centre = sample[labels == 0].mean(axis=0)
     distance = np.linalg.norm(sample - centre, axis=1)

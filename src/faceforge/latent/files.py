@@ -41,7 +41,7 @@ def load_latent(path: Path) -> tuple[Tensor, list[Tensor], dict[str, str]]:
             if metadata.get("format") != "faceforge-latent" or "wplus" not in keys:
                 raise InputError(f"{path} is not a faceforge latent file (run `faceforge latent invert`).")
             wplus = handle.get_tensor("wplus")
-            noises = []
+            noises: list[Tensor] = []
             while f"noise_{len(noises)}" in keys:
                 noises.append(handle.get_tensor(f"noise_{len(noises)}"))
     except (SafetensorError, OSError) as exc:

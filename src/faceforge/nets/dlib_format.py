@@ -138,7 +138,7 @@ class _Reader:
         self.pos += n
         return out
 
-    def int(self, what: str = "an integer") -> int:
+    def integer(self, what: str = "an integer") -> int:
         control = self.take(1)[0]
         size = control & 0x0F
         if control & 0x70 or size > 8:
@@ -147,8 +147,8 @@ class _Reader:
         return -value if control & 0x80 else value
 
     def float(self, what: str = "a number") -> float:
-        mantissa = self.int(what)
-        exponent = self.int(what)
+        mantissa = self.integer(what)
+        exponent = self.integer(what)
         if exponent >= 32000:  # float_details' markers for inf, -inf and nan
             return {32000: np.inf, 32001: -np.inf}.get(exponent, np.nan)
         return float(np.ldexp(float(mantissa), exponent))
@@ -160,7 +160,7 @@ class _Reader:
         return ch == b"1"
 
     def string(self, max_len: int = 256) -> str:
-        n = self.int("a string length")
+        n = self.integer("a string length")
         if n > max_len:
             raise self.fail(f"a string of {n} bytes where a layer name was expected")
         raw = self.take(n)
@@ -170,7 +170,7 @@ class _Reader:
             raise self.fail("a layer name that is not text") from None
 
     def version(self, expected: tuple[int, ...], what: str) -> int:
-        v = self.int(f"the version of {what}")
+        v = self.integer(f"the version of {what}")
         if v not in expected:
             raise self.fail(f"{what} has version {v}, expected {' or '.join(map(str, expected))}")
         return v
@@ -185,7 +185,7 @@ class _Reader:
 
     def tensor(self) -> np.ndarray:
         self.version((2,), "a tensor")
-        shape = tuple(self.int("a tensor dimension") for _ in range(4))
+        shape = tuple(self.integer("a tensor dimension") for _ in range(4))
         if any(d < 0 for d in shape):
             raise self.fail(f"a tensor with negative shape {shape}")
         count = int(np.prod(shape, dtype=np.int64))
@@ -194,7 +194,7 @@ class _Reader:
 
     def alias(self) -> tuple[int, int, int, int]:
         self.version((1,), "an alias tensor")
-        return tuple(self.int("an alias tensor dimension") for _ in range(4))  # type: ignore[return-value]
+        return tuple(self.integer("an alias tensor dimension") for _ in range(4))  # type: ignore[return-value]
 
 
 def _split(params: np.ndarray, shapes: list[tuple[int, ...]], r: _Reader, what: str) -> list[np.ndarray]:
@@ -212,7 +212,7 @@ def _split(params: np.ndarray, shapes: list[tuple[int, ...]], r: _Reader, what: 
 def _con(r: _Reader, op: Op) -> Layer:
     r.name_of(("con_4",))
     params = r.tensor()
-    num_filters, nr, nc, sy, sx, py, px = (r.int("a con_ setting") for _ in range(7))
+    num_filters, nr, nc, sy, sx, py, px = (r.integer("a con_ setting") for _ in range(7))
     filters, biases = r.alias(), r.alias()
     for _ in range(4):
         r.float("a learning-rate multiplier")
@@ -233,7 +233,7 @@ def _affine(r: _Reader, op: Op) -> Layer:
         gamma_shape, beta_shape = r.alias(), r.alias()
         r.tensor(), r.tensor()  # means, invstds of the last batch
         running_means, running_vars = r.tensor().reshape(-1), r.tensor().reshape(-1)
-        r.int(), r.int()  # num_updates, running_stats_window_size
+        r.integer(), r.integer()  # num_updates, running_stats_window_size
         for _ in range(4):
             r.float()
         eps = r.float("eps")
@@ -243,7 +243,7 @@ def _affine(r: _Reader, op: Op) -> Layer:
         return Layer("affine", {"gamma": scale.astype(np.float32), "beta": (beta - scale * running_means)})
     params = r.tensor()
     gamma_shape, beta_shape = r.alias(), r.alias()
-    mode = r.int("the affine_ mode")
+    mode = r.integer("the affine_ mode")
     if mode != 0:
         raise r.fail("an affine_ layer in fully-connected mode where a convolutional one was expected")
     gamma, beta = _split(params, [gamma_shape, beta_shape], r, "affine_")
@@ -252,7 +252,7 @@ def _affine(r: _Reader, op: Op) -> Layer:
 
 def _pool(r: _Reader, op: Op) -> Layer:
     r.name_of((f"{op.kind}_2",))
-    nr, nc, sy, sx, py, px = (r.int(f"a {op.kind}_ setting") for _ in range(6))
+    nr, nc, sy, sx, py, px = (r.integer(f"a {op.kind}_ setting") for _ in range(6))
     if (nr, nc, sy, sx) != op.args:
         raise r.fail(f"{op.kind}_ {(nr, nc, sy, sx)} where the architecture has {op.args}")
     return Layer(op.kind, {}, (nr, nc), (sy, sx), (py, px))
@@ -260,10 +260,10 @@ def _pool(r: _Reader, op: Op) -> Layer:
 
 def _fc(r: _Reader, op: Op) -> Layer:
     r.name_of(("fc_2",))
-    num_outputs, num_inputs = r.int("fc_ outputs"), r.int("fc_ inputs")
+    num_outputs, num_inputs = r.integer("fc_ outputs"), r.integer("fc_ inputs")
     params = r.tensor()
     r.alias(), r.alias()  # weights, biases: implied by the sizes above
-    bias_mode = r.int("the fc_ bias mode")
+    bias_mode = r.integer("the fc_ bias mode")
     for _ in range(4):
         r.float()
     if num_outputs != op.args[0] or bias_mode != 1:  # enum fc_bias_mode { FC_HAS_BIAS, FC_NO_BIAS }
@@ -310,7 +310,7 @@ def parse_dlib_net(
     # The input layer.
     r.name_of(("input_rgb_image_sized",))
     means = (r.float("the red mean"), r.float("the green mean"), r.float("the blue mean"))
-    size = (r.int("the input rows"), r.int("the input columns"))
+    size = (r.integer("the input rows"), r.integer("the input columns"))
     layers: list[Layer] = []
     for i, op in enumerate(ops):
         if op.kind in ("tag", "skip"):
@@ -322,7 +322,7 @@ def parse_dlib_net(
         r.tensor(), r.tensor()  # x_grad, cached_output
         r.tensor()  # params_grad, or grad_final for the first layer
         if i == 0 and first_version == 3:
-            r.int("the sample expansion factor")
+            r.integer("the sample expansion factor")
     if r.pos != len(data):
         raise r.fail(f"{len(data) - r.pos} unexpected bytes after the network")
     return DlibNet(size, means, layers, loss)

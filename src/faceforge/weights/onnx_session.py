@@ -33,7 +33,7 @@ _LOAD_ERRORS = (
 )
 
 # onnxruntime names element types "tensor(float)"; the arrays fed to a session must match them.
-_NUMPY_DTYPES = {
+_NUMPY_DTYPES: dict[str, np.dtype] = {
     "tensor(float)": np.dtype(np.float32),
     "tensor(float16)": np.dtype(np.float16),
     "tensor(double)": np.dtype(np.float64),
