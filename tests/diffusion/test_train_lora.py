@@ -189,11 +189,12 @@ def test_bad_inputs_are_one_sentence(tiny_sd15: Path, testdata, tmp_path) -> Non
     assert (tmp_path / "d" / LORA_FILE).is_file() and "Best checkpoint: step 1" in done.output
 
 
-def test_sdxl_lora_trains_and_loads(tiny_sdxl: Path, analyser, testdata, tmp_path) -> None:
+def test_sdxl_lora_trains_with_gradient_checkpointing_and_loads(
+    tiny_sdxl: Path, analyser, testdata, tmp_path
+) -> None:
     out = tmp_path / "xl"
-    best = train_lora(
-        [testdata / "face_frontal_a.jpg"], out, _options(tiny_sdxl, steps=1), analyser, echo=str
-    )
+    options = _options(tiny_sdxl, steps=1, gradient_checkpointing=True, batch=2)
+    best = train_lora([testdata / "face_frontal_a.jpg"], out, options, analyser, echo=str)
     assert best.step == 1 and "not validated" in best.summary()
     pipeline = load_inpaint_pipeline(str(tiny_sdxl), runtime=Runtime(device="cpu"))
     load_lora(pipeline, str(out))
