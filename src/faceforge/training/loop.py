@@ -29,7 +29,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import torch
@@ -39,7 +39,7 @@ from torch import Tensor
 from faceforge.errors import InputError, NonFiniteLossError
 from faceforge.training.checkpoint import CheckpointStore
 from faceforge.training.distributed import DistContext, any_rank, barrier, mean_over_ranks
-from faceforge.training.optim import OptimiserConfig
+from faceforge.training.loop_settings import LoopSettings
 from faceforge.training.preview import write_preview
 
 
@@ -58,20 +58,6 @@ class TrainReport:
     last_losses: dict[str, float] = field(default_factory=dict)
     interrupted: str | None = None  # "SIGINT" / "SIGTERM" when a signal ended the run (after a save)
     last_save: int | None = None
-
-
-class LoopSettings(Protocol):
-    """The run-level options :meth:`LoopTrainer.run` reads from a trainer's configuration, and the
-    optimiser settings whose name a saved training state records."""
-
-    iterations: int
-    save_every: int
-    snapshot_every: int
-    keep_snapshots: int
-    preview_every: int
-    log_every: int
-    amp: str
-    optimiser: OptimiserConfig
 
 
 def cpu_has_native_bf16() -> bool:
