@@ -5,6 +5,11 @@ for each bad input."""
 
 import json
 import logging
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +26,10 @@ from faceforge.diffusion.lora_options import LoraTrainOptions
 from faceforge.diffusion.lora_report import CheckpointScore, IdentityScorer, choose_best
 from faceforge.diffusion.lora_run import train_lora
 from faceforge.errors import InputError, NoFaceError, OutputError
+from faceforge.media.atomic import PAUSE_ENV
 from faceforge.media.images import write_image
+
+FACEFORGE = Path(sys.executable).parent / "faceforge"
 
 PHOTOS = ("face_frontal_a.jpg", "face_roll_h.png")
 
@@ -72,7 +80,27 @@ def _lora_tensors(folder: Path) -> dict[str, torch.Tensor]:
     return load_file(folder / LORA_FILE)
 
 
-def test_training_resumes_exactly_and_the_lora_changes_the_swap_pipeline(
+def _killed_after_first_checkpoint(base: Path, photos: list[Path], output: Path, marker: Path) -> None:
+    """``train-lora`` in a subprocess, killed (SIGKILL) while it waits after its first checkpoint (the
+    atomic-commit test hook), so the kill lands between two checkpoints at any machine speed."""
+    flags = ["--resolution", "64", "--device", "cpu", "--lr", "0.001", "--validation-images", "0"]
+    flags += ["--steps", "4", "--save-every", "2", "--accumulation", "2", "--base", str(base)]
+    args = [str(FACEFORGE), "diffusion", "train-lora", *map(str, photos), "-o", str(output), *flags]
+    # As many threads as this process uses, so both runs sum in the same order (bit-identical weights).
+    threads = str(torch.get_num_threads())
+    env = {**os.environ, "OMP_NUM_THREADS": threads, PAUSE_ENV: f"after-checkpoint:{marker}"}
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    try:
+        deadline = time.monotonic() + 300
+        while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert marker.exists(), process.stderr.read().decode() if process.stderr else "no checkpoint"
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait(timeout=30)
+
+
+def test_killed_training_resumes_exactly_and_the_lora_changes_the_swap_pipeline(
     tiny_sd15: Path, analyser, testdata, tmp_path
 ) -> None:
     photos = [testdata / name for name in PHOTOS]
@@ -80,7 +108,9 @@ def test_training_resumes_exactly_and_the_lora_changes_the_swap_pipeline(
     train_lora(photos, whole, _options(tiny_sd15, steps=4, save_every=2, accumulation=2), analyser, echo=str)
     assert [step for step, _ in saved_checkpoints(whole)] == [2, 4]
     halves = tmp_path / "halves"
-    train_lora(photos, halves, _options(tiny_sd15, steps=2, save_every=2, accumulation=2), analyser, echo=str)
+    _killed_after_first_checkpoint(tiny_sd15, photos, halves, tmp_path / "checkpoint-saved")
+    assert [step for step, _ in saved_checkpoints(halves)] == [2]
+    assert not (halves / LORA_FILE).exists()
     told: list[str] = []
     train_lora(
         photos,

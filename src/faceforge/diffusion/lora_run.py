@@ -80,7 +80,7 @@ def train_lora(
     import json
 
     from faceforge.diffusion.lora_train import LoraTrainer, load_training_pipeline
-    from faceforge.media.atomic import atomic_output
+    from faceforge.media.atomic import atomic_output, pause_for_test
 
     resuming = prepare_output(output, photos, overwrite, resume)
     settings = _settings(options)
@@ -125,6 +125,7 @@ def train_lora(
             distances = tuple(scorer(image) for image in images)
         score = CheckpointScore(step, sum(recent) / max(1, len(recent)), distances)
         save_checkpoint(trainer, output, score)
+        pause_for_test("after-checkpoint")
         scores.append(score)
         if writer is not None and score.mean_distance is not None:
             writer.add_scalar("identity_distance", score.mean_distance, step)
