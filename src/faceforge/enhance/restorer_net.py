@@ -44,11 +44,11 @@ class RestorerNet(nn.Module):
         self.up = nn.Sequential(
             nn.Conv2d(2 * w, 4 * w, 3, padding=1), nn.PixelShuffle(2), nn.LeakyReLU(0.2, inplace=True)
         )
-        self.tail = nn.Sequential(
-            nn.Conv2d(2 * w, w, 3, padding=1), nn.LeakyReLU(0.2, inplace=True), nn.Conv2d(w, 3, 3, padding=1)
-        )
-        nn.init.zeros_(self.tail[-1].weight)
-        nn.init.zeros_(self.tail[-1].bias)
+        narrow = nn.Conv2d(2 * w, w, 3, padding=1)  # built before to_rgb: the seeded initialisation's order
+        to_rgb = nn.Conv2d(w, 3, 3, padding=1)
+        for parameter in to_rgb.parameters():
+            nn.init.zeros_(parameter)
+        self.tail = nn.Sequential(narrow, nn.LeakyReLU(0.2, inplace=True), to_rgb)
 
     def forward(self, x: Tensor) -> Tensor:
         features = self.head(x)

@@ -36,11 +36,12 @@ def _he_std(weight: torch.Tensor) -> float:
 
 
 def _zero_bias(module: nn.Module) -> None:
-    if getattr(module, "bias", None) is not None:
-        nn.init.zeros_(module.bias)
+    bias = getattr(module, "bias", None)
+    if isinstance(bias, torch.Tensor):
+        nn.init.zeros_(bias)
 
 
-def _layers(model: nn.Module) -> list[nn.Module]:
+def _layers(model: nn.Module) -> list[nn.Conv2d | nn.Linear]:
     return [m for m in model.modules() if isinstance(m, nn.Conv2d | nn.Linear)]
 
 

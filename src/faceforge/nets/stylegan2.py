@@ -54,6 +54,8 @@ def fused_leaky_relu(x: Tensor, bias: Tensor) -> Tensor:
 
 
 class Blur(nn.Module):
+    kernel: Tensor  # a buffer
+
     def __init__(self, pad: tuple[int, int], gain: float = 1.0) -> None:
         super().__init__()
         self.pad = pad
@@ -65,6 +67,8 @@ class Blur(nn.Module):
 
 class Upsample(nn.Module):
     """×2 FIR up-sampling of the skip image (ToRGB)."""
+
+    kernel: Tensor  # a buffer
 
     def __init__(self, factor: int = 2) -> None:
         super().__init__()
