@@ -70,7 +70,7 @@ def choose_best(scores: Sequence[CheckpointScore]) -> CheckpointScore:
 
 
 class IdentityScorer:
-    """Distances of images' largest faces to the mean identity of the source crops."""
+    """Distances of images' largest faces to the mean identity of the largest faces of ``sources``."""
 
     def __init__(self, analyser: FaceAnalyser, sources: Sequence[np.ndarray]) -> None:
         self.analyser = analyser

@@ -31,6 +31,7 @@ from faceforge.diffusion.lora_report import (
     write_report,
 )
 from faceforge.errors import OutputError
+from faceforge.media.images import read_image
 from faceforge.outputs import check_output
 
 SETTINGS_FILE = "settings.json"
@@ -101,7 +102,10 @@ def train_lora(
             json.dumps({"settings": settings, "photos": [str(p) for p in photos]}, indent=2) + "\n"
         )
     echo(f"{len(crops)} training crops of {options.resolution} px; caption: {crops[0].caption!r}")
-    scorer = IdentityScorer(analyser, [c.image for c in crops]) if options.validation_images else None
+    scorer = None
+    if options.validation_images:
+        # The identity of the photos themselves, at their full size (a crop may be too small to embed).
+        scorer = IdentityScorer(analyser, [read_image(c.source) for c in crops])
     writer = _tensorboard(output, trainer.progress.step + 1)
     since = [trainer.progress.step]
 
