@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -38,9 +38,12 @@ from faceforge.cli.train_options import (
 from faceforge.enhance.restorer_shape import RestorerShape
 from faceforge.training.restorer.config import RestorerConfig
 
+if TYPE_CHECKING:
+    from faceforge.training.loop import TrainHooks, TrainReport
+
 _DEFAULTS = RestorerConfig()
 _SHAPE = _DEFAULTS.net
-_AMP = Amp(_DEFAULTS.amp)  # type: ignore[call-arg]
+_AMP = Amp(_DEFAULTS.amp)
 
 
 def train_restorer(
@@ -99,8 +102,8 @@ def train_restorer(
 
 def _run(
     config: RestorerConfig, faceset: Path, output: Path, device: str | None, rollback: bool, quiet: bool,
-    tensorboard: bool, hooks: object,
-) -> tuple[object, bool]:  # fmt: skip
+    tensorboard: bool, hooks: TrainHooks,
+) -> tuple[TrainReport, bool]:  # fmt: skip
     from faceforge.outputs import OutputLock
     from faceforge.training.distributed import device_for, init_distributed, shutdown
     from faceforge.training.restorer.trainer import RestorerTrainer
@@ -112,7 +115,7 @@ def _run(
             OutputLock(output) if dist_ctx.is_main else nullcontext(),
             RestorerTrainer(
                 config, faceset, output, device=device_for(dist_ctx, device), ctx=dist_ctx,
-                rollback=rollback, console=out, tensorboard=tensorboard, hooks=hooks,  # type: ignore[arg-type]
+                rollback=rollback, console=out, tensorboard=tensorboard, hooks=hooks,
             ) as trainer,
         ):  # fmt: skip
             return trainer.run(), dist_ctx.is_main

@@ -66,6 +66,7 @@ def degrade(image: np.ndarray, rng: np.random.Generator, recipe: DegradeRecipe) 
     if rng.random() < recipe.probability:
         quality = int(rng.integers(recipe.jpeg_quality[0], recipe.jpeg_quality[1] + 1))
         ok, data = cv2.imencode(".jpg", small[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
-        if ok:
-            small = cv2.imdecode(data, cv2.IMREAD_COLOR)[..., ::-1]
+        decoded = cv2.imdecode(data, cv2.IMREAD_COLOR) if ok else None
+        if decoded is not None:
+            small = decoded[..., ::-1]
     return cv2.resize(small, (side, side), interpolation=cv2.INTER_CUBIC)

@@ -29,7 +29,10 @@ class Scores:
 
 def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
     _, data = cv2.imencode(".jpg", image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
-    return cv2.imdecode(data, cv2.IMREAD_COLOR)[..., ::-1]
+    decoded = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    if decoded is None:
+        raise RuntimeError("OpenCV could not decode the JPEG it had just encoded.")
+    return decoded[..., ::-1]
 
 
 def blur_noise_jpeg(image: np.ndarray, seed: int) -> np.ndarray:
