@@ -27,7 +27,7 @@ from faceforge.diffusion.lora_report import CheckpointScore, IdentityScorer, cho
 from faceforge.diffusion.lora_run import train_lora
 from faceforge.errors import InputError, NoFaceError, OutputError
 from faceforge.media.atomic import PAUSE_ENV
-from faceforge.media.images import write_image
+from faceforge.media.images import read_image, write_image
 
 FACEFORGE = Path(sys.executable).parent / "faceforge"
 
@@ -59,13 +59,77 @@ def test_photos_without_exactly_one_face_are_skipped_then_refused(
     write_image(blank, np.full((96, 96, 3), 128, np.uint8))
     with caplog.at_level(logging.WARNING):
         crops = training_crops(
-            [testdata / "face_frontal_a.jpg", testdata / "group_3faces.jpg"], analyser, 64, 1.0, "c"
+            [testdata / "face_frontal_a.jpg", testdata / "group_3faces.jpg"],
+            analyser,
+            64,
+            1.0,
+            lambda crop: "c",
         )
     assert [c.source.name for c in crops] == ["face_frontal_a.jpg"]
     assert crops[0].caption == "c" and crops[0].image.shape == (64, 64, 3)
     assert "group_3faces.jpg shows 3 faces" in caplog.text
     with pytest.raises(NoFaceError, match=r"No face was found in blank\.png"):
-        training_crops([blank], analyser, 64, 1.0, "c")
+        training_crops([blank], analyser, 64, 1.0, lambda crop: "c")
+
+
+def _tiny_captioner(folder: Path) -> Path:
+    """A vision encoder-decoder captioning model with random weights (ViT of one layer, GPT-2 of one
+    layer) with an image processor and the tiny byte-level tokenizer, saved as a local folder."""
+    from tiny_models import vocabulary_size, write_tokenizer
+    from transformers import (
+        GPT2Config,
+        GPT2LMHeadModel,
+        VisionEncoderDecoderModel,
+        ViTConfig,
+        ViTImageProcessor,
+        ViTModel,
+    )
+
+    torch.manual_seed(0)
+    vision = ViTConfig(
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=37,
+        image_size=32,
+        patch_size=8,
+    )
+    start, end = vocabulary_size() - 2, vocabulary_size() - 1
+    text = GPT2Config(
+        vocab_size=vocabulary_size(),
+        n_embd=32,
+        n_layer=1,
+        n_head=2,
+        n_positions=64,
+        add_cross_attention=True,
+        bos_token_id=start,
+        eos_token_id=end,
+    )
+    model = VisionEncoderDecoderModel(encoder=ViTModel(vision), decoder=GPT2LMHeadModel(text))
+    model.config.decoder_start_token_id, model.config.pad_token_id = start, end
+    model.save_pretrained(folder)
+    write_tokenizer(folder)
+    ViTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(folder)
+    return folder
+
+
+def test_a_captioning_model_describes_each_crop(tiny_sd15: Path, analyser, testdata, tmp_path) -> None:
+    from faceforge.diffusion.captions import Captioner
+
+    folder = _tiny_captioner(tmp_path / "captioner")
+    out = tmp_path / "captioned"
+    photos = [testdata / name for name in PHOTOS]
+    options = _options(tiny_sd15, steps=1, captioner=str(folder))
+    train_lora(photos, out, options, analyser, echo=str)
+    captions = json.loads((out / "settings.json").read_text())["captions"]
+    describe = Captioner(str(folder))
+    for path in photos:
+        crop = aligned_crop(read_image(path), one_face(analyser, path, read_image(path)), 64, 1.0)
+        described = describe(crop)
+        assert described, "the model said nothing"
+        assert captions[str(path)] == f"a photo of a sks person's face, {described}"
+    with pytest.raises(InputError, match="not a local model folder"):
+        Captioner(str(tmp_path / "nothing"))
 
 
 def test_template_captions() -> None:

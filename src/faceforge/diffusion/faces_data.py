@@ -1,12 +1,12 @@
 """The training crops of a LoRA: each source photo cropped around its one face with about as much margin
 again, rotated so the eyes are level (roll from the FaceMesh iris centres), resized to the training size,
-and captioned from a template."""
+and captioned (diffusion/captions.py)."""
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,10 +69,10 @@ def training_crops(
     analyser: FaceAnalyser,
     size: int,
     margin: float,
-    caption: str,
+    caption: Callable[[np.ndarray], str],
 ) -> list[TrainingCrop]:
     """The crops of ``photos``; a photo without exactly one face is skipped with a warning while others
-    remain, and none left is an error. Every crop gets ``caption``."""
+    remain, and none left is an error. ``caption(crop)`` is each crop's caption."""
     crops, skipped = [], []
     for path in photos:
         image = read_image(path)
@@ -83,7 +83,7 @@ def training_crops(
             skipped.append(str(error))
             continue
         crop = aligned_crop(image, face, size, margin)
-        crops.append(TrainingCrop(path, crop, caption))
+        crops.append(TrainingCrop(path, crop, caption(crop)))
     if not crops:
         raise NoFaceError("None of the training photos shows exactly one face: " + " ".join(skipped))
     return crops

@@ -31,6 +31,11 @@ class LoraTrainOptions:
         help="Caption template ({token} and {class_word} are filled in); the swap's default prompt matches.",
     )
     extra_words: str = option("", help="Words appended to every caption (e.g. 'studio light').")
+    captioner: str | None = option(
+        None,
+        help="A local image-captioning model folder (transformers); its description of each crop, which "
+        "leaves the identity to the token, is appended to the template's caption.",
+    )
     rank: int = option(8, help="LoRA rank of the UNet attention projections.", min=1, max=256)
     alpha: int = option(8, help="LoRA alpha (the update is scaled by alpha / rank).", min=1, max=1024)
     lr: float = option(1e-4, help="AdamW learning rate of the LoRA weights.", min=0.0, max=1.0)
@@ -62,7 +67,8 @@ class LoraTrainOptions:
         if not self.token.strip() or " " in self.token.strip():
             raise OptionError(f"--token must be one word, not {self.token!r}.")
 
-    def caption(self) -> str:
-        """The caption of every crop: the template filled in, then the extra words."""
+    def caption(self, described: str = "") -> str:
+        """The caption of one crop: the template filled in, the extra words, then what a captioning
+        model described."""
         text = self.template.format(token=self.token, class_word=self.class_word)
-        return ", ".join(part for part in (text, self.extra_words.strip()) if part)
+        return ", ".join(part for part in (text, self.extra_words.strip(), described.strip()) if part)

@@ -11,7 +11,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from faceforge.analysis.analyser import FaceAnalyser
+from faceforge.diffusion.captions import Captioner
 from faceforge.diffusion.faces_data import training_crops
 from faceforge.diffusion.lora_checkpoints import (
     check_resumable,
@@ -87,7 +90,12 @@ def train_lora(
     settings = _settings(options)
     if resuming:
         check_resumable(json.loads((output / SETTINGS_FILE).read_text())["settings"], settings)
-    crops = training_crops(photos, analyser, options.resolution, options.margin, options.caption())
+    describe = Captioner(options.captioner) if options.captioner else None
+
+    def caption(crop: np.ndarray) -> str:
+        return options.caption(describe(crop) if describe is not None else "")
+
+    crops = training_crops(photos, analyser, options.resolution, options.margin, caption)
     pipeline = load_training_pipeline(options)
     trainer = LoraTrainer(pipeline, crops, options)
     scores: list[CheckpointScore] = []
@@ -99,7 +107,10 @@ def train_lora(
         echo(f"Resuming at step {step} from {newest}.")
     with atomic_output(output / SETTINGS_FILE) as temp:
         temp.write_text(
-            json.dumps({"settings": settings, "photos": [str(p) for p in photos]}, indent=2) + "\n"
+            json.dumps(
+                {"settings": settings, "captions": {str(c.source): c.caption for c in crops}}, indent=2
+            )
+            + "\n"
         )
     echo(f"{len(crops)} training crops of {options.resolution} px; caption: {crops[0].caption!r}")
     scorer = None
