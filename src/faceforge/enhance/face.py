@@ -52,7 +52,7 @@ def coverage(matrix: np.ndarray, model_size: int, crop_size: int) -> np.ndarray:
     """Where the model's crop lies inside the swapper's crop, ``(S, S)`` float32 in [0, 1], its edge
     feathered so that no seam shows where the restored area ends."""
     margin = max(1, round(FEATHER * model_size))
-    square = np.zeros((model_size, model_size), np.float32)
+    square: np.ndarray = np.zeros((model_size, model_size), np.float32)
     square[margin:-margin, margin:-margin] = 1.0
     square = cv2.GaussianBlur(square, (2 * margin + 1, 2 * margin + 1), 0)
     return cv2.warpAffine(

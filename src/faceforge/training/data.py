@@ -49,7 +49,7 @@ def _crop_landmarks(store: FacesetStore) -> tuple[list[Path], np.ndarray, int]:
 
 
 def _region_map(points: np.ndarray, polygons: list[tuple[int, ...]], grow: float, size: int) -> np.ndarray:
-    hard = np.zeros((size, size), np.uint8)
+    hard: np.ndarray = np.zeros((size, size), np.uint8)
     outlines = [np.round(points[list(p)] * (1 << _SHIFT)).astype(np.int32) for p in polygons]
     cv2.fillPoly(hard, outlines, 1, shift=_SHIFT)
     radius = round(grow * face_size(points))
@@ -165,8 +165,8 @@ class EpochSampler(DistributedSampler):
     (reshuffled with ``(seed, epoch)``) and hands out ``epoch * len(dataset) + i``, so a dataset item's
     augmentation differs every epoch. ``set_epoch`` (inherited) sets the epoch to resume at."""
 
-    def __iter__(self):  # type: ignore[override]
-        epoch, size = self.epoch, len(self.dataset)  # type: ignore[arg-type]
+    def __iter__(self):
+        epoch, size = self.epoch, len(self.dataset)
         indices = list(super().__iter__())
         self.epoch += 1
         return iter([epoch * size + i for i in indices])

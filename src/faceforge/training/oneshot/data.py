@@ -165,7 +165,7 @@ def eye_regions(points: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, 
         return masks, widths, valid
     kernel = np.ones((2 * EYE_ERODE + 1,) * 2, np.uint8)
     for k, (polygon, (a, b)) in enumerate(zip(EYE_POLYGONS, EYE_CORNERS, strict=True)):
-        hard = np.zeros((size, size), np.uint8)
+        hard: np.ndarray = np.zeros((size, size), np.uint8)
         outline = np.round(points[list(polygon)] * (1 << _SHIFT)).astype(np.int32)
         cv2.fillPoly(hard, [outline], 1, shift=_SHIFT)
         hard = cv2.erode(hard, kernel)
