@@ -97,13 +97,15 @@ def load_editor(
     elif identity != "dlib":
         raise OptionError(f"--identity-net takes dlib or arcface, not '{identity}'.")
 
-    if generator is None and e4e is None:
-        raise OptionError("Give the StyleGAN2 weights with --generator (or an e4e checkpoint with --e4e).")
     e4e_path = weights_of_kind(e4e, ("e4e-encoder",), "an e4e encoder") if e4e is not None else None
-    if generator is not None:
-        loaded = load_generator(weights_of_kind(generator, GENERATOR_KINDS, "a StyleGAN2 generator"))
-    else:
-        loaded = load_generator(e4e_path)
+    generator_path = (
+        weights_of_kind(generator, GENERATOR_KINDS, "a StyleGAN2 generator")
+        if generator is not None
+        else e4e_path
+    )
+    if generator_path is None:
+        raise OptionError("Give the StyleGAN2 weights with --generator (or an e4e checkpoint with --e4e).")
+    loaded = load_generator(generator_path)
     for note in loaded.notes():
         typer.echo(note, err=True)
     encoder = load_e4e(e4e_path, loaded) if e4e_path is not None else None

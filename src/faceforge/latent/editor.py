@@ -39,8 +39,8 @@ def choose_face(faces: list[Face], image: np.ndarray, what: str, face_index: int
     """The face to edit: the largest, or the N-th from the left, with the selection rules of ``swap``."""
     if not faces:
         raise NoFaceError(f"No face was found in {what}.")
-    mode = "largest" if face_index is None else "index"
-    chosen = FaceSelector(SelectionOptions(mode=mode, face_index=face_index or 0)).select(faces, image)
+    options = SelectionOptions(mode="largest" if face_index is None else "index", face_index=face_index or 0)
+    chosen = FaceSelector(options).select(faces, image)
     if not chosen:
         raise NoFaceError(
             f"{what} has {len(faces)} faces; --face-index {face_index} is not one of 0-{len(faces) - 1}."
