@@ -12,7 +12,6 @@ Multi-GPU: ``torchrun --nproc-per-node=N -m faceforge train-oneshot ...``. Defau
 from __future__ import annotations
 
 import dataclasses
-from contextlib import nullcontext
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -41,6 +40,7 @@ from faceforge.cli.train_options import (
     given_on_command_line,
     kept_setting_error,
     run_hooks,
+    run_trainer,
 )
 from faceforge.errors import OptionError
 from faceforge.training.oneshot.config import DEFAULTS, IDENTITY_DIMS, RESUMABLE_CHANGES
@@ -217,23 +217,15 @@ def _run(
     config: Any, dataset: Path, output: Path, device: str | None, rollback: bool, quiet: bool,
     tensorboard: bool, hooks: Any,
 ) -> tuple[Any, bool]:  # fmt: skip
-    from faceforge.outputs import OutputLock
-    from faceforge.training.distributed import device_for, init_distributed, shutdown
     from faceforge.training.oneshot.trainer import OneshotTrainer
 
-    dist_ctx = init_distributed()
-    try:
-        out = Console() if dist_ctx.is_main and not quiet else None
-        with (
-            OutputLock(output) if dist_ctx.is_main else nullcontext(),
-            OneshotTrainer(
-                config, dataset, output, device=device_for(dist_ctx, device), ctx=dist_ctx,
-                rollback=rollback, console=out, tensorboard=tensorboard, hooks=hooks,
-            ) as trainer,
-        ):  # fmt: skip
-            return trainer.run(), dist_ctx.is_main
-    finally:
-        shutdown(dist_ctx)
+    return run_trainer(
+        lambda on, ctx, out: OneshotTrainer(
+            config, dataset, output, device=on, ctx=ctx, rollback=rollback, console=out,
+            tensorboard=tensorboard, hooks=hooks,
+        ),
+        output, device, quiet,
+    )  # fmt: skip
 
 
 def _resumed(ctx: typer.Context, stored: Any, given: Any) -> Any:

@@ -5,6 +5,8 @@ line that ends a run."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from contextlib import nullcontext
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -17,7 +19,10 @@ from faceforge.errors import OptionError
 from faceforge.training.run_settings import AMP_MODES
 
 if TYPE_CHECKING:
-    from faceforge.training.loop import TrainHooks, TrainReport
+    import torch
+
+    from faceforge.training.distributed import DistContext
+    from faceforge.training.loop import LoopTrainer, TrainHooks, TrainReport
 
 Amp = StrEnum("Amp", {k: k for k in AMP_MODES})  # type: ignore[misc]
 
@@ -83,3 +88,27 @@ def end_run(console: Console, report: TrainReport, output: Path, is_main: bool) 
         )
     if report.interrupted:
         sys.exit(TERMINATED if report.interrupted == "SIGTERM" else INTERRUPTED)
+
+
+def run_trainer(
+    make_trainer: Callable[[torch.device, DistContext, Console | None], LoopTrainer],
+    output: Path,
+    device: str | None,
+    quiet: bool,
+) -> tuple[TrainReport, bool]:
+    """Run one training on this process's rank (torchrun starts one per rank): rank 0 holds the output
+    folder's lock and prints progress unless ``quiet``. ``make_trainer(device, ctx, console)`` builds the
+    trainer; returns its report and whether this rank is the main one."""
+    from faceforge.outputs import OutputLock
+    from faceforge.training.distributed import device_for, init_distributed, shutdown
+
+    dist_ctx = init_distributed()
+    try:
+        out = Console() if dist_ctx.is_main and not quiet else None
+        with (
+            OutputLock(output) if dist_ctx.is_main else nullcontext(),
+            make_trainer(device_for(dist_ctx, device), dist_ctx, out) as trainer,
+        ):
+            return trainer.run(), dist_ctx.is_main
+    finally:
+        shutdown(dist_ctx)

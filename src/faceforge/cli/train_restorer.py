@@ -8,7 +8,6 @@ train-restorer ...``. See docs/enhance.md.
 from __future__ import annotations
 
 import dataclasses
-from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -34,6 +33,7 @@ from faceforge.cli.train_options import (
     Workers,
     end_run,
     run_hooks,
+    run_trainer,
 )
 from faceforge.enhance.restorer_shape import RestorerShape
 from faceforge.training.restorer.config import RestorerConfig
@@ -104,20 +104,12 @@ def _run(
     config: RestorerConfig, faceset: Path, output: Path, device: str | None, rollback: bool, quiet: bool,
     tensorboard: bool, hooks: TrainHooks,
 ) -> tuple[TrainReport, bool]:  # fmt: skip
-    from faceforge.outputs import OutputLock
-    from faceforge.training.distributed import device_for, init_distributed, shutdown
     from faceforge.training.restorer.trainer import RestorerTrainer
 
-    dist_ctx = init_distributed()
-    try:
-        out = Console() if dist_ctx.is_main and not quiet else None
-        with (
-            OutputLock(output) if dist_ctx.is_main else nullcontext(),
-            RestorerTrainer(
-                config, faceset, output, device=device_for(dist_ctx, device), ctx=dist_ctx,
-                rollback=rollback, console=out, tensorboard=tensorboard, hooks=hooks,
-            ) as trainer,
-        ):  # fmt: skip
-            return trainer.run(), dist_ctx.is_main
-    finally:
-        shutdown(dist_ctx)
+    return run_trainer(
+        lambda on, ctx, out: RestorerTrainer(
+            config, faceset, output, device=on, ctx=ctx, rollback=rollback, console=out,
+            tensorboard=tensorboard, hooks=hooks,
+        ),
+        output, device, quiet,
+    )  # fmt: skip
