@@ -52,6 +52,12 @@ class IResNet(nn.Module):
     """``forward(x)``: ``(B, 3, 112, 112)`` RGB in [-1, 1] → ``(B, embedding_size)``, the raw (not
     L2-normalised) output of the final BatchNorm1d."""
 
+    # the four stages, added by name in __init__ (their state-dict keys are the upstream ones)
+    layer1: nn.Sequential
+    layer2: nn.Sequential
+    layer3: nn.Sequential
+    layer4: nn.Sequential
+
     def __init__(
         self, layers: Sequence[int] = (3, 13, 30, 3), width: int = 64, embedding_size: int = 512
     ) -> None:
