@@ -84,7 +84,8 @@ def tiny_vae():
     )
 
 
-def tiny_sd15_unet(in_channels: int = 9):
+def _tiny_unet(in_channels: int, **architecture):
+    """A 2-block UNet (32/64 channels, one cross-attention level) with the variant's own conditioning."""
     from diffusers import UNet2DConditionModel
 
     return UNet2DConditionModel(
@@ -95,23 +96,19 @@ def tiny_sd15_unet(in_channels: int = 9):
         out_channels=4,
         down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
         up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-        cross_attention_dim=TEXT_FEATURES,
+        **architecture,
     )
 
 
-def tiny_sdxl_unet(in_channels: int = 9):
-    from diffusers import UNet2DConditionModel
+def tiny_sd15_unet(in_channels: int = 9):
+    return _tiny_unet(in_channels, cross_attention_dim=TEXT_FEATURES)
 
+
+def tiny_sdxl_unet(in_channels: int = 9):
     # SDXL's added conditioning: the pooled text embedding (32) and six time ids (original size, crop
     # corner, target size) of 8 features each.
-    return UNet2DConditionModel(
-        block_out_channels=(32, 64),
-        layers_per_block=1,
-        sample_size=32,
-        in_channels=in_channels,
-        out_channels=4,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+    return _tiny_unet(
+        in_channels,
         attention_head_dim=(2, 4),
         use_linear_projection=True,
         addition_embed_type="text_time",
