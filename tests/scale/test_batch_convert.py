@@ -1,6 +1,7 @@
 """`faceforge batch convert` end to end: a tiny pair model trained here, then a folder converted on a local
 Ray worker, output for output equal to `faceforge convert`; a bad input is reported while the rest go on."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -18,9 +19,10 @@ _TRAIN = ["--arch", "dfaker", "--width-scale", "0.125", "-b", "4", "-n", "3", "-
           "--preview-every", "0", "--log-every", "1", "--workers", "0", "--no-tensorboard"]  # fmt: skip
 
 
-def _faceforge(*args: str) -> subprocess.CompletedProcess[str]:
+def _faceforge(*args: str, threads: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "OMP_NUM_THREADS": threads} if threads else None
     return subprocess.run(
-        [sys.executable, "-m", "faceforge", *args], capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "faceforge", *args], capture_output=True, text=True, timeout=300, env=env
     )
 
 
@@ -57,9 +59,13 @@ def test_batch_convert_on_a_worker_equals_convert(
         "face_lowkey_c.jpg": "done",
         "broken.jpg": "failed",
     }
+    # Ray gives a 1-CPU worker OMP_NUM_THREADS=1, and torch's CPU convolutions sum in an order that
+    # depends on the thread count (last-bit differences that can flip a pixel), so the plain convert
+    # runs on one thread too: equal outputs for equal arithmetic.
     for name in ("face_frontal_b.jpg", "face_lowkey_c.jpg"):
         single = _faceforge(
-            "convert", str(folder / name), "-o", str(tmp_path / name), "--model", str(model), "-q"
-        )
+            "convert", str(folder / name), "-o", str(tmp_path / name), "--model", str(model), "-q",
+            threads="1",
+        )  # fmt: skip
         assert single.returncode == 0, single.stderr
         assert np.array_equal(read_image(tmp_path / "out" / name), read_image(tmp_path / name))
