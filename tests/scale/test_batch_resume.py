@@ -35,15 +35,20 @@ def _batch(source: Path, folder: Path, output: Path) -> list[str]:
     return [sys.executable, "-m", "faceforge", "batch", "swap", str(source), str(folder), "-o", str(output)]
 
 
-def test_killed_worker_then_rerun_finishes_without_redoing_done_tasks(testdata: Path, tmp_path: Path) -> None:
+def _six_image_job(testdata: Path, tmp_path: Path) -> tuple[Path, Path, list[str], dict[str, str]]:
+    """A folder of six stills, the output folder, the one-worker batch command and its environment."""
     folder = tmp_path / "in"
     folder.mkdir()
     for i in range(6):
         name = ("face_frontal_b.jpg", "face_lowkey_c.jpg")[i % 2]
         shutil.copy(testdata / name, folder / f"{i}_{name}")
-    output, source = tmp_path / "out", testdata / "face_frontal_a.jpg"
-    command = [*_batch(source, folder, output), "--workers", "1", "-q"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    output = tmp_path / "out"
+    command = [*_batch(testdata / "face_frontal_a.jpg", folder, output), "--workers", "1", "-q"]
+    return folder, output, command, {**os.environ, "OMP_NUM_THREADS": "1"}
+
+
+def test_killed_worker_then_rerun_finishes_without_redoing_done_tasks(testdata: Path, tmp_path: Path) -> None:
+    folder, output, command, env = _six_image_job(testdata, tmp_path)
 
     first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     worker = _first_done_worker(output / JOB_NAME, first, time.monotonic() + 180)
@@ -59,9 +64,7 @@ def test_killed_worker_then_rerun_finishes_without_redoing_done_tasks(testdata: 
     assert len(done_first) == 5  # a fresh worker took the killed one's place and finished the rest
     assert not (output / lost[0]).exists()
 
-    second = subprocess.run(
-        [*_batch(source, folder, output), "--workers", "1", "-q"], env=env, capture_output=True, text=True
-    )
+    second = subprocess.run(command, env=env, capture_output=True, text=True)
     assert second.returncode == 0, second.stderr
     assert "1 done, 5 already done" in second.stderr
     rows = {Path(row.key).name: row for row in read_tasks(output / JOB_NAME)}
@@ -85,14 +88,7 @@ def test_killed_worker_then_rerun_finishes_without_redoing_done_tasks(testdata: 
 def test_a_signalled_driver_leaves_a_consistent_record_and_the_rerun_resumes(
     stop: signal.Signals, testdata: Path, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "in"
-    folder.mkdir()
-    for i in range(6):
-        name = ("face_frontal_b.jpg", "face_lowkey_c.jpg")[i % 2]
-        shutil.copy(testdata / name, folder / f"{i}_{name}")
-    output, source = tmp_path / "out", testdata / "face_frontal_a.jpg"
-    command = [*_batch(source, folder, output), "--workers", "1", "-q"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    _, output, command, env = _six_image_job(testdata, tmp_path)
 
     # SIGINT at its default in the driver even when this run inherited it ignored (see c0750db)
     first = subprocess.Popen(
