@@ -95,9 +95,7 @@ class JobRecord:
         row = self.db.execute(
             "SELECT key, state, error, worker, attempts, seconds, detail FROM tasks WHERE key = ?", (key,)
         ).fetchone()
-        if row is None:
-            return None
-        return TaskRow(*row[:6], json.loads(row[6]) if row[6] else {})
+        return None if row is None else _task_row(row)
 
     def tasks(self) -> list[TaskRow]:
         return read_tasks(self.path)
@@ -142,4 +140,10 @@ def read_tasks(path: Path) -> list[TaskRow]:
         raise InputError(f"{path} is not a faceforge job record ({exc}).") from exc
     finally:
         db.close()
-    return [TaskRow(*row[:6], json.loads(row[6]) if row[6] else {}) for row in rows]
+    return [_task_row(row) for row in rows]
+
+
+def _task_row(row: tuple[Any, ...]) -> TaskRow:
+    """A ``tasks`` row as selected by :meth:`JobRecord.task` and :func:`read_tasks`."""
+    key, state, error, worker, attempts, seconds, detail = row
+    return TaskRow(key, state, error, worker, attempts, seconds, json.loads(detail) if detail else {})

@@ -21,7 +21,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from faceforge.errors import FaceforgeError, InputError
 from faceforge.progress import Progress
@@ -32,6 +32,14 @@ from faceforge.scale.workers import TaskResult
 WORKER_LOST = (
     "the worker process running it stopped (killed or out of memory); run the same command again to redo it."
 )
+
+
+class _QuietInit(TypedDict):
+    """The ``ray.init`` settings of every job: no log forwarding, no dashboard."""
+
+    log_to_driver: bool
+    logging_level: int
+    include_dashboard: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +192,7 @@ def _connect(cluster: Cluster) -> bool:
 
     if ray.is_initialized():
         return False
-    quiet = {"log_to_driver": False, "logging_level": logging.ERROR, "include_dashboard": False}
+    quiet: _QuietInit = {"log_to_driver": False, "logging_level": logging.ERROR, "include_dashboard": False}
     # ray.init installs its own SIGTERM handler (which ends the process on the spot); keep the caller's,
     # so a terminated job unwinds: its actors are stopped and the command says what was kept.
     in_main = threading.current_thread() is threading.main_thread()
@@ -251,8 +259,10 @@ def _run_on_ray(
     started = _connect(cluster)
     actor_class = ray.remote(num_cpus=cluster.cpus, num_gpus=cluster.gpus, max_restarts=0)(WorkerHost)
     spares = cluster.workers  # fresh actors allowed in place of dead ones, over the whole job
+    # Actor handles are Any: Ray types their methods' ``.remote`` only for methods decorated with
+    # ``ray.method``, which would import Ray with this module.
     actors: list[Any] = []
-    board = None
+    board: Any = None
     try:
         _check_fits(cluster)
         if counter.progress is not None:
@@ -262,7 +272,7 @@ def _run_on_ray(
         pending: dict[Any, tuple[Any, Task]] = {}  # a running task's result -> (actor, task)
 
         def start_actor() -> None:
-            actor = actor_class.remote(factory, spec)
+            actor: Any = actor_class.remote(factory, spec)
             actors.append(actor)
             starting[actor.ready.remote()] = actor
 
