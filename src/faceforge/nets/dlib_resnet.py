@@ -22,6 +22,7 @@ from torch import nn
 
 from faceforge.errors import WeightsError
 from faceforge.nets.dlib_format import DlibNet, Layer, load_dlib_net
+from faceforge.nets.layout import to_device
 
 
 def add_zero_padded(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -40,10 +41,10 @@ def _folded_conv(con: Layer, affine: Layer) -> nn.Conv2d:
     weight, bias = con.arrays["weight"], con.arrays["bias"]
     gamma, beta = affine.arrays["gamma"], affine.arrays["beta"]
     out_c, in_c, kh, kw = weight.shape
-    conv = nn.Conv2d(in_c, out_c, (kh, kw), stride=con.stride, padding=con.padding, bias=True)
+    conv = nn.Conv2d(in_c, out_c, (kh, kw), stride=con.stride, padding=con.padding, bias=False)
     with torch.no_grad():
         conv.weight.copy_(torch.from_numpy(weight * gamma[:, None, None, None]))
-        conv.bias.copy_(torch.from_numpy(bias * gamma + beta))
+    conv.bias = nn.Parameter(torch.from_numpy(bias * gamma + beta).to(conv.weight.dtype))
     return conv
 
 
@@ -71,6 +72,8 @@ class ResidualBlock(nn.Module):
 
 class DlibFaceResNet(nn.Module):
     """``forward(chips)``: ``(N, 3, 150, 150)`` float RGB in 0..255 → ``(N, 128)`` descriptors."""
+
+    mean: torch.Tensor  # dlib's per-channel means, a buffer of shape (1, 3, 1, 1)
 
     def __init__(self, net: DlibNet) -> None:
         super().__init__()
@@ -129,8 +132,7 @@ class DlibResNetRunner:
         self.batch_size = batch_size
         if threads is not None:
             torch.set_num_threads(threads)
-        self.model = DlibFaceResNet.from_file(model_path).to(self.device)
-        self.model = self.model.to(memory_format=torch.channels_last)
+        self.model = to_device(DlibFaceResNet.from_file(model_path), self.device, torch.channels_last)
 
     def __call__(self, chips: np.ndarray) -> np.ndarray:
         chips = np.asarray(chips)

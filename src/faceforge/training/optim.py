@@ -20,7 +20,7 @@ from faceforge.training.optim_config import OptimiserConfig
 def fused_available(device: torch.device) -> bool:
     """Whether torch has fused Adam/AdamW kernels for this device type."""
     try:
-        from torch.optim.optimizer import _get_fused_kernels_supported_devices  # type: ignore[attr-defined]
+        from torch.optim.optimizer import _get_fused_kernels_supported_devices
 
         return device.type in _get_fused_kernels_supported_devices()
     except ImportError:  # older torch: CUDA only
@@ -32,17 +32,25 @@ def build_optimizer(
 ) -> torch.optim.Optimizer:
     """The optimiser ``config`` names, over ``params`` living on ``device``."""
     params = [p for p in params if p.requires_grad]
-    common = {"lr": config.lr, "betas": tuple(config.betas), "weight_decay": config.weight_decay}
+    lr, decay = config.lr, config.weight_decay
+    betas = (config.betas[0], config.betas[1])
     if config.name in ("adam", "adamw"):
         fused = fused_available(device) if config.fused is None else config.fused
         kind = torch.optim.Adam if config.name == "adam" else torch.optim.AdamW
-        speed = {"fused": True} if fused else {"foreach": True}
-        return kind(params, eps=config.eps, **common, **speed)
+        return kind(
+            params,
+            lr=lr,
+            betas=betas,
+            eps=config.eps,
+            weight_decay=decay,
+            fused=True if fused else None,
+            foreach=None if fused else True,
+        )
     if config.name == "radam":
-        return torch.optim.RAdam(params, eps=config.eps, foreach=True, **common)
+        return torch.optim.RAdam(params, lr=lr, betas=betas, eps=config.eps, weight_decay=decay, foreach=True)
     from lion_pytorch import Lion
 
-    return Lion(params, **common)
+    return Lion(params, lr=lr, betas=betas, weight_decay=decay)
 
 
 def lr_factor(iteration: int, config: OptimiserConfig, total: int) -> float:
@@ -105,7 +113,7 @@ def follow_run_rate(
         group["betas"] = tuple(config.betas)
         if "eps" in group:  # Lion has none
             group["eps"] = config.eps
-    scheduler._last_lr = [g["lr"] for g in optimizer.param_groups]  # type: ignore[attr-defined]
+    scheduler._last_lr = [g["lr"] for g in optimizer.param_groups]
 
 
 def clip_gradients(params: Iterable[torch.nn.Parameter], max_norm: float) -> torch.Tensor | None:

@@ -22,6 +22,7 @@ from torch import Tensor
 
 from faceforge.errors import InputError
 from faceforge.nets.autoencoders import AutoencoderConfig, SwapAutoencoder, build_autoencoder
+from faceforge.nets.layout import to_device
 from faceforge.training.batches import BatchStream, safe_workers
 from faceforge.training.config import TrainConfig
 from faceforge.training.data import FacesetDataset, make_loader
@@ -107,7 +108,7 @@ class Trainer(LoopTrainer):
 
         resume = self.open_saved_run(rollback)
 
-        self.model = build_model(config.model, config.seed).to(self.device, memory_format=self.memory_format)
+        self.model = to_device(build_model(config.model, config.seed), self.device, self.memory_format)
         weights, state = self.store.load("latest") if resume else (None, None)
         if weights is not None:
             self.model.load_state_dict(weights)
