@@ -98,13 +98,12 @@ def invert(
         faces = face_inputs(alignments, editor.device)
         crops = faces.crops
         columns, scores = [crops], {}
-        start = None
+        start = None  # the e4e latents, where the optimisation starts
         if method != "optimise":
-            start = editor.encode(crops)
+            start = latents = editor.encode(crops)
             columns.append(editor.render(start))
             scores["e4e"] = reconstruction_loss(columns[-1], crops)
         noises = None
-        latents = start
         if method != "e4e":
             result = editor.invert(faces, start, options)
             latents, noises = result.wplus, result.noises

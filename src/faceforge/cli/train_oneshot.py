@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, overload
 
 import typer
 from rich.console import Console
@@ -43,15 +43,15 @@ from faceforge.cli.train_options import (
     run_trainer,
 )
 from faceforge.errors import OptionError
+from faceforge.nets.aeinet_config import Backbone
 from faceforge.training.oneshot.config import DEFAULTS, IDENTITY_DIMS, RESUMABLE_CHANGES
+from faceforge.training.optim_config import SCHEDULES
 
-Backbone = StrEnum("Backbone", {k: k for k in ("unet", "linknet", "resnet")})  # type: ignore[misc]
 Identity = StrEnum("Identity", {k: k for k in IDENTITY_DIMS})  # type: ignore[misc]
-Schedule = StrEnum("Schedule", {k: k for k in ("constant", "step", "cosine")})  # type: ignore[misc]
+Schedule = StrEnum("Schedule", {k: k for k in SCHEDULES})  # type: ignore[misc]
 
 _G, _D, _W, _O = DEFAULTS.generator, DEFAULTS.discriminator, DEFAULTS.losses, DEFAULTS.optimiser
-_BACKBONE, _IDENTITY = Backbone(_G.backbone), Identity(DEFAULTS.identity)  # type: ignore[call-arg]
-_SCHEDULE, _AMP = Schedule(_O.schedule), Amp(DEFAULTS.amp)  # type: ignore[call-arg]
+_IDENTITY, _SCHEDULE, _AMP = Identity(DEFAULTS.identity), Schedule(_O.schedule), Amp(DEFAULTS.amp)
 
 # CLI parameter -> (OneshotConfig field, its sub-field or None): what a resumed run may change or must keep.
 _FIELDS: dict[str, tuple[str, str | None]] = {
@@ -75,6 +75,10 @@ _FIELDS: dict[str, tuple[str, str | None]] = {
 }  # fmt: skip
 
 
+@overload
+def parse_numbers(text: str, count: Literal[2], option: str) -> tuple[float, float]: ...
+@overload
+def parse_numbers(text: str, count: Literal[4], option: str) -> tuple[float, float, float, float]: ...
 def parse_numbers(text: str, count: int, option: str) -> tuple[float, ...]:
     """``"0.2,0.2,0.2,0.01"`` -> four floats; anything else is refused naming ``option``."""
     try:
@@ -94,7 +98,7 @@ def train_oneshot(
     ctx: typer.Context,
     dataset: Annotated[Path, typer.Argument(help="Dataset of aligned crops (made by `prepare-oneshot`).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Model folder (created, or resumed).")],
-    backbone: Annotated[Backbone, typer.Option(help="Attribute encoder.")] = _BACKBONE,
+    backbone: Annotated[Backbone, typer.Option(help="Attribute encoder.")] = _G.backbone,
     blocks: Annotated[int, typer.Option(help="AAD layers per AAD ResBlk (GHOST: 1-3).")] = _G.num_blocks,
     width: Annotated[int, typer.Option(help="Channels of the first encoder level (GHOST: 32).")] = _G.width,
     identity: Annotated[
@@ -187,7 +191,7 @@ def train_oneshot(
             raise InputError(f"The dataset folder {dataset} does not exist.")
         check_output(output, (dataset,), overwrite=True)  # a model folder resumes
         given = OneshotConfig(
-            generator=AEINetConfig(backbone.value, blocks, IDENTITY_DIMS[identity.value], width),
+            generator=AEINetConfig(backbone, blocks, IDENTITY_DIMS[identity.value], width),
             discriminator=DiscriminatorConfig(d_ndf, d_layers, d_scales),
             identity=identity.value, identity_weights=identity_weights,
             losses=LossWeights(adv_weight, attr_weight, id_weight, rec_weight, eyes_weight, distill_weight,

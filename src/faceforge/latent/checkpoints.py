@@ -157,7 +157,8 @@ def load_generator(path: Path, seed: int = 0) -> LoadedGenerator:
         if part:
             return _build_generator(part, latent_avg, seed, path)
     if "style.1.weight" in source:  # a bare g_ema state dict
-        plain = {key: value for key, value in source.items() if key != "latent_avg"}
+        plain = _prefixed(source, "")
+        plain.pop("latent_avg", None)
         return _build_generator(plain, latent_avg, seed, path)
     raise WeightsError(f"{path} holds no StyleGAN2 generator ('g_ema' or e4e 'decoder.' weights).")
 

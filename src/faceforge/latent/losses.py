@@ -127,7 +127,8 @@ def default_chip_matrix(size: int) -> Tensor:
 
 def feature_distance(a: FaceFeatures, b: FaceFeatures) -> Tensor:
     """Per-sample LPIPS-style distance without the learned heads, [B]."""
-    return sum((x - y).pow(2).sum(dim=1).mean(dim=(1, 2)) for x, y in zip(a.taps, b.taps, strict=True))
+    distances = [(x - y).pow(2).sum(dim=1).mean(dim=(1, 2)) for x, y in zip(a.taps, b.taps, strict=True)]
+    return sum(distances[1:], distances[0])
 
 
 def ms_ssim_loss(a: Tensor, b: Tensor) -> Tensor:

@@ -21,6 +21,7 @@ from faceforge.errors import OptionError
 from faceforge.latent.losses import (
     ArcFaceIdentity,
     DlibFaceLoss,
+    FaceFeatures,
     feature_distance,
     ms_ssim_loss,
     noise_regularisation,
@@ -66,14 +67,14 @@ def _terms(
     objective: Objective,
     options: OptimiseOptions,
     face_loss: DlibFaceLoss | None,
-    target_features: object,
+    target_features: FaceFeatures | None,
     identity: ArcFaceIdentity | None,
 ) -> dict[str, Tensor]:
     terms = {
         "reconstruction": reconstruction_loss(images, objective.targets, objective.reconstruction_weight)
     }
     terms["ms_ssim"] = ms_ssim_loss(images, objective.targets)
-    if face_loss is not None:
+    if face_loss is not None and target_features is not None:  # both or neither
         features = face_loss(images, objective.chip_matrices)
         terms["features"] = feature_distance(features, target_features)
         if objective.source_embedding is not None:
