@@ -22,6 +22,18 @@ def polynomial_basis(ys: np.ndarray, xs: np.ndarray, scale: float, degree: int =
     return np.stack(terms, axis=-1)
 
 
+def _least_squares(basis: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``argmin_c |basis @ c - values|`` (float32 ``(K, C)``) through the ``K x K`` normal equations in
+    float64. ``np.linalg.lstsq`` on the tall ``(N, K)`` system cost 5-7 CPU ms a call with a 2-thread
+    OpenBLAS (0.4 ms on one thread), most of the compose stage; the normal equations cost 0.1 ms, and in
+    float64 they are at least as accurate as lstsq's float32 SVD for this well-conditioned basis."""
+    wide = basis.astype(np.float64)
+    gram = wide.T @ wide
+    moment = wide.T @ values.astype(np.float64)
+    solution, *_ = np.linalg.lstsq(gram, moment, rcond=None)  # K x K: also safe when singular
+    return solution.astype(np.float32)
+
+
 def fit_surface(
     image: np.ndarray, sample: np.ndarray, min_sigma: np.ndarray, degree: int = 2
 ) -> tuple[np.ndarray, np.ndarray] | None:
@@ -39,7 +51,7 @@ def fit_surface(
     values = image[ys, xs]
     keep = np.ones(len(ys), bool)
     for _ in range(2):
-        coefficients, *_ = np.linalg.lstsq(basis[keep], values[keep], rcond=None)
+        coefficients = _least_squares(basis[keep], values[keep])
         residual = values - basis @ coefficients
         sigma = np.maximum(1.4826 * np.median(np.abs(residual[keep]), axis=0), min_sigma)
         keep = np.all(np.abs(residual) < _REJECT * sigma, axis=1)
