@@ -104,6 +104,8 @@ class Measurer:
         source = self.inputs.photo(pair.source).main
         if source is None or source.embedding is None:
             raise ValueError(f"The source {pair.source} has no identity descriptor to measure against.")
+        if target_embedding is None:
+            raise ValueError(f"The target {pair.target} has no identity descriptor to measure against.")
         d_source, d_target = m.identity_distances(embedding, source.embedding, target_embedding, distance)
         retrieval = m.identity_retrieval(embedding, gallery.matrix, gallery.person_of[pair.source], distance)
         row["nearest"] = gallery.labels[retrieval.nearest]

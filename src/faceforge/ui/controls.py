@@ -24,6 +24,9 @@ from faceforge.swappers.registry import swapper_names
 
 SWAPPER_KEY = "swapper"
 
+#: The kinds of control :func:`option_control` makes (each has the ``change`` event the preview follows).
+Control = gr.Textbox | gr.CheckboxGroup | gr.Dropdown | gr.Checkbox | gr.Slider | gr.Number
+
 
 def swap_options() -> list[DeclaredOption]:
     """The declared options of a swap run, in declaration order (each swapper's own last)."""
@@ -52,7 +55,7 @@ def _label(opt: DeclaredOption) -> str:
     return opt.key
 
 
-def option_control(opt: DeclaredOption) -> gr.components.Component:
+def option_control(opt: DeclaredOption) -> Control:
     """One Gradio control for ``opt``, its default selected and its help as the hint."""
     choices = opt.choices()
     common: dict[str, Any] = {"label": _label(opt), "info": opt.spec.help, "elem_id": elem_id(opt.key)}
@@ -97,12 +100,12 @@ class OptionControls:
 
     options: tuple[DeclaredOption, ...]
     swapper: gr.Dropdown
-    components: tuple[gr.components.Component, ...]
+    components: tuple[Control, ...]
     #: The accordion of each swapper's own options, by swapper name (shown while that swapper is chosen).
     swapper_groups: Mapping[str, gr.Accordion]
 
     @property
-    def inputs(self) -> list[gr.components.Component]:
+    def inputs(self) -> list[Control]:
         return [self.swapper, *self.components]
 
     def config(self, values: Sequence[Any], base: SwapConfig | None = None) -> SwapConfig:
@@ -151,7 +154,7 @@ def build_controls() -> OptionControls:
         info="Swapper (from the swapper registry).",
         elem_id=elem_id(SWAPPER_KEY),
     )
-    components: list[gr.components.Component] = []
+    components: list[Control] = []
     groups: dict[str, list[DeclaredOption]] = {}
     for opt in options:
         groups.setdefault(_group(opt.key), []).append(opt)

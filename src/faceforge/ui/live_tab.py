@@ -9,6 +9,7 @@ starts again when the options or sources change, and stops when the page is clos
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +89,7 @@ class LiveTab:
         for live in runs:
             live.stop()
 
-    def build(self, inputs: gr.State, controls: list[gr.components.Component]) -> None:
+    def build(self, inputs: gr.State, controls: Sequence[gr.components.Component]) -> None:
         gr.Markdown("Your webcam, swapped with the Swap tab's first source photo and options.")
         with gr.Row():
             camera = gr.Image(sources=["webcam"], streaming=True, label="Webcam", elem_id="live-camera")
