@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
+from typing import Literal
 
 import av
 
@@ -19,7 +20,12 @@ _AUDIO_COPY: dict[str, frozenset[str] | None] = {
     ".webm": frozenset({"opus", "vorbis"}),
     ".gif": frozenset(),
 }
-_AUDIO_TRANSCODE = {".mp4": "aac", ".mov": "aac", ".mkv": "aac", ".webm": "libopus"}
+_AUDIO_TRANSCODE: dict[str, Literal["aac", "libopus"]] = {
+    ".mp4": "aac",
+    ".mov": "aac",
+    ".mkv": "aac",
+    ".webm": "libopus",
+}
 
 
 def _open_source(path: Path) -> av.container.InputContainer:

@@ -24,7 +24,7 @@ from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
 import av
-from PIL import Image, PngImagePlugin, UnidentifiedImageError
+from PIL import Image, PngImagePlugin, TiffImagePlugin, UnidentifiedImageError
 
 from faceforge.errors import InputError
 from faceforge.media.atomic import atomic_output
@@ -185,7 +185,7 @@ def _read_image_tag(path: Path) -> dict[str, Any] | None:
                 return found
             if image.format == "GIF":
                 return _parse(image.info.get("comment"))
-            if image.format == "TIFF":
+            if isinstance(image, TiffImagePlugin.TiffImageFile):
                 return _parse(image.tag_v2.get(_EXIF_IMAGE_DESCRIPTION))
             xmp = image.info.get("xmp")
             found = _tag_from_xmp(xmp) if xmp else None

@@ -9,6 +9,7 @@ is complete (see :mod:`faceforge.media.atomic`).
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
@@ -40,7 +41,7 @@ _FAST_PRESETS = frozenset({"ultrafast", "superfast", "veryfast", "faster", "fast
 _GIF_TIME_BASE = Fraction(1, 100)  # the GIF format stores frame delays in centiseconds
 
 
-def _encoder_options(codec: str, crf: int, preset: str) -> dict[str, str]:
+def _encoder_options(codec: str, crf: int, preset: str) -> dict[str, object]:
     if codec in ("libx264", "libx265"):
         return {"crf": str(crf), "preset": preset}
     if codec == "libvpx-vp9":
@@ -58,7 +59,9 @@ def _gif_frame(image: np.ndarray) -> av.VideoFrame:
     colours = np.asarray(quantized.getpalette() or [], dtype=np.uint8).reshape(-1, 3)[:256]
     rgb[: len(colours)] = colours
     argb = np.concatenate([np.full((256, 1), 255, dtype=np.uint8), rgb], axis=1)
-    return av.VideoFrame.from_ndarray((np.asarray(quantized, dtype=np.uint8), argb), format="pal8")
+    # PyAV takes a pal8 frame as an (indices, ARGB palette) pair, which its typed signature omits.
+    from_ndarray: Callable[..., av.VideoFrame] = av.VideoFrame.from_ndarray
+    return from_ndarray((np.asarray(quantized, dtype=np.uint8), argb), format="pal8")
 
 
 class _Encoder:
@@ -116,7 +119,10 @@ class _Encoder:
         try:
             if tag is not None:
                 self.output.metadata.update(video_metadata(tag))
-            self.video = self.output.add_stream(codec, rate=info.fps)
+            video = self.output.add_stream(codec, rate=info.fps)
+            if not isinstance(video, av.VideoStream):
+                raise UnsupportedFormatError(f"Cannot write {path}: {codec} is not a video codec.")
+            self.video = video
             self.video.width = info.width + self.pad_x
             self.video.height = info.height + self.pad_y
             self.video.pix_fmt = pix_fmt
