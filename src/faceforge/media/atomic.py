@@ -40,8 +40,10 @@ _OWNED = re.compile(r"^\.faceforge-(?:tmp|old)-(\d+)-[0-9a-f]{12}-")
 _LEGACY = re.compile(r"^\.faceforge-(?:tmp|old)-[0-9a-f]{12}-")  # names before the owner's pid was in them
 
 #: Tests only: a file the process creates, then waits for it to be deleted, just before the rename
-#: (``before:PATH``: signals act as usual), just after the point of no return (``inside:PATH``), or
-#: after a faceset extraction committed a chunk (``after-chunk:PATH``).
+#: (``before:PATH``: signals act as usual), just after the point of no return (``inside:PATH``),
+#: after a faceset extraction committed a chunk (``after-chunk:PATH``), after LoRA training saved a
+#: checkpoint (``after-checkpoint:PATH``), or as a batch worker starts each
+#: task (``task-start:PATH``; the driver hands a worker its next task only once the last is recorded).
 PAUSE_ENV = "FACEFORGE_TEST_PAUSE_COMMIT"
 
 

@@ -242,6 +242,22 @@ def _check_fits(cluster: Cluster) -> None:
         )
 
 
+def _wait(ray: Any, waiting: list[Any]) -> list[Any]:
+    """The first of ``waiting`` to finish, or none within half a second. Never without a timeout: Python
+    runs a signal's handler (Ctrl-C, SIGTERM) only once ``ray.wait`` returns, so the driver would stop only
+    when the running task ended. A handler that raises while Ray's Cython wait checks for signals comes
+    out as a SystemError caused by the handler's exception (KeyboardInterrupt, the CLI's Terminated):
+    that exception is raised as it is, so the job unwinds as from any other signal."""
+    try:
+        ready, _ = ray.wait(waiting, num_returns=1, timeout=0.5)
+    except SystemError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, BaseException) and not isinstance(cause, Exception):
+            raise cause from None
+        raise
+    return list(ready)
+
+
 def _run_on_ray(
     todo: list[Task],
     factory: Callable[[Any], Any],
@@ -284,8 +300,8 @@ def _run_on_ray(
             start_actor()
         while pending or (starting and queue):
             waiting = [*pending, *starting]
-            ready, _ = ray.wait(waiting, num_returns=1, timeout=None if board is None else 0.5)
-            if not ready:  # nothing finished yet (only with a board): show what the running tasks have done
+            ready = _wait(ray, waiting)
+            if not ready:  # nothing finished yet: show what the running tasks have done
                 if board is not None:
                     counter.tick(0, ray.get(board.running.remote([task.key for _, task in pending.values()])))
                 continue

@@ -18,6 +18,7 @@ from typing import Any
 
 from faceforge.config import SwapConfig
 from faceforge.errors import FaceforgeError
+from faceforge.media.atomic import pause_for_test
 from faceforge.progress import Progress
 from faceforge.scale.plan import Task
 
@@ -145,6 +146,7 @@ def setup_id() -> str:
 
 
 def _attempt(task: Task, work: Any, progress: Progress | None, setup: str) -> TaskResult:
+    pause_for_test("task-start")  # tests: a worker holds here, with every earlier result recorded
     start = time.perf_counter()
     try:
         detail = work(task, progress)
