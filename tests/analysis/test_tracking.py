@@ -147,10 +147,9 @@ def test_predicted_boxes_lead_the_motion() -> None:
 
 def facemesh_landmarks(frames: int) -> list[np.ndarray | None]:
     """FaceMesh landmarks (478, 3) in pixels for the first ``frames`` frames, None where no face."""
-    av = pytest.importorskip("av")
-    mp = pytest.importorskip("mediapipe")
-    if not VIDEO.exists():
-        pytest.skip(f"{VIDEO} is missing")
+    import av
+    import mediapipe as mp
+
     out: list[np.ndarray | None] = []
     mesh_options = {"static_image_mode": True, "refine_landmarks": True, "max_num_faces": 1}
     face_mesh = mp.solutions.face_mesh.FaceMesh(**mesh_options)

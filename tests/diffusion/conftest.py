@@ -3,11 +3,6 @@
 from pathlib import Path
 
 import pytest
-
-pytest.importorskip(
-    "diffusers", reason="the diffusion extra is not installed (pip install 'faceforge[diffusion]')"
-)
-
 from tiny_models import build_sd15, build_sdxl
 
 

@@ -13,8 +13,6 @@ import pytest
 from faceforge.media.images import read_image
 from faceforge.scale.jobs import JOB_NAME, read_tasks
 
-pytest.importorskip("ray")
-
 _TRAIN = ["--arch", "dfaker", "--width-scale", "0.125", "-b", "4", "-n", "3", "--save-every", "3",
           "--preview-every", "0", "--log-every", "1", "--workers", "0", "--no-tensorboard"]  # fmt: skip
 

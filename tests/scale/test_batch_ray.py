@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import ray
 from scale_media import audio_packets, scene_cut_clip
 
 from faceforge.api import swap_path
@@ -19,8 +20,6 @@ from faceforge.scale.batch import batch_swap
 from faceforge.scale.jobs import JOB_NAME, read_tasks
 from faceforge.scale.runner import Cluster
 from faceforge.scale.workers import SwapSpec
-
-ray = pytest.importorskip("ray")
 
 
 @pytest.fixture(scope="module")
