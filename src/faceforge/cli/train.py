@@ -42,10 +42,10 @@ from faceforge.cli.train_options import (
     run_hooks,
 )
 from faceforge.errors import OptionError
+from faceforge.training.optim_config import OptimiserConfig, OptimiserName, ScheduleName
 
 Arch = StrEnum("Arch", {k: k for k in ("lightweight", "original", "iae", "dfaker", "custom")})  # type: ignore[misc]
-Optimiser = StrEnum("Optimiser", {k: k for k in ("adam", "adamw", "radam", "lion")})  # type: ignore[misc]
-Schedule = StrEnum("Schedule", {k: k for k in ("constant", "cosine")})  # type: ignore[misc]
+_OPT = OptimiserConfig()
 Init = StrEnum("Init", {k: k for k in ("he", "icnr", "conv_aware")})  # type: ignore[misc]
 
 _RUN_OPTIONS = {  # CLI name -> TrainConfig field a resumed run may change
@@ -131,7 +131,7 @@ def train(
         typer.Option(help="Probability of warping to the other person's landmarks instead of the grid."),
     ] = 0.0,
     flip: Annotated[float, typer.Option(help="Probability of a horizontal flip.")] = 0.5,
-    optimizer: Annotated[Optimiser, typer.Option(help="Optimiser.")] = Optimiser.adam,  # type: ignore[attr-defined]
+    optimizer: Annotated[OptimiserName, typer.Option(help="Optimiser.")] = "adam",
     lr: Annotated[float, typer.Option(help="Learning rate.")] = 5e-5,
     beta1: Annotated[float, typer.Option(help="First moment decay.")] = 0.5,
     beta2: Annotated[float, typer.Option(help="Second moment decay.")] = 0.999,
@@ -140,8 +140,12 @@ def train(
     warmup: Annotated[int, typer.Option(help="Warm-up iterations (linear).")] = 0,
     clip: Annotated[float, typer.Option(help="Clip the gradient norm to this (0: off).")] = 0.0,
     schedule: Annotated[
-        Schedule, typer.Option(help="Learning-rate schedule after warm-up.")
-    ] = Schedule.constant,  # type: ignore[attr-defined]
+        ScheduleName,
+        typer.Option(
+            help=f"Learning-rate schedule after warm-up (step: x{_OPT.step_gamma:g} every {_OPT.step_size} "
+            "iterations)."
+        ),
+    ] = "constant",
     batch_size: Annotated[
         int, typer.Option("--batch-size", "-b", help="Faces of each person per batch.")
     ] = 16,
@@ -175,7 +179,6 @@ def train(
         from faceforge.training.config import TrainConfig
         from faceforge.training.distributed import checked_device, device_for, init_distributed, shutdown
         from faceforge.training.losses import LossConfig
-        from faceforge.training.optim import OptimiserConfig
         from faceforge.training.trainer import Trainer
 
         checked_device(device)
@@ -199,7 +202,7 @@ def train(
             loss=LossConfig(parse_terms(loss), mask_weighting, eye_multiplier, mouth_multiplier, mask_loss),
             augment=dataclasses.replace(AugmentOptions(), flip=flip, warp_to_landmarks=warp_to_landmarks),
             optimiser=OptimiserConfig(
-                optimizer.value, lr, (beta1, beta2), eps, weight_decay, warmup, clip, schedule.value
+                optimizer, lr, (beta1, beta2), eps, weight_decay, warmup, clip, schedule
             ),
             batch_size=batch_size, iterations=iterations, save_every=save_every,
             snapshot_every=snapshot_every, keep_snapshots=keep_snapshots, preview_every=preview_every,

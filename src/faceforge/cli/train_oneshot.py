@@ -45,13 +45,12 @@ from faceforge.cli.train_options import (
 from faceforge.errors import OptionError
 from faceforge.nets.aeinet_config import Backbone
 from faceforge.training.oneshot.config import DEFAULTS, IDENTITY_DIMS, RESUMABLE_CHANGES
-from faceforge.training.optim_config import SCHEDULES
+from faceforge.training.optim_config import ScheduleName
 
 Identity = StrEnum("Identity", {k: k for k in IDENTITY_DIMS})  # type: ignore[misc]
-Schedule = StrEnum("Schedule", {k: k for k in SCHEDULES})  # type: ignore[misc]
 
 _G, _D, _W, _O = DEFAULTS.generator, DEFAULTS.discriminator, DEFAULTS.losses, DEFAULTS.optimiser
-_IDENTITY, _SCHEDULE, _AMP = Identity(DEFAULTS.identity), Schedule(_O.schedule), Amp(DEFAULTS.amp)
+_IDENTITY, _SCHEDULE, _AMP = Identity(DEFAULTS.identity), _O.schedule, Amp(DEFAULTS.amp)
 
 # CLI parameter -> (OneshotConfig field, its sub-field or None): what a resumed run may change or must keep.
 _FIELDS: dict[str, tuple[str, str | None]] = {
@@ -150,7 +149,7 @@ def train_oneshot(
     betas: Annotated[str, typer.Option(help="Adam betas.")] = _plain(_O.betas),
     weight_decay: Annotated[float, typer.Option(help="Weight decay.")] = _O.weight_decay,
     schedule: Annotated[
-        Schedule, typer.Option(help="Learning-rate schedule (step: GHOST's optional StepLR).")
+        ScheduleName, typer.Option(help="Learning-rate schedule (step: GHOST's optional StepLR).")
     ] = _SCHEDULE,
     step_size: Annotated[int, typer.Option(help="step schedule: iterations per step.")] = _O.step_size,
     step_gamma: Annotated[float, typer.Option(help="step schedule: rate factor per step.")] = _O.step_gamma,
@@ -198,7 +197,7 @@ def train_oneshot(
                                distill_features_weight),
             optimiser=dataclasses.replace(
                 _O, lr=lr, betas=parse_numbers(betas, 2, "--betas"), weight_decay=weight_decay,
-                schedule=schedule.value, step_size=step_size, step_gamma=step_gamma, clip=clip,
+                schedule=schedule, step_size=step_size, step_gamma=step_gamma, clip=clip,
             ),
             stage2_at=stage2_at, discr_force=discr_force, same_person=same_person, min_size=min_image,
             jitter=parse_numbers(jitter, 4, "--jitter"), teacher=teacher, batch_size=batch_size,

@@ -30,7 +30,8 @@ def _check(fg: np.ndarray, bg: np.ndarray, mask: np.ndarray) -> None:
 
 def _support(mask: np.ndarray, threshold: float = 0.0) -> tuple[int, int, int, int]:
     """Bounding rect ``(x, y, w, h)`` of ``mask > threshold``; w or h is 0 when it is empty."""
-    return cv2.boundingRect((mask > threshold).astype(np.uint8))
+    x, y, w, h = cv2.boundingRect((mask > threshold).astype(np.uint8))
+    return x, y, w, h
 
 
 def alpha_blend(fg: np.ndarray, bg: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -91,8 +92,8 @@ def poisson_blend(fg: np.ndarray, bg: np.ndarray, mask: np.ndarray) -> np.ndarra
         size = (max(round((x1 - x0) * scale), 3), max(round((y1 - y0) * scale), 3))
         small = [cv2.resize(img, size, interpolation=cv2.INTER_AREA) for img in (fg_w, bg_w, binary)]
         small_binary = np.where(small[2] > 127, 255, 0).astype(np.uint8)
-        correction = _clone_in_place(small[0], small[1], small_binary).astype(np.float32) - small[0]
-        correction = cv2.resize(correction, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+        small_correction = _clone_in_place(small[0], small[1], small_binary).astype(np.float32) - small[0]
+        correction = cv2.resize(small_correction, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
         cloned_w = np.clip(fg_w + correction + 0.5, 0, 255).astype(np.uint8)
         cloned_w[~inside] = bg_w[~inside]
     cloned = bg.copy()

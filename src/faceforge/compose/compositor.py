@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import cv2
@@ -22,7 +23,7 @@ from faceforge.types import AlignedFace
 SEAM_SMOOTHING = 0.25  # weight of the new frame in a track's running average of the seam correction
 
 
-def _check_name(kind: str, name: str, registry: dict[str, object]) -> None:
+def _check_name(kind: str, name: str, registry: Mapping[str, object]) -> None:
     if name not in registry:
         valid = ", ".join(sorted(registry))
         raise ValueError(f"unknown {kind} {name!r}; valid names: {valid}")

@@ -109,7 +109,7 @@ def _soften(hard: np.ndarray, erode_px: float, sigma_px: float) -> np.ndarray:
     if radius > 0:
         op = cv2.erode if erode_px > 0 else cv2.dilate
         hard = op(hard, _disc(radius))
-    soft = hard.astype(np.float32) * np.float32(1 / 255)
+    soft: np.ndarray = hard.astype(np.float32) * np.float32(1 / 255)
     if sigma_px > 0.3:
         soft = cv2.GaussianBlur(soft, (0, 0), sigma_px, borderType=cv2.BORDER_CONSTANT)
     return soft
@@ -221,7 +221,7 @@ def skin_mask(landmarks: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     points = _points(landmarks)
     skin = np.zeros((height, width), np.uint8)
     _fill(skin, [points[_OVAL]], (0, 0))
-    features = np.zeros_like(skin)
+    features: np.ndarray = np.zeros_like(skin)
     _fill(
         features,
         [points[eye] for eye in _EYES] + [points[brow] for brow in _BROWS] + [points[_MOUTH_OUTER]],

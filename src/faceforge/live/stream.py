@@ -19,7 +19,6 @@ from typing import Protocol
 
 import numpy as np
 
-from faceforge.live.sources import FrameSource
 from faceforge.media.video import VideoFrame
 from faceforge.pipeline.session import SwapSession
 from faceforge.pipeline.stream import assigned_batches
@@ -66,6 +65,15 @@ class LatestFrame:
             return frame
 
 
+class LiveInput(Protocol):
+    """Where live frames come from: a camera, file or stream (:class:`~faceforge.live.sources.FrameSource`)
+    or frames pushed by the UI (:class:`~faceforge.live.feed.PushedFrames`)."""
+
+    def frames(self, stop: threading.Event) -> Iterator[np.ndarray]:
+        """Frames as uint8 RGB as they arrive, until the input ends or ``stop`` is set."""
+        ...
+
+
 class FrameSink(Protocol):
     """Where swapped frames go: a window, a file or a stream."""
 
@@ -105,7 +113,7 @@ class LiveStats:
         )
 
 
-def _read(source: FrameSource, slot: LatestFrame, stats: LiveStats, stop: threading.Event) -> None:
+def _read(source: LiveInput, slot: LatestFrame, stats: LiveStats, stop: threading.Event) -> None:
     try:
         for image in source.frames(stop):
             frame = Captured(stats.frames_in, time.perf_counter(), image)
@@ -130,7 +138,7 @@ def _draw_meter(image: np.ndarray, fps: float, latency_ms: float) -> np.ndarray:
     return shown
 
 
-def run_live(session: SwapSession, source: FrameSource, sink: FrameSink, meter: bool = True) -> LiveStats:
+def run_live(session: SwapSession, source: LiveInput, sink: FrameSink, meter: bool = True) -> LiveStats:
     """Swap ``source`` into ``sink`` until the source ends or the sink is stopped; the run's counts.
 
     The session's video options apply, except that each frame is its own batch (waiting for a batch

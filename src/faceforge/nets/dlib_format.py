@@ -194,7 +194,8 @@ class _Reader:
 
     def alias(self) -> tuple[int, int, int, int]:
         self.version((1,), "an alias tensor")
-        return tuple(self.integer("an alias tensor dimension") for _ in range(4))  # type: ignore[return-value]
+        a, b, c, d = (self.integer("an alias tensor dimension") for _ in range(4))
+        return a, b, c, d
 
 
 def _split(params: np.ndarray, shapes: list[tuple[int, ...]], r: _Reader, what: str) -> list[np.ndarray]:

@@ -274,7 +274,7 @@ def _texture_choice(
 def _eye_openness(landmarks: np.ndarray, contour: np.ndarray) -> float:
     """Gap between the lids over the eye's width, for one eye ``contour`` ordered like _RIGHT_EYE."""
     upper, lower, outer, inner = (landmarks[contour[i]] for i in _EYE_GAP)
-    return float(np.linalg.norm(upper - lower) / max(np.linalg.norm(outer - inner), 1e-9))
+    return float(np.linalg.norm(upper - lower)) / max(float(np.linalg.norm(outer - inner)), 1e-9)
 
 
 def _eyes_to_keep(source_landmarks: np.ndarray, target_landmarks: np.ndarray, face: np.ndarray) -> np.ndarray:

@@ -4,11 +4,14 @@ read them without importing torch); :mod:`faceforge.training.optim` builds the o
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 from faceforge.errors import OptionError
 
-OPTIMISERS = ("adam", "adamw", "radam", "lion")
-SCHEDULES = ("constant", "cosine", "step")
+OptimiserName = Literal["adam", "adamw", "radam", "lion"]
+OPTIMISERS: tuple[OptimiserName, ...] = get_args(OptimiserName)
+ScheduleName = Literal["constant", "cosine", "step"]
+SCHEDULES: tuple[ScheduleName, ...] = get_args(ScheduleName)
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,14 +21,14 @@ class OptimiserConfig:
     on or off (``None``: use them where torch has them for the device). Lion ignores ``eps`` and wants a
     rate 3-10x smaller than Adam's."""
 
-    name: str = "adam"
+    name: OptimiserName = "adam"
     lr: float = 5e-5
     betas: tuple[float, float] = (0.5, 0.999)
     eps: float = 1e-7
     weight_decay: float = 0.0
     warmup: int = 0
     clip: float = 0.0
-    schedule: str = "constant"
+    schedule: ScheduleName = "constant"
     min_lr_ratio: float = 0.1  # cosine: the rate at the last iteration, as a fraction of ``lr``
     step_size: int = 5000  # step: the rate is multiplied by ``step_gamma`` every ``step_size`` iterations
     step_gamma: float = 0.2
