@@ -1,9 +1,11 @@
 """Typed options for a swap run, declared once.
 
-Each stage owns its options dataclass; ``SwapConfig`` gathers them, and each registered swapper declares
-its own options dataclass (``swappers.NAME.KEY`` keys: ``swappers.mesh.max_yaw``). The CLI, config files,
-``faceforge config show``, ``faceforge evaluate`` and the UI all walk :func:`swap_declarations`, and
-build a config with :func:`configured`; nothing reads options from global state.
+Each stage owns its options dataclass; ``SwapConfig`` gathers them, and each registered swapper and
+processor declares its own options dataclass (``swappers.NAME.KEY`` keys: ``swappers.mesh.max_yaw``;
+``processor_options.NAME.KEY``: ``processor_options.watermark.text``, flag ``--watermark-text``). The
+CLI, config files, ``faceforge config show``, ``faceforge evaluate`` and the UI all walk
+:func:`swap_declarations`, and build a config with :func:`configured`; nothing reads options from global
+state.
 
 This module is a leaf of the stages: it imports their option dataclasses, and no stage imports it back
 except the pipeline, which runs a whole config.
@@ -11,7 +13,7 @@ except the pipeline, which runs a whole config.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -28,6 +30,8 @@ from faceforge.swappers.registry import create_swapper, swapper_names, swapper_o
 
 #: The key prefix of a swapper's own options: ``swappers.mesh.shape``.
 SWAPPER_PREFIX = "swappers."
+#: The key prefix of a processor's own options: ``processor_options.watermark.text``.
+PROCESSOR_PREFIX = "processor_options."
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +110,52 @@ def _processor_names() -> list[str]:
     return processor_names()
 
 
+def _processor_options(name: str) -> type | None:
+    from faceforge.processors.registry import processor_entry
+
+    return processor_entry(name).options
+
+
+@dataclass(frozen=True, slots=True)
+class _Owned:
+    """Options that registered components own, one dataclass per component: keys ``PREFIX NAME . KEY``,
+    the values of a run in ``SwapConfig``'s mapping ``field`` by component name. A processor's flag
+    carries its name (``--watermark-text``): processors run together, so their keys could clash; a
+    swapper's does not (one swapper runs, see :mod:`faceforge.cli.declared`)."""
+
+    prefix: str
+    field: str
+    names: Callable[[], list[str]]
+    options: Callable[[str], type | None]
+    named_flags: bool
+
+    def of(self, config: SwapConfig, name: str) -> Any:
+        """Component ``name``'s options in ``config``: those set there, or its defaults (None when it
+        declares none)."""
+        chosen: Mapping[str, Any] = getattr(config, self.field)
+        if name in chosen:
+            return chosen[name]
+        kind = self.options(name)
+        return kind() if kind is not None else None
+
+    def declarations(self) -> list[DeclaredOption]:
+        found: list[DeclaredOption] = []
+        for name in self.names():
+            kind = self.options(name)
+            if kind is None:
+                continue
+            for opt in declared_options(kind, f"{self.prefix}{name}."):
+                if self.named_flags and opt.spec.flag is None:
+                    opt = replace(opt, spec=replace(opt.spec, flag=f"--{name}-{opt.flag[2:]}"))
+                found.append(opt)
+        return found
+
+
+_SWAPPERS = _Owned(SWAPPER_PREFIX, "swappers", swapper_names, swapper_options, named_flags=False)
+_PROCESSORS = _Owned(PROCESSOR_PREFIX, "processor_options", _processor_names, _processor_options, True)
+_OWNED = (_SWAPPERS, _PROCESSORS)
+
+
 @dataclass(frozen=True, slots=True)
 class SwapConfig:
     swapper: str = option("mesh", help="The swapper (a registered name).", choices=swapper_names)
@@ -124,16 +174,19 @@ class SwapConfig:
         "processors on the finished frame); the watermark, when on, runs last.",
         choices=_processor_names,
     )
+    #: Each processor's own options by processor name, like ``swappers`` (the watermark's text).
+    processor_options: Mapping[str, Any] = field(default_factory=dict)
     enhance: EnhanceOptions = field(default_factory=EnhanceOptions)  # --enhance face=NAME[:BLEND]
     overwrite: bool = False  # folders: images already in the output are skipped, so a rerun resumes
 
     def options_of(self, swapper: str) -> Any:
         """The options of ``swapper`` in this run: those set here, or its defaults (None when the
         swapper declares no options)."""
-        if swapper in self.swappers:
-            return self.swappers[swapper]
-        kind = swapper_options(swapper)
-        return kind() if kind is not None else None
+        return _SWAPPERS.of(self, swapper)
+
+    def processor_options_of(self, processor: str) -> Any:
+        """The options of ``processor`` in this run, as :meth:`options_of` for a swapper."""
+        return _PROCESSORS.of(self, processor)
 
     def create_swapper(self) -> Swapper:
         """The run's swapper, built with its options."""
@@ -142,32 +195,42 @@ class SwapConfig:
 
 def swap_declarations() -> list[DeclaredOption]:
     """Every option of a swap run: ``SwapConfig``'s, then each registered swapper's under
-    ``swappers.NAME.`` (plug-ins included, read now)."""
+    ``swappers.NAME.`` and each registered processor's under ``processor_options.NAME.`` (plug-ins
+    included, read now)."""
     found = declared_options(SwapConfig)
-    for name in swapper_names():
-        kind = swapper_options(name)
-        if kind is not None:
-            found.extend(declared_options(kind, f"{SWAPPER_PREFIX}{name}."))
+    for owned in _OWNED:
+        found.extend(owned.declarations())
     return found
+
+
+def _owner(key: str) -> tuple[_Owned, str, str] | None:
+    """For a component's own option key: who owns such keys, the component's name and the rest."""
+    for owned in _OWNED:
+        if key.startswith(owned.prefix):
+            name, _, rest = key[len(owned.prefix) :].partition(".")
+            return owned, name, rest
+    return None
 
 
 def configured(config: SwapConfig, values: Mapping[str, Any]) -> SwapConfig:
     """A copy of ``config`` with each dotted key of :func:`swap_declarations` set to its (parsed) value;
     each options dataclass rebuilt runs its own checks."""
     plain: dict[str, Any] = {}
-    per_swapper: dict[str, dict[str, Any]] = {}
+    per_component: dict[_Owned, dict[str, dict[str, Any]]] = {}
     for key, value in values.items():
-        if key.startswith(SWAPPER_PREFIX):
-            name, _, rest = key[len(SWAPPER_PREFIX) :].partition(".")
-            per_swapper.setdefault(name, {})[rest] = value
-        else:
+        found = _owner(key)
+        if found is None:
             plain[key] = value
+        else:
+            owned, name, rest = found
+            per_component.setdefault(owned, {}).setdefault(name, {})[rest] = value
     result: SwapConfig = with_values(config, plain)
-    if per_swapper:
-        swappers = dict(result.swappers)
-        for name, inner in per_swapper.items():
-            swappers[name] = with_values(result.options_of(name), inner)
-        result = replace(result, swappers=swappers)
+    for owned, by_name in per_component.items():
+        chosen = dict(getattr(result, owned.field))
+        for name, inner in by_name.items():
+            chosen[name] = with_values(owned.of(result, name), inner)
+        changes: dict[str, Any] = {owned.field: chosen}
+        result = replace(result, **changes)
     return result
 
 
@@ -175,17 +238,16 @@ def swap_settings(config: SwapConfig) -> dict[str, Any]:
     """Every option of :func:`swap_declarations` by dotted key, with its value in ``config``."""
     values: dict[str, Any] = {}
     for opt in swap_declarations():
-        value: Any = config
-        parts = opt.key.split(".")
-        if opt.key.startswith(SWAPPER_PREFIX):
-            value, parts = config.options_of(parts[1]), parts[2:]
-        for part in parts:
+        found = _owner(opt.key)
+        value: Any = config if found is None else found[0].of(config, found[1])
+        for part in (opt.key if found is None else found[2]).split("."):
             value = getattr(value, part)
         values[opt.key] = value
     return values
 
 
 __all__ = [
+    "PROCESSOR_PREFIX",
     "SWAPPER_PREFIX",
     "NeuralOptions",  # the ghost and onnx swappers' options, kept importable from here
     "SelectionOptions",

@@ -70,11 +70,21 @@ class EdgeMasker:
         self.inner.close()
 
 
+@dataclass(frozen=True, slots=True)
+class PassthroughOptions:
+    strength: float = option(1.0, help="How much of the frame the passthrough keeps.", min=0.0, max=1.0)
+
+    def __post_init__(self) -> None:
+        check_declared(self)
+
+
 class Passthrough:
+    """A frame processor from outside the package with options of its own."""
+
     name = "passthrough"
 
-    def __init__(self, options: object) -> None:
-        pass
+    def __init__(self, options: PassthroughOptions) -> None:
+        self.options = options
 
     def process(self, frames):
         return list(frames)
@@ -90,7 +100,7 @@ def plugins() -> Iterator[None]:
     try:
         with (
             registered_swapper("sketch", SketchSwapper, SketchOptions),
-            registered_processor("passthrough", Passthrough, "frame"),
+            registered_processor("passthrough", Passthrough, "frame", PassthroughOptions),
         ):
             yield
     finally:
@@ -103,10 +113,15 @@ def test_plugins_appear_in_swap_help_and_config_show(plugins: None) -> None:
     assert "--strokes" in text and "sketch: How many pencil strokes" in text and "--charcoal" in text
     assert "sketch" in text.split("--swapper", 1)[1].split("\n", 1)[0]  # a --swapper choice
     assert "passthrough" in text.split("--processors", 1)[1]
+    assert "--passthrough-strength" in text and "How much of the frame the passthrough keeps." in text
     assert "edge_test" in text.split("--mask ", 1)[1].split("\n", 1)[0]
-    code, text = invoke("config", "show", "--swapper", "sketch", "--strokes", "5", "--mask", "edge_test")
+    code, text = invoke(
+        "config", "show", "--swapper", "sketch", "--strokes", "5", "--mask", "edge_test",
+        "--passthrough-strength", "0.25",
+    )  # fmt: skip
     assert code == 0, text
     shown = settings(text)
+    assert shown["processor_options.passthrough.strength"] == ("0.25", "command line")
     assert shown["swappers.sketch.strokes"] == ("5", "command line")
     assert shown["swappers.sketch.charcoal"] == ("false", "default")
     assert shown["swapper"] == ('"sketch"', "command line")
@@ -118,6 +133,8 @@ def test_a_flag_of_another_swapper_is_refused(plugins: None) -> None:
     assert code == 2 and "--strokes is an option of the sketch swapper, not of mesh." in text
     code, text = invoke("config", "show", "--swapper", "sketch", "--strokes", "12")
     assert code == 2 and "swappers.sketch.strokes must be at most 9" in text
+    code, text = invoke("config", "show", "--passthrough-strength", "3")
+    assert code == 2 and "processor_options.passthrough.strength must be at most 1" in text
 
 
 def test_config_show_round_trips_and_flags_override_the_file(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ import pytest
 
 from faceforge.analysis.analyser import FaceAnalyser
 from faceforge.api import swap_image
-from faceforge.config import SwapConfig
+from faceforge.config import SwapConfig, configured
 from faceforge.geometry.pose import head_pose
 from faceforge.media.images import read_image, write_image
 from faceforge.media.provenance import read_tag
@@ -352,3 +352,16 @@ def test_watermark_marks_the_bottom_right_corner(testdata: Path) -> None:
     label_rows = changed(marked, plain).any(axis=1).nonzero()[0]
     label_cols = changed(marked, plain).any(axis=0).nonzero()[0]
     assert label_rows.min() > 0.85 * height and label_cols.min() > 0.3 * width
+
+
+def test_the_watermark_takes_its_own_options_from_the_config(testdata: Path) -> None:
+    """``processor_options.watermark.*`` (flags ``--watermark-text``, ``--watermark-opacity``) reach it."""
+    source, target = testdata / "face_frontal_a.jpg", read_image(testdata / "face_frontal_b.jpg")
+    marked = replace(SwapConfig(), watermark=True)
+    default = swap_image(source, target, config=marked)
+    other = configured(marked, {"processor_options.watermark.text": "CONSENTED DEMO"})
+    assert other.processor_options_of("watermark").text == "CONSENTED DEMO"
+    relabelled = swap_image(source, target, config=other)
+    assert changed(relabelled, default).any()
+    unseen = configured(marked, {"processor_options.watermark.opacity": 0.0})
+    assert np.array_equal(swap_image(source, target, config=unseen), swap_image(source, target))

@@ -44,6 +44,7 @@ PANELS = {
     "enhance": "Enhance",
     "watermark": "Output",
     "processors": "Output",
+    "processor_options": "Output",
 }
 
 

@@ -100,7 +100,9 @@ class SwapSession:
                 prepared = [self.swapper.prepare_source(None)]  # type: ignore[arg-type]
             else:
                 prepared = [self.swapper.prepare_source(identity) for identity in self.identities]
-            self.processors = ProcessorChain(self._processor_names(), enhance=self.config.enhance)
+            self.processors = ProcessorChain(
+                self._processor_names(), self.config.processor_options, enhance=self.config.enhance
+            )
             self.engine = SwapEngine(self.swapper, prepared, self.compositor, self.processors)
         except BaseException:
             self.close()
