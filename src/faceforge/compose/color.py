@@ -9,6 +9,7 @@ the statistics mean nothing and ``src`` comes back unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 import cv2
@@ -99,6 +100,18 @@ def reinhard(
     box = _support(src, ref, mask)
     if box is None:
         return src.copy()
+    return _reinhard_in(src, ref, mask, stats, strength, box)[0]
+
+
+def _reinhard_in(
+    src: np.ndarray,
+    ref: np.ndarray,
+    mask: np.ndarray,
+    stats: np.ndarray | None,
+    strength: float,
+    box: tuple[slice, slice],
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`reinhard` on the mask's ``box``, and ``ref``'s L*a*b* there (the shading fit reads it)."""
     inside = _inside(mask, stats, box)
     src_lab, ref_lab = to_lab(src[box]), to_lab(ref[box])
     src_mean, src_std = _stats(src_lab, inside)
@@ -110,7 +123,7 @@ def reinhard(
     np.clip(moved[..., 0], 0, 100, out=moved[..., 0])
     reach = _CHROMA_RANGE * ref_std[1:] + _CHROMA_SLACK
     np.clip(moved[..., 1:], ref_mean[1:] - reach, ref_mean[1:] + reach, out=moved[..., 1:])
-    return _write(src, box, from_lab(moved), mask)
+    return _write(src, box, from_lab(moved), mask), ref_lab
 
 
 def _match_lut(src_hist: np.ndarray, ref_hist: np.ndarray) -> np.ndarray:
@@ -162,13 +175,27 @@ def light_offset(
     box = _support(moved, ref, mask)
     if box is None:
         return None
+    return _offset_in(mask, stats, box, to_lab(moved[box]), to_lab(ref[box]))
+
+
+def _offset_in(
+    mask: np.ndarray,
+    stats: np.ndarray | None,
+    box: tuple[slice, slice],
+    moved_lab: np.ndarray,
+    ref_lab: np.ndarray,
+) -> np.ndarray | None:
+    """:func:`light_offset` from both faces' L*a*b* on the mask's ``box`` (all the fits sample lies
+    there; the planes still span the whole crop)."""
     inside = np.zeros(mask.shape[:2], np.uint8)
     inside[box] = _inside(mask, stats, box)
     sample = np.zeros_like(inside)
     sample[::2, ::2] = inside[::2, ::2]  # a quarter of the pixels fit a plane as well
-    fits = [
-        fit_surface(to_lab(image)[..., :1], sample, _MIN_SURFACE_SIGMA, degree=1) for image in (ref, moved)
-    ]
+    fits = []
+    for lab in (ref_lab, moved_lab):
+        lightness = np.zeros((*mask.shape[:2], 1), np.float32)
+        lightness[box] = lab[..., :1]
+        fits.append(fit_surface(lightness, sample, _MIN_SURFACE_SIGMA, degree=1))
     if fits[0] is None or fits[1] is None:
         return None
     return np.clip(fits[0][0][..., 0] - fits[1][0][..., 0], -SHADING_LIMIT, SHADING_LIMIT)
@@ -179,9 +206,39 @@ def relight(moved: np.ndarray, offset: np.ndarray, mask: np.ndarray) -> np.ndarr
     box = _support(moved, moved, mask)
     if box is None:
         return moved
-    moved_lab = to_lab(moved[box])
+    return _relight_in(moved, offset, mask, box, to_lab(moved[box]))
+
+
+def _relight_in(
+    moved: np.ndarray, offset: np.ndarray, mask: np.ndarray, box: tuple[slice, slice], moved_lab: np.ndarray
+) -> np.ndarray:
+    """:func:`relight` with ``moved``'s L*a*b* on the mask's ``box`` given (and changed in place)."""
     moved_lab[..., 0] = np.clip(moved_lab[..., 0] + offset[box], 0, 100)
     return _write(moved, box, from_lab(moved_lab), mask)
+
+
+def _shade(
+    src: np.ndarray,
+    ref: np.ndarray,
+    mask: np.ndarray,
+    stats: np.ndarray | None,
+    strength: float,
+    smooth: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> np.ndarray:
+    """:func:`reinhard`, :func:`light_offset` (through ``smooth`` when given) and :func:`relight` in
+    one, each face converted to L*a*b* once (the same values as the three calls: the box is the mask's
+    in all of them)."""
+    box = _support(src, ref, mask)
+    if box is None:
+        return src.copy()
+    moved, ref_lab = _reinhard_in(src, ref, mask, stats, strength, box)
+    moved_lab = to_lab(moved[box])
+    offset = _offset_in(mask, stats, box, moved_lab, ref_lab)
+    if offset is None:
+        return moved
+    if smooth is not None:
+        offset = smooth(offset)
+    return _relight_in(moved, offset, mask, box, moved_lab)
 
 
 def shading(
@@ -196,9 +253,7 @@ def shading(
     the dark side of dark faces. The source's detail stays; the offset is bounded by ``SHADING_LIMIT``.
     For video, :class:`TrackShading` smooths the offset per track.
     """
-    moved = reinhard(src, ref, mask, stats)
-    offset = light_offset(moved, ref, mask, stats)
-    return moved if offset is None else relight(moved, offset, mask)
+    return _shade(src, ref, mask, stats, 1.0)
 
 
 class TrackShading:
@@ -224,13 +279,11 @@ class TrackShading:
         stats: np.ndarray | None,
         track_id: int | None,
     ) -> np.ndarray:
-        moved = reinhard(src, ref, mask, stats, self._strength)
-        offset = light_offset(moved, ref, mask, stats)
-        if offset is None:
-            return moved
-        level = np.float32(offset[mask > 0.5].mean())
-        offset = self._tilts.update(track_id, offset - level) + level
-        return relight(moved, offset, mask)
+        def smooth(offset: np.ndarray) -> np.ndarray:
+            level = np.float32(offset[mask > 0.5].mean())
+            return self._tilts.update(track_id, offset - level) + level
+
+        return _shade(src, ref, mask, stats, self._strength, smooth)
 
     def reset(self) -> None:
         """Forget every track's light."""
