@@ -144,6 +144,7 @@ def test_the_cycle_finder_finds_a_loop() -> None:
     assert cycles({"a": {"b"}, "b": set()}) == []
 
 
+@pytest.mark.slow
 def test_no_import_cycle_between_packages() -> None:
     graph = import_graph()
     loops = cycles(package_graph(graph))
@@ -210,6 +211,7 @@ print("WALKED")
 """
 
 
+@pytest.mark.slow
 def test_no_command_help_loads_a_heavy_library() -> None:
     import subprocess
     import sys

@@ -110,6 +110,7 @@ def tiny_arcface_file(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_arcface_crop_identity_resizes_to_112_with_the_chosen_convention(tiny_arcface_file):
     torch.manual_seed(1)
     crops = torch.rand(2, 3, 224, 224) * 2 - 1

@@ -8,6 +8,8 @@ import pty
 import subprocess
 import sys
 
+import pytest
+
 SCRIPT = """
 import os
 import numpy as np
@@ -37,6 +39,7 @@ def _run_on_a_terminal() -> bytes:
     return seen
 
 
+@pytest.mark.slow
 def test_the_library_keeps_mediapipe_chatter_off_a_terminal() -> None:
     seen = _run_on_a_terminal()
     assert b"a real error line" in seen

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pytest
 from test_swap_diffusion import _write_lora
 from tiny_models import build_sd15
 from typer.testing import CliRunner
@@ -9,6 +10,7 @@ from typer.testing import CliRunner
 from faceforge.cli.diffusion import app
 
 
+@pytest.mark.slow
 def test_inspect_names_the_pipeline_and_refuses_what_does_not_fit(
     tiny_sd15: Path, tiny_sdxl: Path, tmp_path
 ) -> None:

@@ -83,6 +83,7 @@ def test_photo_swap_changes_only_the_masked_face(
     assert np.abs(result[support].astype(int) - target[support]).mean() > 2.0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fixture", ["tiny_sd15", "tiny_sdxl"])
 def test_lora_changes_the_output_and_scale_zero_does_not(
     request, fixture: str, analyser, photo, tmp_path
@@ -124,6 +125,7 @@ def test_strength_auto_scores_every_candidate(tiny_sd15: Path, analyser, photo) 
     assert np.array_equal(result.image, aligned.image)
 
 
+@pytest.mark.slow
 def test_folder_target(tiny_sd15: Path, testdata, photo, tmp_path) -> None:
     folder = tmp_path / "in"
     folder.mkdir()

@@ -164,6 +164,7 @@ def _killed_after_first_checkpoint(base: Path, photos: list[Path], output: Path,
         process.wait(timeout=30)
 
 
+@pytest.mark.slow
 def test_killed_training_resumes_exactly_and_the_lora_changes_the_swap_pipeline(
     tiny_sd15: Path, analyser, testdata, tmp_path
 ) -> None:
@@ -283,6 +284,7 @@ def test_bad_inputs_are_one_sentence(tiny_sd15: Path, testdata, tmp_path) -> Non
     assert (tmp_path / "d" / LORA_FILE).is_file() and "Best checkpoint: step 1" in done.output
 
 
+@pytest.mark.slow
 def test_sdxl_lora_trains_with_gradient_checkpointing_and_loads(
     tiny_sdxl: Path, analyser, testdata, tmp_path
 ) -> None:
@@ -295,6 +297,7 @@ def test_sdxl_lora_trains_with_gradient_checkpointing_and_loads(
     assert pipeline.get_list_adapters()["unet"] == ["source"]
 
 
+@pytest.mark.slow
 def test_validation_scores_every_checkpoint(tiny_sd15: Path, analyser, testdata, tmp_path) -> None:
     """With validation on, each checkpoint's fixed-seed inpaintings are scored (the tiny random model
     paints no face, so each is a miss) and the report names the chosen checkpoint."""

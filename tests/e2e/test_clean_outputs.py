@@ -62,6 +62,7 @@ def cut_video(testdata: Path, tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_truncated_video_is_swapped_with_a_warning(testdata: Path, tmp_path: Path, cut_video: Path) -> None:
     before = digests(testdata / SOURCE, cut_video)
     out = tmp_path / "out.mp4"
@@ -79,6 +80,7 @@ def test_truncated_video_is_swapped_with_a_warning(testdata: Path, tmp_path: Pat
     assert digests(testdata / SOURCE, cut_video) == before
 
 
+@pytest.mark.slow
 def test_truncated_video_fails_with_strict(testdata: Path, tmp_path: Path, cut_video: Path) -> None:
     before = digests(testdata / SOURCE, cut_video)
     out = tmp_path / "out.mp4"
@@ -123,6 +125,7 @@ def huge_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_huge_video_frames_are_refused_before_decoding(
     testdata: Path, tmp_path: Path, huge_video: Path
 ) -> None:
@@ -149,6 +152,7 @@ def test_huge_video_frames_are_refused_before_decoding(
 # ----- stale temporaries and `faceforge clean`
 
 
+@pytest.mark.slow
 def test_a_later_run_removes_stale_temporaries_only(testdata: Path, tmp_path: Path) -> None:
     dead = tmp_path / f"{TEMP_PREFIX}{dead_pid()}-0123456789ab-out.png"
     live = tmp_path / f"{TEMP_PREFIX}{os.getpid()}-0123456789ab-out.png"  # this test process: alive
@@ -233,6 +237,7 @@ def test_clean_of_a_missing_folder_is_one_sentence(tmp_path: Path) -> None:
 # ----- long names
 
 
+@pytest.mark.slow
 def test_a_249_character_output_name_is_written(testdata: Path, tmp_path: Path) -> None:
     out = tmp_path / ("n" * 245 + ".png")
     before = digests(testdata / SOURCE, testdata / TARGET)
@@ -266,6 +271,7 @@ def _paused_swap(testdata: Path, tmp_path: Path, where: str) -> tuple[subprocess
     return proc, marker, out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_signal_before_the_rename_leaves_nothing(
     testdata: Path, tmp_path: Path, sig: signal.Signals, code: int
@@ -280,6 +286,7 @@ def test_a_signal_before_the_rename_leaves_nothing(
     assert digests(testdata / SOURCE, testdata / TARGET) == before
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_during_the_rename_completes_the_output(
     testdata: Path, tmp_path: Path, sig: signal.Signals

@@ -129,6 +129,7 @@ def test_swap_help() -> None:
 # ----- successful runs
 
 
+@pytest.mark.slow
 def test_image_swap(testdata: Path, tmp_path: Path) -> None:
     output = tmp_path / "swapped.jpg"
     run = faceforge(
@@ -141,6 +142,7 @@ def test_image_swap(testdata: Path, tmp_path: Path) -> None:
     assert temp_files(tmp_path) == []
 
 
+@pytest.mark.slow
 def test_face_index_swaps_only_that_face(testdata: Path, tmp_path: Path) -> None:
     output = tmp_path / "group.png"
     target = testdata / "group_3faces.jpg"
@@ -152,6 +154,7 @@ def test_face_index_swaps_only_that_face(testdata: Path, tmp_path: Path) -> None
     assert columns.min() > 400 and columns.max() < 800
 
 
+@pytest.mark.slow
 def test_map_swaps_two_people_into_their_reference_people(testdata: Path, tmp_path: Path) -> None:
     """Main source -> the man in glasses (--reference), second source -> the woman (--map); the man on the
     left is left alone. Face boxes in group_3faces.jpg (x): 499-675, 914-1055, 1423-1597."""
@@ -183,6 +186,7 @@ def photo_folder(testdata: Path, tmp_path_factory) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_folder_swap_reports_failures_and_resumes(testdata: Path, photo_folder: Path, tmp_path: Path) -> None:
     output = tmp_path / "out"
     run = faceforge("swap", testdata / "face_frontal_a.jpg", photo_folder, "-o", output, "-q")
@@ -208,6 +212,7 @@ def test_folder_swap_reports_failures_and_resumes(testdata: Path, photo_folder: 
     assert temp_files(output) == []
 
 
+@pytest.mark.slow
 def test_video_swap(testdata: Path, tmp_path: Path) -> None:
     output = tmp_path / "swapped.mp4"
     run = faceforge(
@@ -327,6 +332,7 @@ BAD_CASES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", BAD_CASES)
 def test_bad_input_fails_cleanly(case: str, testdata: Path, tmp_path: Path) -> None:
     args, output, code, words = _bad_case(case, testdata, tmp_path)
@@ -377,6 +383,7 @@ def _start_and_stop(testdata: Path, folder: Path, sig: signal.Signals) -> tuple[
     return proc.returncode, stderr, output
 
 
+@pytest.mark.slow
 def test_sigint_leaves_nothing(testdata: Path, tmp_path: Path) -> None:
     code, stderr, output = _start_and_stop(testdata, tmp_path, signal.SIGINT)
     assert code == 130
@@ -385,6 +392,7 @@ def test_sigint_leaves_nothing(testdata: Path, tmp_path: Path) -> None:
     assert temp_files(tmp_path) == []
 
 
+@pytest.mark.slow
 def test_sigterm_leaves_nothing(testdata: Path, tmp_path: Path) -> None:
     code, stderr, output = _start_and_stop(testdata, tmp_path, signal.SIGTERM)
     assert not output.exists()
@@ -393,6 +401,7 @@ def test_sigterm_leaves_nothing(testdata: Path, tmp_path: Path) -> None:
     assert "Traceback" not in stderr and "terminated" in stderr
 
 
+@pytest.mark.slow
 def test_sigkill_never_leaves_a_file_under_the_final_name(testdata: Path, tmp_path: Path) -> None:
     """No cleanup can run after SIGKILL; the honest guarantee is that nothing that looks complete is
     left: at most a hidden ``.faceforge-tmp-*`` file. A second run then produces the whole video."""
@@ -411,6 +420,7 @@ def test_sigkill_never_leaves_a_file_under_the_final_name(testdata: Path, tmp_pa
 # ----- output rules (faceforge.outputs): never over an input, an existing output kept without -y
 
 
+@pytest.mark.slow
 def test_swap_output_rules(testdata: Path, tmp_path: Path) -> None:
     target = tmp_path / "target.jpg"
     target.write_bytes((testdata / FRONTAL_B).read_bytes())

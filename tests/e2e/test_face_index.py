@@ -14,6 +14,7 @@ import pytest
 FACEFORGE = Path(sys.executable).parent / "faceforge"
 
 
+@pytest.mark.slow
 def test_face_index_past_the_faces_says_how_many_there_are(testdata: Path, tmp_path: Path) -> None:
     target = testdata / "group_3faces.jpg"
     before = hashlib.sha256(target.read_bytes()).hexdigest()

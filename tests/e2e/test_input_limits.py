@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 FACEFORGE = Path(sys.executable).parent / "faceforge"
 
 
@@ -26,6 +28,7 @@ def _sentence(result: subprocess.CompletedProcess[str]) -> str:
     return text
 
 
+@pytest.mark.slow
 def test_max_faces_keeps_the_largest_and_counts_the_rest(testdata: Path, tmp_path: Path) -> None:
     faceset = tmp_path / "set"
     result = _run("faces", "extract", testdata / "group_3faces.jpg", "-o", faceset, "--max-faces", "2", "-q")
@@ -38,6 +41,7 @@ def test_max_faces_keeps_the_largest_and_counts_the_rest(testdata: Path, tmp_pat
     assert not (tmp_path / "other").exists()
 
 
+@pytest.mark.slow
 def test_an_oversized_model_folder_json_is_refused_before_reading(
     faceset_a: Path, faceset_b: Path, tmp_path: Path
 ) -> None:

@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from faceforge.outputs import OutputLock
 
 FACEFORGE = Path(sys.executable).parent / "faceforge"
@@ -39,6 +41,7 @@ def _sentence(result: subprocess.CompletedProcess[str]) -> str:
     return text
 
 
+@pytest.mark.slow
 def test_extract_into_its_own_media_folder_is_refused(testdata: Path, tmp_path: Path) -> None:
     media = tmp_path / "media"
     media.mkdir()
@@ -50,6 +53,7 @@ def test_extract_into_its_own_media_folder_is_refused(testdata: Path, tmp_path: 
     assert _digest(media) == before
 
 
+@pytest.mark.slow
 def test_preview_keeps_an_existing_sheet_and_refuses_a_second_writer(faceset_a: Path, tmp_path: Path) -> None:
     sheet = tmp_path / "sheet.png"
     sheet.write_bytes(b"an earlier sheet")
@@ -67,6 +71,7 @@ def test_preview_keeps_an_existing_sheet_and_refuses_a_second_writer(faceset_a: 
     assert sheet.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 def test_train_refuses_a_faceset_as_model_folder_and_a_busy_model_folder(
     faceset_a: Path, faceset_b: Path, tmp_path: Path
 ) -> None:

@@ -35,6 +35,7 @@ def _latest(model: Path) -> int | None:
     return data["saves"][data["latest"]]["iteration"] if data["latest"] else None
 
 
+@pytest.mark.slow
 def test_a_killed_training_resumes_from_its_last_save(facesets, tmp_path):
     a, b = facesets
     model = tmp_path / "model"
@@ -63,6 +64,7 @@ def test_a_killed_training_resumes_from_its_last_save(facesets, tmp_path):
     assert _latest(model) == saved + 3
 
 
+@pytest.mark.slow
 def test_nan_stop_and_rollback_from_the_command_line(facesets, tmp_path):
     a, b = facesets
     model = tmp_path / "model"
@@ -78,6 +80,7 @@ def test_nan_stop_and_rollback_from_the_command_line(facesets, tmp_path):
     assert "resuming at iteration 3" in ok.stdout and _latest(model) == 6
 
 
+@pytest.mark.slow
 def test_convert_a_clip_keeps_frames_and_audio(facesets, testdata, tmp_path):
     a, b = facesets
     model = tmp_path / "model"
@@ -108,6 +111,7 @@ def test_convert_a_clip_keeps_frames_and_audio(facesets, testdata, tmp_path):
     assert sourced.returncode == 2 and "With --model give only the target" in sourced.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scale", ["0", "-0.5"])
 def test_a_width_scale_of_zero_or_less_is_refused(tmp_path: Path, scale: str) -> None:
     """--width-scale 0 trained a one-channel model with exit 0: now one sentence, exit 2, no model folder."""

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from enhancer_toys import face_enhancer_model, upscaler_model
 
 from faceforge.media.images import read_image
@@ -19,6 +20,7 @@ def swap(testdata: Path, output: Path, enhance: str) -> subprocess.CompletedProc
     return subprocess.run(command, capture_output=True, text=True)
 
 
+@pytest.mark.slow
 def test_swap_runs_the_enhance_steps(testdata: Path, tmp_path: Path) -> None:
     face = face_enhancer_model(tmp_path / "face.onnx", 512, gain=1.0)
     frame = upscaler_model(tmp_path / "x2.onnx", 2)

@@ -83,6 +83,7 @@ def test_an_image_swap_runs_face_then_frame_steps_then_the_watermark(testdata: P
     assert tag["processors"] == [f"face={face}:0.5", f"frame={upscaler}:1", "watermark"]
 
 
+@pytest.mark.slow
 def test_a_video_swap_with_a_frame_enhancer_writes_the_larger_frames(
     testdata: Path, tmp_path: Path, toys
 ) -> None:

@@ -16,6 +16,7 @@ def _invoke(*args: str):
     return CliRunner().invoke(app, ["evaluate", *args], env={"COLUMNS": "200"})
 
 
+@pytest.mark.slow
 def test_evaluate_command_writes_a_report(tmp_path: Path, testdata: Path) -> None:
     pairs = tmp_path / "pairs.csv"
     pairs.write_text(f"source,target\n{testdata / 'face_frontal_a.jpg'},{testdata / 'face_frontal_b.jpg'}\n")

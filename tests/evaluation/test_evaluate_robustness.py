@@ -8,6 +8,7 @@ import hashlib
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from faceforge.cli.main import app
@@ -21,6 +22,7 @@ def _digests(*paths: Path) -> dict[Path, str]:
     return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
 
 
+@pytest.mark.slow
 def test_a_corrupt_photo_skips_its_pair_and_the_rest_is_reported(tmp_path: Path, testdata: Path) -> None:
     good_source, good_target = testdata / "face_frontal_a.jpg", testdata / "face_frontal_b.jpg"
     corrupt = tmp_path / "broken.jpg"

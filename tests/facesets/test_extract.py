@@ -75,6 +75,7 @@ def test_clip_gives_one_aligned_face_per_frame(clip_faceset: Path) -> None:
         assert source.done and source.next_frame == 90
 
 
+@pytest.mark.slow
 def test_killed_extract_resumes_to_the_same_faceset(
     clip_faceset: Path, testdata: Path, tmp_path: Path
 ) -> None:
@@ -180,6 +181,7 @@ def test_collage_identity_groups_separate_the_four_people(tmp_path: Path, testda
         assert clean_faceset(store).rows_removed == 0
 
 
+@pytest.mark.slow
 def test_cli_stats_preview_and_bad_index(clip_faceset: Path, tmp_path: Path) -> None:
     stats = _cli("faces", "stats", clip_faceset, "--json")
     assert stats.returncode == 0, stats.stderr

@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 from faceset_cli import run_cli
 
 from faceforge.facesets.store import FacesetStore
@@ -16,6 +17,7 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+@pytest.mark.slow
 def test_one_bad_file_does_not_abort_the_extraction(testdata: Path, tmp_path: Path, unchanged) -> None:
     media = tmp_path / "media"
     media.mkdir()
@@ -46,6 +48,7 @@ def test_one_bad_file_does_not_abort_the_extraction(testdata: Path, tmp_path: Pa
     check()
 
 
+@pytest.mark.slow
 def test_every_input_bad_is_an_input_error(tmp_path: Path) -> None:
     media = tmp_path / "media"
     media.mkdir()

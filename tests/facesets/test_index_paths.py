@@ -117,6 +117,7 @@ def test_sort_renames_everything_in_one_step(photo_faceset: Path, testdata: Path
     check()
 
 
+@pytest.mark.slow
 def test_sort_refuses_to_overwrite_a_file_the_index_does_not_know(photo_faceset: Path, unchanged) -> None:
     key = _first_key(photo_faceset)
     (photo_faceset / "faces" / f"00000_{key}.jpg").write_bytes(b"a user's own file")
@@ -153,6 +154,7 @@ with FacesetStore.open(Path(sys.argv[1]), write=True) as store:
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stage", ["phase one", "phase two", "after the index commit"])
 def test_a_sort_killed_mid_way_is_settled_when_the_faceset_is_next_opened(
     photo_faceset: Path, stage: str

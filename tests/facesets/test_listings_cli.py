@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from faceset_cli import run_cli
 
 STATS_KEYS = {
@@ -15,6 +16,7 @@ STATS_KEYS = {
 STATS_LABELS = ("faces", "groups", "yaw", "pitch", "pose coverage", "sharpness", "identity purity")
 
 
+@pytest.mark.slow
 def test_stats_reads_as_sentences_at_80_columns_and_as_json(photo_faceset: Path) -> None:
     table = run_cli("faces", "stats", photo_faceset)
     assert table.returncode == 0, table.stderr
@@ -30,6 +32,7 @@ def test_stats_reads_as_sentences_at_80_columns_and_as_json(photo_faceset: Path)
     assert "°" in next(line for line in lines if line.startswith("yaw"))
 
 
+@pytest.mark.slow
 def test_compare_fits_80_columns_and_gives_json(testdata: Path) -> None:
     images = [
         testdata / "face_frontal_a.jpg",
@@ -48,6 +51,7 @@ def test_compare_fits_80_columns_and_gives_json(testdata: Path) -> None:
     assert same["distance"] == 0.0 and same["same_person"] and not first["same_person"]
 
 
+@pytest.mark.slow
 def test_quiet_silences_the_summary_but_not_an_error(photo_faceset: Path) -> None:
     quiet = run_cli("faces", "clean", photo_faceset, "-q")
     assert quiet.returncode == 0 and quiet.stdout == "" and quiet.stderr == ""

@@ -6,11 +6,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from faceset_cli import run_cli
 
 from faceforge.facesets.lock import WriterLock
 
 
+@pytest.mark.slow
 def test_a_second_writer_is_refused_naming_the_holder(photo_faceset: Path, testdata: Path, unchanged) -> None:
     check = unchanged(photo_faceset)
     with WriterLock(photo_faceset, f"The faceset {photo_faceset}"):

@@ -57,6 +57,7 @@ def test_e4e_layout_equals_the_reference_key_list() -> None:
     assert ours == [(key, shape) for key, shape in reference.items() if key.startswith("encoder.")]
 
 
+@pytest.mark.slow
 def test_256_generator_from_a_train_py_checkpoint_without_noise_buffers(tmp_path: Path) -> None:
     """550000.pt's case: g_ema without the 13 noise maps, 'args' a pickled argparse Namespace."""
     layout = _reference("stylegan2_generator_keys.json")["256_cm2"]["state_dict"]
@@ -72,6 +73,7 @@ def test_256_generator_from_a_train_py_checkpoint_without_noise_buffers(tmp_path
     assert torch.equal(state["convs.3.conv.weight"], g_ema["convs.3.conv.weight"])
 
 
+@pytest.mark.slow
 def test_1024_generator_without_kernels_keeps_its_latent_avg(tmp_path: Path) -> None:
     layout = _reference("stylegan2_generator_keys.json")["ffhq_1024_cm2"]["state_dict"]
     g_ema = {key: value for key, value in _random_state(layout).items() if not key.endswith(".kernel")}

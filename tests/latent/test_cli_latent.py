@@ -56,6 +56,7 @@ def _run(*args: str | Path):
     return runner.invoke(app, ["latent", *map(str, args)], catch_exceptions=False)
 
 
+@pytest.mark.slow
 def test_invert_mix_and_swap(checkpoints, testdata: Path, tmp_path: Path) -> None:
     photos = [testdata / "face_frontal_a.jpg", testdata / "face_lookup_g.jpg"]
     out = tmp_path / "latents"
@@ -107,6 +108,7 @@ def test_invert_mix_and_swap(checkpoints, testdata: Path, tmp_path: Path) -> Non
     assert rows.min() > 20 and cols.min() > 20 and cols.max() < before.shape[1] - 20
 
 
+@pytest.mark.slow
 def test_swap_grid_with_an_arcface_identity(checkpoints, testdata: Path, tmp_path: Path) -> None:
     photos = [testdata / "face_frontal_a.jpg", testdata / "face_darkskin_i.jpg"]
     grid = tmp_path / "grid.png"

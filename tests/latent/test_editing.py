@@ -44,6 +44,7 @@ def pair(photo, analyser):
     )
 
 
+@pytest.mark.slow
 def test_inversion_reproduces_a_sample_of_known_latent(editor: LatentEditor) -> None:
     """Pixel and MS-SSIM terms only (the dlib features need a face): from the average latent to a
     generator's own sample, the reconstruction error falls under 5 % of where it started."""
@@ -99,6 +100,7 @@ def test_mixing_rows_changes_exactly_those_layers_styles(editor: LatentEditor) -
         mix_latents(person, reference, MixOptions(first=11, last=18))
 
 
+@pytest.mark.slow
 def test_identity_swap_moves_toward_the_source_and_keeps_the_background(editor: LatentEditor, pair) -> None:
     (target, target_aligned), (_, source_aligned) = pair
     targets, sources = face_inputs([target_aligned]), face_inputs([source_aligned])
@@ -126,6 +128,7 @@ def test_identity_swap_moves_toward_the_source_and_keeps_the_background(editor: 
     compositor.close()
 
 
+@pytest.mark.slow
 def test_arcface_identity_swap_lowers_the_arcface_distance(editor: LatentEditor, pair) -> None:
     """With an ArcFace network (a small random iResNet in the insightface layout, loaded the way user
     weights are), the identity term is the distance between its normalised embeddings."""

@@ -40,6 +40,7 @@ def test_the_slot_keeps_the_newest_frame_and_says_what_it_replaced():
     assert slot.take() is None
 
 
+@pytest.mark.slow
 def test_a_file_as_camera_every_frame_is_out_or_dropped(session: SwapSession, testdata: Path, tmp_path: Path):
     output = tmp_path / "live.mp4"
     source = FrameSource(str(testdata / CLIP))
@@ -90,6 +91,7 @@ def test_a_missing_input_is_one_sentence(tmp_path: Path):
         FrameSource(str(tmp_path / "nothing.mp4"))
 
 
+@pytest.mark.slow
 def test_the_command_prints_the_counts(testdata: Path, tmp_path: Path):
     output = tmp_path / "live.mp4"
     command = [sys.executable, "-m", "faceforge", "live", str(testdata / "face_frontal_b.jpg")]

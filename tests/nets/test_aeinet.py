@@ -88,6 +88,7 @@ def ghost_1block_state():
     return _random_state(shapes, torch.Generator().manual_seed(1))
 
 
+@pytest.mark.slow
 def test_a_full_size_random_checkpoint_loads_strictly(ghost_1block_state):
     config = aeinet_config_from_state_dict(ghost_1block_state)
     assert config == AEINetConfig("unet", num_blocks=1)

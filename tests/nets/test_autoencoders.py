@@ -45,6 +45,7 @@ def test_each_architecture_builds_with_the_right_outputs(arch):
         model(x, "c")
 
 
+@pytest.mark.slow
 def test_named_layouts():
     assert ARCHITECTURES["dfaker"].input_size == 64 and ARCHITECTURES["dfaker"].output_size == 128
     assert ARCHITECTURES["dfaker"].learn_mask and ARCHITECTURES["iae"].intermediate

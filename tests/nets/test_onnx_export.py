@@ -26,6 +26,7 @@ def tiny_model() -> AEINet:
     return model.train()
 
 
+@pytest.mark.slow
 def test_the_export_runs_in_onnxruntime_and_matches_pytorch(tiny_model, tmp_path):
     path = export_aeinet_onnx(tiny_model, tmp_path / "ghost.onnx")
     assert path == tmp_path / "ghost.onnx" and [p.name for p in tmp_path.iterdir()] == ["ghost.onnx"]

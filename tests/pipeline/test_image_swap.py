@@ -177,6 +177,7 @@ def _mouth_after_swap(
     return source_open, target_open, output_open
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("source", CLOSED_MOUTH_SOURCES)
 def test_expression_follows_target(source: str, testdata: Path, analyser: FaceAnalyser, open_mouth) -> None:
     """Open mouth on the target (face_lookup_g), closed mouth on the source, default options: the output's

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from faceforge.config import SwapConfig
 from faceforge.media.provenance import read_tag
@@ -41,6 +42,7 @@ class PluginMesh(MeshSwapper):
     name = "plugin-mesh"
 
 
+@pytest.mark.slow
 def test_preview_frame_is_the_video_frame(testdata: Path, tmp_path: Path) -> None:
     recorders: list[Recorder] = []
 

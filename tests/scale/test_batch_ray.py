@@ -36,6 +36,7 @@ def _untimed(tag: dict | None) -> dict:
     return {key: value for key, value in tag.items() if key != "created"}
 
 
+@pytest.mark.slow
 def test_folder_batch_equals_the_local_folder_swap(local_ray, testdata: Path, tmp_path: Path) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
@@ -73,6 +74,7 @@ def test_folder_batch_equals_the_local_folder_swap(local_ray, testdata: Path, tm
     assert rows["face_frontal_b.jpg"].attempts == 1 and rows["broken.jpg"].attempts == 2
 
 
+@pytest.mark.slow
 def test_two_segment_video_equals_the_plain_run_frame_for_frame(
     local_ray, clip: Path, testdata: Path, tmp_path: Path
 ) -> None:
@@ -110,6 +112,7 @@ def test_two_segment_video_equals_the_plain_run_frame_for_frame(
     assert [row.detail["frames"] for row in segments] == [22, 38]
 
 
+@pytest.mark.slow
 def test_keyframe_cuts_split_one_shot_with_exact_timing_and_nearly_equal_pixels(
     local_ray, testdata: Path, tmp_path: Path
 ) -> None:
@@ -153,6 +156,7 @@ def test_keyframe_cuts_split_one_shot_with_exact_timing_and_nearly_equal_pixels(
     assert max(after) < 0.5 and np.mean(after) < 0.2
 
 
+@pytest.mark.slow
 def test_extract_on_workers_merges_into_one_faceset_like_a_local_extract(
     local_ray, testdata: Path, tmp_path: Path
 ) -> None:

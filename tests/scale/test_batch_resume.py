@@ -74,6 +74,7 @@ def _six_image_job(testdata: Path, tmp_path: Path) -> tuple[Path, Path, list[str
     )
 
 
+@pytest.mark.slow
 def test_killed_worker_then_rerun_finishes_without_redoing_done_tasks(testdata: Path, tmp_path: Path) -> None:
     folder, output, command, env = _six_image_job(testdata, tmp_path)
 

@@ -47,6 +47,7 @@ def test_inputs_from_files_folders_and_a_manifest(testdata: Path, tmp_path: Path
         expand([tmp_path / "bad.csv"])
 
 
+@pytest.mark.slow
 def test_a_long_video_becomes_segment_tasks_and_one_join(testdata: Path, tmp_path: Path) -> None:
     video = testdata / "talking_audio.mp4"
     plan = swap_plan(expand([video]), tmp_path, segment_seconds=0.5)  # scene cuts at frames 22 and 93

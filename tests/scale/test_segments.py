@@ -18,6 +18,7 @@ from faceforge.scale.cuts import scene_segments
 from faceforge.scale.video import rendered_segment
 
 
+@pytest.mark.slow
 def test_cut_points_are_the_scene_cuts_after_each_multiple(clip: Path, testdata: Path) -> None:
     assert scene_segments(clip, 0) == [Segment(0, 0, None, 0, 60)]
     two = scene_segments(clip, 0.5)
@@ -48,6 +49,7 @@ def test_a_segment_that_does_not_decode_to_its_planned_frames_is_refused(clip: P
         list(read_segment(clip, Segment(1, start, None, 30, 20)))
 
 
+@pytest.mark.slow
 def test_a_segment_renders_every_frame_as_the_plain_run_does(clip: Path, testdata: Path) -> None:
     """From the scene cut on, the follower's, selector's and compositor's state depend on the frames from
     the cut only: the segment's rendered frames equal the plain run's, bit for bit. Cut anywhere else

@@ -177,6 +177,7 @@ def test_end_to_end_the_face_changes_and_the_background_does_not(options, photo,
     np.testing.assert_array_equal(result[outside], target[outside])
 
 
+@pytest.mark.slow
 def test_the_onnx_backend_matches_torch_and_exports_once(
     options, swapper, targets, faces, tmp_path, monkeypatch
 ):

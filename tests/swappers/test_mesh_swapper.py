@@ -91,6 +91,7 @@ def _jaw_and_mouth(analyser, image):
     return float(jaw), float(np.linalg.norm(p[13] - p[14]) / np.linalg.norm(p[10] - p[152]))
 
 
+@pytest.mark.slow
 def test_shape_moves_the_output_jaw_toward_the_source_and_keeps_the_mouth(analyser, photo):
     """face_frontal_b (jaw 1.16 eye spacings) on face_frontal_a (1.32): measured in the composed output,
     1.29 with shape off, 1.26 at the default 0.5, 1.22 at 1. On face_lookup_g (mouth open 0.060 of the face

@@ -289,6 +289,7 @@ def faceforge(*args: object) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_cli_swaps_the_face_and_leaves_the_background(models, testdata, tmp_path, target_face) -> None:
     output = tmp_path / "swapped.png"
     run = faceforge(
@@ -309,6 +310,7 @@ def test_cli_swaps_the_face_and_leaves_the_background(models, testdata, tmp_path
     assert outside.sum() > 0.2 * outside.size and np.array_equal(after[outside], before[outside])
 
 
+@pytest.mark.slow
 def test_cli_bad_weights_exit_6_with_one_line(models, testdata, tmp_path) -> None:
     output = tmp_path / "swapped.png"
     run = faceforge(

@@ -9,6 +9,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 spec = importlib.util.spec_from_file_location("lean_mediapipe", ROOT / "tools" / "lean_mediapipe.py")
@@ -96,6 +98,7 @@ print("swapped", result.shape, sorted(m for m in sys.modules if m.split(".")[0] 
 """
 
 
+@pytest.mark.slow
 def test_faceforge_mediapipe_paths_run_without_jax_and_sounddevice(testdata: Path) -> None:
     run = subprocess.run(
         [sys.executable, "-c", BLOCKED_RUN, testdata / "face_frontal_a.jpg", testdata / "face_frontal_b.jpg"],

@@ -42,6 +42,7 @@ def _train(config: TrainConfig, a: Path, b: Path, out: Path) -> Trainer:
     return trainer
 
 
+@pytest.mark.slow
 def test_resume_gives_the_same_weights_as_an_uninterrupted_run(faceset_a, faceset_b, tmp_path):
     # 13 and 10 faces in batches of 4: iteration 5 stops mid-epoch in both streams. The split run loads
     # in a background worker, the whole one in-process: the batches must not depend on that either.

@@ -69,6 +69,7 @@ def _whole_batch(trainer: Trainer) -> dict[str, dict[str, torch.Tensor]]:
     return out
 
 
+@pytest.mark.slow
 def test_two_gloo_ranks_average_to_the_whole_batch_gradients(faceset_a, faceset_b, tmp_path):
     config = dataclasses.replace(_config(), batch_size=WORLD * PER_RANK)
     single = Trainer(config, faceset_a, faceset_b, tmp_path / "single", device="cpu", tensorboard=False)

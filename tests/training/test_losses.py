@@ -137,6 +137,7 @@ def _batches(loader, count):
     return out[:count]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
 def test_training_lowers_the_loss(arch, faceset_a, faceset_b):
     """30 Adam steps (batch 4 per side, 1/8 width) on the tiny facesets lower the loss on fixed samples."""

@@ -64,6 +64,7 @@ def test_an_infinite_loss_stops_too(faceset_a, faceset_b, tmp_path):
         trainer.run()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["bf16", "fp16"])
 def test_amp_paths_train_on_cpu(faceset_a, faceset_b, tmp_path, mode):
     trainer = Trainer(_config(amp=mode, iterations=3, save_every=3), faceset_a, faceset_b, tmp_path,
@@ -85,6 +86,7 @@ def test_amp_defaults(monkeypatch):
     assert resolve_amp("fp16", torch.device("cuda")) == (torch.float16, True)
 
 
+@pytest.mark.slow
 def test_previews_tensorboard_and_console_line(faceset_a, faceset_b, tmp_path):
     from io import StringIO
 
@@ -131,6 +133,7 @@ def test_a_signal_finishes_the_iteration_saves_and_stops(faceset_a, faceset_b, t
     assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers  # restored
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("optimiser", ["adamw", "radam", "lion"])
 def test_loss_falls_with_each_optimiser(faceset_a, faceset_b, tmp_path, optimiser):
     lr = 1e-4 if optimiser == "lion" else 1e-3

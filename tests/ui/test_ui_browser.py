@@ -67,6 +67,7 @@ def test_default_bind_is_loopback_and_the_url_is_printed(ui_server):
     assert listening_addresses(ui_server.port) == {"127.0.0.1"}
 
 
+@pytest.mark.slow
 def test_image_swap_from_upload_to_download(
     page: Page, ui_server, testdata: Path, screenshots: Path, tmp_path
 ):
@@ -118,6 +119,7 @@ def test_image_swap_from_upload_to_download(
     page.locator("#opt-processors").wait_for()
 
 
+@pytest.mark.slow
 def test_compare_renders_each_option_set_with_its_metrics(page: Page, testdata: Path, screenshots: Path):
     page.reload()
     upload(page, "#sources", testdata / "face_frontal_b.jpg")
@@ -156,6 +158,7 @@ def wait_until(condition, what: str, limit_s: float = 60.0) -> None:
         time.sleep(0.2)
 
 
+@pytest.mark.slow
 def test_a_reloaded_page_leaves_no_uploads_behind(page: Page, ui_server, testdata: Path):
     page.reload()
     before = session_folders(ui_server)
@@ -167,6 +170,7 @@ def test_a_reloaded_page_leaves_no_uploads_behind(page: Page, ui_server, testdat
     wait_until(lambda: not (mine & session_folders(ui_server)), "the old page's upload folder is removed")
 
 
+@pytest.mark.slow
 def test_bad_uploads_are_one_visible_sentence(page: Page, ui_server, tmp_path, screenshots: Path):
     page.reload()
     notes = tmp_path / "notes.txt"
@@ -184,6 +188,7 @@ def test_bad_uploads_are_one_visible_sentence(page: Page, ui_server, tmp_path, s
     assert "Traceback" not in text and "Exception" not in text
 
 
+@pytest.mark.slow
 def test_video_swap_keeps_frames_and_audio(
     page: Page, ui_server, testdata: Path, screenshots: Path, tmp_path
 ):
@@ -210,6 +215,7 @@ def test_video_swap_keeps_frames_and_audio(
     assert read_tag(saved) is not None
 
 
+@pytest.mark.slow
 def test_every_tab_opens(page: Page, screenshots: Path):
     page.reload()
     for tab, element in [
@@ -225,6 +231,7 @@ def test_every_tab_opens(page: Page, screenshots: Path):
     assert "Error" not in page.locator("body").inner_text()
 
 
+@pytest.mark.slow
 def test_a_swappers_own_options_show_while_it_is_chosen(page: Page, screenshots: Path):
     """The mesh swapper's max_yaw (declared on its own options, not on SwapConfig) has a control in the
     swappers.mesh group; choosing ghost shows ghost's group (its backend) and hides mesh's."""
@@ -263,6 +270,7 @@ def fake_camera_file(clip: Path, path: Path, frames: int = 30) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_live_tab_swaps_the_browser_webcam(
     playwright, ui_server, testdata: Path, tmp_path: Path, screenshots: Path, step_ms: int
 ):

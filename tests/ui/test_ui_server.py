@@ -44,6 +44,7 @@ def test_bind_rules():
         check_bind("127.0.0.1", 70000, None)
 
 
+@pytest.mark.slow
 def test_with_auth_nothing_is_served_before_the_login(tmp_path: Path):
     import http.cookiejar
     import urllib.error

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from faceforge.media.images import read_image
 from faceforge.training.preview import write_preview
@@ -45,6 +46,7 @@ def _wait_for(done, what: str, limit_s: float = 240.0) -> None:
         time.sleep(0.2)
 
 
+@pytest.mark.slow
 def test_start_stop_and_resume_a_real_training(faceset_a: Path, faceset_b: Path, tmp_path: Path):
     tab = TrainTab()
     model = tmp_path / "model"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from faceforge.cli.main import app
@@ -27,6 +28,7 @@ def test_prepare_reports_what_it_did_and_resumes(prepared, photo_folder):
     )
 
 
+@pytest.mark.slow
 def test_train_stops_on_nan_with_exit_7_resumes_and_keeps_its_layout(oneshot_dataset, tmp_path):
     model = str(tmp_path / "model")
     result = _faceforge(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
+import pytest
 import torch
 import torch.multiprocessing as mp
 
@@ -44,6 +45,7 @@ def _rank(rank: int, port: int, dataset: str, out: str) -> None:
         shutdown(ctx)
 
 
+@pytest.mark.slow
 def test_two_gloo_ranks_train_together_and_agree_on_the_weights(oneshot_dataset, tmp_path):
     mp.start_processes(_rank, args=(_free_port(), str(oneshot_dataset), str(tmp_path)), nprocs=WORLD,
                        join=True, start_method="spawn")  # fmt: skip

@@ -30,6 +30,7 @@ def teacher_file(tmp_path):
     return path
 
 
+@pytest.mark.slow
 def test_distillation_lowers_the_student_teacher_distance(oneshot_dataset, tiny, teacher_file, tmp_path):
     # The student (half the width, one AAD block instead of two) learns only from the teacher here: every
     # GHOST term is off.

@@ -26,6 +26,7 @@ def _trainer(config, dataset: Path, out: Path, tensorboard: bool = False, **kwar
     return OneshotTrainer(config, dataset, out, device="cpu", tensorboard=tensorboard, **kwargs)
 
 
+@pytest.mark.slow
 def test_generator_losses_fall_over_a_few_dozen_iterations(oneshot_dataset, tiny, tmp_path):
     # Same-person pairs without jitter: the reconstruction term counts in every batch and sees stable
     # colours. Seeded, so the run is the same every time; the margins are far from what it measures
@@ -53,6 +54,7 @@ def _optimiser_tensors(optimizer: torch.optim.Optimizer) -> dict[str, torch.Tens
     return {f"{k}.{name}": value for k, entry in state.items() for name, value in entry.items()}
 
 
+@pytest.mark.slow
 def test_save_and_resume_continue_bit_identically(oneshot_dataset, tiny, tmp_path):
     config = tiny(iterations=4, save_every=2)  # every loss term, the discriminator and the dlib identity
     whole = _trainer(config, oneshot_dataset, tmp_path / "whole")
@@ -72,6 +74,7 @@ def test_save_and_resume_continue_bit_identically(oneshot_dataset, tiny, tmp_pat
     assert report.last_losses == whole_report.last_losses and {"adv", "id", "d"} <= report.last_losses.keys()
 
 
+@pytest.mark.slow
 def test_the_model_folder_loads_as_the_ghost_swapper_reads_it(oneshot_dataset, tiny, tmp_path):
     trainer = _trainer(tiny(iterations=1, save_every=1), oneshot_dataset, tmp_path)
     trainer.run()
@@ -91,6 +94,7 @@ def test_the_model_folder_loads_as_the_ghost_swapper_reads_it(oneshot_dataset, t
         assert torch.equal(model(batch["target"][:1], z_id)[0], expected)
 
 
+@pytest.mark.slow
 def test_nan_stops_with_exit_code_7_and_rollback_resumes(oneshot_dataset, tiny, tmp_path):
     hooks = TrainHooks(loss=lambda it, loss: loss * torch.nan if it == 3 else loss)
     config = tiny(iterations=4, save_every=2, snapshot_every=2, losses=LossWeights(id=0))
@@ -114,6 +118,7 @@ def test_nan_stops_with_exit_code_7_and_rollback_resumes(oneshot_dataset, tiny, 
     assert resumed.iteration == 2 and resumed.run().iteration == 4
 
 
+@pytest.mark.slow
 def test_stage_two_turns_the_eye_loss_on_and_stays(oneshot_dataset, tiny, tmp_path):
     buffer = StringIO()
     config = tiny(iterations=4, save_every=2, stage2_at=2, preview_every=4, log_every=1,
