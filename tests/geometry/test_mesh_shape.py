@@ -1,10 +1,12 @@
-"""Identity shape on real faces: the outline moves toward the source's, the features do not move."""
+"""Identity shape on real faces: outline, eyes and lips move toward the source's; the target's mouth
+opening and eye openness stay."""
 
 import numpy as np
 import pytest
 
 from faceforge.geometry.alignment import TEMPLATES, align_face
-from faceforge.geometry.mesh_shape import protected_points, shape_offsets
+from faceforge.geometry.mesh_shape import INNER_LIPS, RIGHT_EYE, shape_offsets
+from faceforge.geometry.mesh_symmetry import MESH_MIRROR
 from faceforge.geometry.mesh_topology import FACE_OVAL
 
 
@@ -18,18 +20,62 @@ def _jaw_ratio(points: np.ndarray) -> float:
     return float(np.linalg.norm(points[172] - points[397]) / np.linalg.norm(points[33] - points[263]))
 
 
+def _distance(points: np.ndarray, a: int, b: int) -> float:
+    return float(np.linalg.norm(points[a, :2] - points[b, :2]))
+
+
+def _eye_openness(points: np.ndarray, eye: int) -> float:
+    """Gap between the lids (159-145) over the eye's width (33-133); ``eye`` 1 is the subject's left."""
+    upper, lower, outer, inner = (int(MESH_MIRROR[p]) if eye else p for p in (159, 145, 33, 133))
+    return _distance(points, upper, lower) / _distance(points, outer, inner)
+
+
+def _eye_width_over_spacing(points: np.ndarray) -> float:
+    """The right eye's width (33-133) over the distance between the inner corners (133-362)."""
+    return _distance(points, 33, 133) / _distance(points, 133, 362)
+
+
+def _lip_thickness(points: np.ndarray) -> float:
+    """Upper (0-13) plus lower (17-14) lip thickness over the mouth's width (61-291)."""
+    return (_distance(points, 0, 13) + _distance(points, 17, 14)) / _distance(points, 61, 291)
+
+
 @pytest.mark.parametrize(
     ("source", "target"),
     [("face_frontal_b.jpg", "face_frontal_a.jpg"), ("face_darkskin_i.jpg", "face_lookup_g.jpg")],
 )
-def test_eyes_brows_nose_and_lips_are_not_moved(analyser, photo, source, target):
-    """The field is exactly zero on every eye, brow, nose and lip point, so the target's eye openness,
-    brow raise and mouth opening (face_lookup_g's is wide open) are the target's own."""
+def test_the_targets_mouth_opening_and_eye_openness_stay(analyser, photo, source, target):
+    """The inner lip line does not move at all (face_lookup_g's mouth is wide open), each eye opens as
+    wide as the target's (within 5 %: blinks follow the target), and an eye named in keep_eyes does
+    not move."""
     source_points = _crop_landmarks(analyser, photo, source)
-    offsets = shape_offsets(source_points, _crop_landmarks(analyser, photo, target))
+    target_points = _crop_landmarks(analyser, photo, target)
+    offsets = shape_offsets(source_points, target_points)
     assert offsets.shape == (468, 3)
-    np.testing.assert_array_equal(offsets[protected_points()], 0.0)
-    assert np.abs(offsets[list(FACE_OVAL)]).max() > 1.0  # while the outline does move (crop pixels)
+    np.testing.assert_array_equal(offsets[list(INNER_LIPS)], 0.0)
+    moved = target_points[:468] + offsets
+    for eye in (0, 1):
+        assert _eye_openness(moved, eye) == pytest.approx(_eye_openness(target_points, eye), rel=0.05)
+    kept = shape_offsets(source_points, target_points, keep_eyes=(True, True))
+    np.testing.assert_array_equal(kept[list(RIGHT_EYE) + MESH_MIRROR[list(RIGHT_EYE)].tolist()], 0.0)
+    assert np.abs(kept[list(FACE_OVAL)]).max() > 1.0  # while the outline does move (crop pixels)
+
+
+@pytest.mark.parametrize(
+    ("source", "target"),
+    [("face_frontal_b.jpg", "face_frontal_a.jpg"), ("face_frontal_a.jpg", "face_frontal_b.jpg")],
+)
+def test_eyes_and_lips_take_the_sources_shape(analyser, photo, source, target):
+    """face_frontal_b has wider eyes for their spacing (0.93 vs 0.76) and fuller lips
+    (0.38 vs 0.25 of the mouth's width) than face_frontal_a; at strength 1 the moved mesh covers most
+    of each gap, both ways (measured 82-91 %)."""
+    source_points = _crop_landmarks(analyser, photo, source)
+    target_points = _crop_landmarks(analyser, photo, target)
+    moved = target_points[:468] + shape_offsets(source_points, target_points)
+    for measure in (_eye_width_over_spacing, _lip_thickness):
+        gap = measure(source_points) - measure(target_points)
+        assert abs(gap) > 0.1
+        assert (measure(moved) - measure(target_points)) / gap > 0.7
 
 
 def test_the_outline_moves_to_the_sources(analyser, photo):

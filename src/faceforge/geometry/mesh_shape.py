@@ -1,18 +1,26 @@
-"""Identity shape transfer: the source's face outline, the target's pose and expression.
+"""Identity shape transfer: the source's face shape, the target's pose and expression.
 
 Both meshes are made pose-free (:func:`~faceforge.geometry.mesh_symmetry.pose_free`) and the source is
 fitted to the target by a 3-D similarity on points that neither expression nor face shape moves much
-(eye corners, nose bridge and tip, forehead). Only the **face oval** then takes the source's shape: its
-offsets (source minus target, made left-right symmetric, smoothed along the oval) carry the jaw and chin
-width, the face length and the cheek line. Every other point follows by a smooth displacement field
-(inverse-distance interpolation of the oval's offsets) that fades to exactly zero around the eyes, brows,
-nose and lips, so the target's eyelids, brow raise, lip shape and mouth opening are not moved at all.
+(eye corners, nose bridge and tip, forehead). The target's points then move toward the fitted source's
+by what is identity and not expression:
 
-The chin is compensated for the difference in mouth opening: an open-mouthed target keeps its jaw drop,
-and a source's open mouth does not lengthen the target's chin.
+- **face oval**: the source's jaw and chin width, face length and cheek line (offsets made left-right
+  symmetric and smoothed along the oval); the chin is compensated for the difference in mouth opening, so
+  an open-mouthed target keeps its jaw drop and a source's open mouth does not lengthen the chin;
+- **eyes**: the source's eye corners (eye spacing, width, tilt) and lid outline, opened as wide as the
+  target's eye (the gap between the lids over the corner distance stays the target's, so blinks follow);
+- **brows**: the source's brow outline; its height over the eye moves half way (a raised brow is partly
+  expression);
+- **nose**: the source's nose, whole;
+- **lips**: the source's lip thickness on the target's own inner lip line, which does not move at all:
+  the mouth opening and the mouth interior that the compositor keeps are exactly the target's.
 
-An earlier version moved every point (eye and mouth groups as rigid units); at strength 0.6 it opened
-``face_lookup_g``'s mouth from 0.064 to 0.087 of the face height, which this one cannot do.
+Every other point follows by inverse-distance interpolation of those offsets. An eye given in
+``keep_eyes`` (the swapper keeps the target's own eye where the source's is closed) does not move.
+
+An earlier version moved every point with the eye and mouth groups as rigid units: at strength 0.6 it
+opened ``face_lookup_g``'s mouth from 0.064 to 0.087 of the face height, which this one cannot do.
 
 The offsets are returned in the target's (posed) coordinates, ready to be added with a strength.
 """
@@ -27,27 +35,35 @@ from faceforge.geometry.mesh_topology import FACE_OVAL
 from faceforge.geometry.pose import head_rotation
 
 # Subject's right side; the left side is the mirror image (MESH_MIRROR).
-_RIGHT_EYE = (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246)
+RIGHT_EYE = (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246)
+_RIGHT_EYE_CORNERS = (33, 133)  # outer, inner
 _RIGHT_BROW = (70, 63, 105, 66, 107, 55, 65, 52, 53, 46)
-_LIPS = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185, 78,
-         95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82, 81, 80, 191)  # fmt: skip
+# The outer lip contour and the inner one, point for point: INNER_LIPS[k] lies across the lip from
+# _OUTER_LIPS[k]. The inner line is the mouth opening, which stays the target's.
+_OUTER_LIPS = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185)
+INNER_LIPS = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82, 81, 80, 191)
 _NOSE = (168, 6, 197, 195, 5, 4, 1, 19, 94, 2, 98, 327, 129, 358, 64, 294)
 _UPPER_INNER_LIP, _LOWER_INNER_LIP = 13, 14
 _CHIN, _FOREHEAD = 152, 10
-_LEFT_CHEEK, _RIGHT_CHEEK = 454, 234
 # Points that neither expression nor face shape moves much: the similarity between the faces is fitted here.
 _STABLE = (33, 133, 263, 362, 168, 6, 197, 195, 5, 4, 1, 151, 9, 8)
 # An offset is capped at this fraction of the target's face length (a failed landmark fit must not tear).
 _MAX_OFFSET = 0.12
-# The field is zero within _STILL of the nearest eye, brow, nose or lip point and whole from _FREE on,
-# in face widths (the mouth corners lie about 0.3 face widths from the jaw line).
-_STILL, _FREE = 0.04, 0.2
+# How far a brow's height over its eye moves toward the source's: a raised brow is partly expression.
+_BROW_HEIGHT = 0.5
+# A source eye opened this much less (or more) than the target's is stretched at most this far.
+_MAX_LID_STRETCH = 2.0
+
+
+def _sides(right: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The subject's right-side points and their mirror partners on the left."""
+    return np.array(right), MESH_MIRROR[list(right)]
 
 
 def protected_points() -> np.ndarray:
-    """The eye, brow, nose and lip points, which the shape field never moves."""
-    right = np.array(_RIGHT_EYE + _RIGHT_BROW)
-    return np.unique(np.concatenate([right, MESH_MIRROR[right], np.array(_LIPS + _NOSE)]))
+    """The eye, brow, nose and lip points: the features, which move only by their own rules."""
+    points = [*_sides(RIGHT_EYE), *_sides(_RIGHT_BROW), np.array(_OUTER_LIPS + INNER_LIPS + _NOSE)]
+    return np.unique(np.concatenate(points))
 
 
 def similarity_3d(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
@@ -64,20 +80,37 @@ def similarity_3d(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, 
     return scale, rotation, dst_mean - scale * rotation @ src_mean
 
 
-def _oval_offsets(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+def _symmetric(points: np.ndarray) -> np.ndarray:
+    """Pose-free ``points`` averaged with their own mirror image about the face's midline.
+
+    Identity shape is close to symmetric, while FaceMesh only guesses the far side of a turned face: the
+    average halves that side's error, as the oval's own smoothing does. On the 56 still pairs it changes
+    the mean dlib distance by -0.001 (20 pairs closer, 22 further, all within 0.03): a robustness rule,
+    not a measured gain."""
+    mirrored = points[MESH_MIRROR].copy()
+    mirrored[:, 0] = 2 * points[:, 0].mean() - mirrored[:, 0]
+    return (points + mirrored) / 2
+
+
+def _oval_offsets(fitted: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Offsets ``(36, 3)`` of the target's face oval toward the fitted source's, in pose-free axes."""
-    stable = list(_STABLE)
-    scale, rotation, shift = similarity_3d(source[stable], target[stable])
     oval = np.array(FACE_OVAL)
-    offsets = (scale * source[oval] @ rotation.T + shift) - target[oval]
+    offsets = fitted[oval] - target[oval]
 
     # Mouth opening (y is down in the pose-free frame): the chin below the mouth drops with it.
-    opening_difference = (source[_LOWER_INNER_LIP, 1] - source[_UPPER_INNER_LIP, 1]) * scale - (
+    opening_difference = (fitted[_LOWER_INNER_LIP, 1] - fitted[_UPPER_INNER_LIP, 1]) - (
         target[_LOWER_INNER_LIP, 1] - target[_UPPER_INNER_LIP, 1]
     )
     top, bottom = target[_UPPER_INNER_LIP, 1], target[_LOWER_INNER_LIP, 1]
     ramp = max(bottom - top, 0.05 * float(target[_CHIN, 1] - target[_FOREHEAD, 1]))
     offsets[:, 1] -= np.clip((target[oval, 1] - top) / ramp, 0.0, 1.0) * opening_difference
+
+    # The forehead's height stays the target's: above it are the target's own hairline and hair, and a
+    # lower forehead edge uncovered a band of the target's forehead skin above the face. The vertical
+    # offset fades from full at the eyes to none at the forehead's top.
+    eyes = float(target[list(_RIGHT_EYE_CORNERS), 1].mean())
+    forehead = float(target[_FOREHEAD, 1])
+    offsets[:, 1] *= np.clip((target[oval, 1] - forehead) / max(eyes - forehead, 1e-9), 0.0, 1.0)
 
     # Identity shape is close to symmetric; averaging each side with its mirror halves the landmark noise
     # of a turned face's far side (whose outline FaceMesh can only guess).
@@ -87,27 +120,81 @@ def _oval_offsets(source: np.ndarray, target: np.ndarray) -> np.ndarray:
     return (np.roll(offsets, 1, axis=0) + 2 * offsets + np.roll(offsets, -1, axis=0)) / 4
 
 
-def shape_offsets(source_landmarks: np.ndarray, target_landmarks: np.ndarray) -> np.ndarray:
-    """Per-point offsets ``(468, 3)`` that move the target mesh toward the source's face outline, in the
-    target landmarks' own coordinates (add ``strength * offsets`` to them); see the module docstring."""
+def _in_corner_frame(points: np.ndarray, outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
+    """``points`` (x, y) as complex numbers in the frame where the eye's outer corner is 0, its inner 1."""
+    return ((points[:, 0] - outer[0]) + 1j * (points[:, 1] - outer[1])) / complex(*(inner - outer)[:2])
+
+
+def _eye_offsets(fitted: np.ndarray, target: np.ndarray, eye: np.ndarray, corners: np.ndarray) -> np.ndarray:
+    """Offsets ``(16, 3)`` that give one target eye the source's corners and lid outline, opened as
+    wide (lid gap over corner distance) as the target's."""
+    own = _in_corner_frame(target[eye, :2], *target[corners, :2])
+    theirs = _in_corner_frame(fitted[eye, :2], *fitted[corners, :2])
+    stretch = np.ptp(own.imag) / max(float(np.ptp(theirs.imag)), 1e-9)
+    stretch = float(np.clip(stretch, 1 / _MAX_LID_STRETCH, _MAX_LID_STRETCH))
+    outer, inner = fitted[corners, :2]
+    placed = (theirs.real + 1j * theirs.imag * stretch) * complex(*(inner - outer)) + complex(*outer)
+    offsets = np.zeros((len(eye), 3))
+    offsets[:, 0], offsets[:, 1] = placed.real - target[eye, 0], placed.imag - target[eye, 1]
+    return offsets
+
+
+def _brow_offsets(full: np.ndarray, brow: np.ndarray, eye_lift: float) -> np.ndarray:
+    """Offsets ``(10, 3)``: the source's brow outline; its height moves with the eye and _BROW_HEIGHT of
+    the rest of the way to the source's."""
+    offsets = full[brow].copy()
+    mean_lift = offsets[:, 1].mean()
+    offsets[:, 1] += eye_lift + _BROW_HEIGHT * (mean_lift - eye_lift) - mean_lift
+    return offsets
+
+
+def _lip_offsets(fitted: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Offsets ``(20, 3)`` of the outer lip contour: the source's lip thickness (outer point minus its
+    inner partner) on the target's inner lip line, which stays where it is."""
+    outer, inner = np.array(_OUTER_LIPS), np.array(INNER_LIPS)
+    offsets = np.zeros((len(outer), 3))
+    offsets[:, :2] = (fitted[outer, :2] - fitted[inner, :2]) - (target[outer, :2] - target[inner, :2])
+    return offsets
+
+
+def _feature_offsets(
+    fitted: np.ndarray, target: np.ndarray, keep_eyes: tuple[bool, bool]
+) -> dict[int, np.ndarray]:
+    """Each feature point's offset toward the fitted source, by the rules of the module docstring."""
+    full = fitted - target
+    offsets: dict[int, np.ndarray] = {}
+    for eye, corners, brow, keep in zip(
+        _sides(RIGHT_EYE), _sides(_RIGHT_EYE_CORNERS), _sides(_RIGHT_BROW), keep_eyes, strict=True
+    ):
+        moved = np.zeros((len(eye), 3)) if keep else _eye_offsets(fitted, target, eye, corners)
+        offsets.update(zip(eye.tolist(), moved, strict=True))
+        offsets.update(zip(brow.tolist(), _brow_offsets(full, brow, float(moved[:, 1].mean())), strict=True))
+    offsets.update((int(point), full[point]) for point in _NOSE)
+    offsets.update(zip(_OUTER_LIPS, _lip_offsets(fitted, target), strict=True))
+    offsets.update((point, np.zeros(3)) for point in INNER_LIPS)
+    return offsets
+
+
+def shape_offsets(
+    source_landmarks: np.ndarray, target_landmarks: np.ndarray, keep_eyes: tuple[bool, bool] = (False, False)
+) -> np.ndarray:
+    """Per-point offsets ``(468, 3)`` that move the target mesh toward the source's identity shape, in
+    the target landmarks' own coordinates (add ``strength * offsets`` to them); see the module docstring.
+    ``keep_eyes`` (subject's right, left) names eyes that stay where the target has them."""
     source, target = pose_free(source_landmarks), pose_free(target_landmarks)
-    oval = np.array(FACE_OVAL)
-    oval_offsets = _oval_offsets(source, target)
+    scale, rotation, shift = similarity_3d(source[list(_STABLE)], target[list(_STABLE)])
+    fitted = _symmetric(scale * source @ rotation.T + shift)
+    anchors = dict(zip(FACE_OVAL, _oval_offsets(fitted, target), strict=True))
+    anchors.update(_feature_offsets(fitted, target, keep_eyes))
+    points = np.array(list(anchors))
+    values = np.array(list(anchors.values()))
+
+    # Inverse-distance interpolation of the anchors' offsets over the face (pose-free x, y).
+    weights = 1.0 / np.maximum(cdist(target[:, :2], target[points, :2]), 1e-6) ** 2
+    offsets = weights @ values / weights.sum(axis=1, keepdims=True)
+    offsets[points] = values
+
     face_length = abs(float(target[_CHIN, 1] - target[_FOREHEAD, 1]))
-    face_width = abs(float(target[_LEFT_CHEEK, 0] - target[_RIGHT_CHEEK, 0]))
-
-    # Inverse-distance interpolation of the oval's offsets over the face (pose-free x, y).
-    distance = cdist(target[:, :2], target[oval, :2])
-    weights = 1.0 / np.maximum(distance, 1e-6) ** 2
-    offsets = weights @ oval_offsets / weights.sum(axis=1, keepdims=True)
-    protected = protected_points()
-    nearest = cdist(target[:, :2], target[protected, :2]).min(axis=1)
-    fade = np.clip((nearest / max(face_width, 1e-9) - _STILL) / (_FREE - _STILL), 0.0, 1.0)
-    fade = fade * fade * (3 - 2 * fade)  # smoothstep: no crease where the field starts
-    fade[oval] = 1.0
-    offsets *= fade[:, None]
-    offsets[oval] = oval_offsets
-
     length = np.linalg.norm(offsets, axis=1, keepdims=True)
     offsets *= np.minimum(1.0, _MAX_OFFSET * face_length / np.maximum(length, 1e-9))
     # Back from the pose-free frame into the target's posed coordinates.

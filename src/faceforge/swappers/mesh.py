@@ -2,10 +2,10 @@
 
 Source and target are aligned to one template. For each target face:
 
-1. **Shape.** The target's face outline (jaw and chin width, face length, cheek line) is moved toward
-   the source's in a pose-free frame by a smooth displacement field that is zero around the eyes, brows,
-   nose and lips, so the target's pose and expression stay (:mod:`faceforge.geometry.mesh_shape`), by
-   ``shape`` (0 keeps the target's outline).
+1. **Shape.** The target's mesh is moved toward the source's identity shape in a pose-free frame: the
+   face outline, eye spacing and lid outline, brows, nose and lip thickness, while the eyes' opening,
+   the inner lip line (mouth opening) and the head pose stay the target's
+   (:mod:`faceforge.geometry.mesh_shape`), by ``shape`` (0 keeps the target's shape).
 2. **Texture.** Every triangle of the moved mesh samples the source photo through its own triangle, or,
    where the source shows that triangle badly (turned away, foreshortened, behind the nose:
    :mod:`faceforge.geometry.mesh_visibility`), through its mirror triangle (FaceMesh is left-right
@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from faceforge.geometry.alignment import TEMPLATES, Template, align_face
-from faceforge.geometry.mesh_shape import shape_offsets
+from faceforge.geometry.mesh_shape import RIGHT_EYE, shape_offsets
 from faceforge.geometry.mesh_symmetry import MESH_MIRROR
 from faceforge.geometry.mesh_topology import (
     FACE_OVAL,
@@ -50,9 +50,9 @@ from faceforge.types import MESH_POINTS, AlignedFace, SourceIdentity, SwapResult
 _CLEARLY_BETTER = 0.3
 # How visible the target's own triangle counts as, where no source view shows skin (see _texture_choice).
 _TARGET_SKIN = 0.6
-# The subject's right eye contour (FaceMesh; the left one is its mirror), and where in it the gap between
-# the lids (upper 159, lower 145) and the width (outer corner 33, inner 133) are read.
-_RIGHT_EYE = (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246)
+# The eye contours (subject's right, left), and where in them the gap between the lids (upper 159, lower
+# 145) and the width (outer corner 33, inner 133) are read.
+_EYE_CONTOURS = (np.array(RIGHT_EYE), MESH_MIRROR[list(RIGHT_EYE)])
 _EYE_GAP = (12, 4, 0, 8)
 _CLOSED_EYE = 0.6  # a source eye open less than this share of the target's gives way to the target's
 _FADE = 0.015  # Gaussian sigma of the fade between textures, fraction of the crop size
@@ -147,8 +147,13 @@ class MeshSwapper:
         primary = _closest_view(source.views, pose)
         original = target.landmarks[:MESH_POINTS].astype(np.float64)
         moved = original.copy()
+        # An eye the source shows (nearly) closed has no eye to give a target's open one: its lashes would
+        # be stretched over the opening as a black hole. The target keeps its own eye there, unmoved by the
+        # shape field, so its pixels stay where they are.
+        kept = _closed_eyes(source.views[primary].landmarks, target.landmarks)
         if self.options.shape > 0:
-            moved += self.options.shape * shape_offsets(source.views[primary].landmarks, target.landmarks)
+            offsets = shape_offsets(source.views[primary].landmarks, target.landmarks, kept)
+            moved += self.options.shape * offsets
         centre = original[:, :2].mean(axis=0)
         ring_from = ring_points(original[:, :2], self.options.margin_ring, self.options.outer_ring, centre)
         ring_to = ring_points(moved[:, :2], self.options.margin_ring, self.options.outer_ring, centre)
@@ -166,10 +171,7 @@ class MeshSwapper:
         own, alternative, weight, from_target = _texture_choice(
             source, primary, self.options.mirror_below, size, face_corners
         )
-        # An eye the source shows (nearly) closed has no eye to give a target's open one: its lashes would
-        # be stretched over the opening as a black hole. The target keeps its own eye there (the shape
-        # field never moves the eyes, so its pixels stay where they are).
-        keep = _eyes_to_keep(source.views[primary].landmarks, target.landmarks, triangles[is_face])
+        keep = _eye_triangles(kept, triangles[is_face])
         corners = np.empty((len(triangles), 3, 2))
         corners[~is_face] = target_points[triangles[~is_face]]
 
@@ -272,17 +274,26 @@ def _texture_choice(
 
 
 def _eye_openness(landmarks: np.ndarray, contour: np.ndarray) -> float:
-    """Gap between the lids over the eye's width, for one eye ``contour`` ordered like _RIGHT_EYE."""
+    """Gap between the lids over the eye's width, for one eye ``contour`` ordered like RIGHT_EYE."""
     upper, lower, outer, inner = (landmarks[contour[i]] for i in _EYE_GAP)
     return float(np.linalg.norm(upper - lower)) / max(float(np.linalg.norm(outer - inner)), 1e-9)
 
 
-def _eyes_to_keep(source_landmarks: np.ndarray, target_landmarks: np.ndarray, face: np.ndarray) -> np.ndarray:
-    """Face triangles ``(T,)`` bool inside each eye that the source shows less than _CLOSED_EYE as open as
-    the target does."""
+def _closed_eyes(source_landmarks: np.ndarray, target_landmarks: np.ndarray) -> tuple[bool, bool]:
+    """Whether each eye (subject's right, left) is open less than _CLOSED_EYE as wide in the source as in
+    the target."""
+    right, left = (
+        _eye_openness(source_landmarks, contour) < _CLOSED_EYE * _eye_openness(target_landmarks, contour)
+        for contour in _EYE_CONTOURS
+    )
+    return right, left
+
+
+def _eye_triangles(eyes: tuple[bool, bool], face: np.ndarray) -> np.ndarray:
+    """Face triangles ``(T,)`` bool inside the eyes flagged in ``eyes`` (subject's right, left)."""
     keep = np.zeros(len(face), dtype=bool)
-    for contour in (np.array(_RIGHT_EYE), MESH_MIRROR[list(_RIGHT_EYE)]):
-        if _eye_openness(source_landmarks, contour) < _CLOSED_EYE * _eye_openness(target_landmarks, contour):
+    for flagged, contour in zip(eyes, _EYE_CONTOURS, strict=True):
+        if flagged:
             keep |= np.isin(face, contour).all(axis=1)
     return keep
 

@@ -14,15 +14,16 @@ class MeshSwapOptions:
     """The mesh swapper's own options (``swappers.mesh.*`` on the command line and in config files)."""
 
     crop_size: int = option(256, help="Side of the aligned face crop the swap works on, in pixels.", min=64)
-    # 0.5 by measurement on the 56 ordered pairs of the eight single-face photos (docs/quality.md): dlib
-    # identity distance to the source 0.509 -> 0.502 (39 pairs closer), mouth opening and eye openness
-    # unchanged (the field is zero there), pose error +0.03 degrees; 1.0 narrows jaws further but its mean
-    # identity distance is worse (0.506) and its pose error +0.18.
+    # 1.0 by measurement on the 56 ordered pairs of the eight single-face photos (docs/quality.md): dlib
+    # identity distance to the source 0.511 (outline only, 0.5) -> 0.484 at 0.5, 0.474 at 0.75, 0.468 at
+    # 1.0 (47 pairs closer, 6 further); pose error 1.45 -> 1.41 degrees. The expression metric rises with
+    # it (0.038 -> 0.049 inter-ocular) because it counts the source's lip, eye and brow shape as expression.
     shape: float = option(
-        0.5,
-        help="How far the target's face outline (jaw and chin width, face length, cheek line) moves toward "
-        "the source's, leaving eyes, brows, nose and mouth where the target has them: 0 keeps the target's "
-        "outline, 1 takes the source's.",
+        1.0,
+        help="How far the target's face moves toward the source's identity shape in a pose-free frame: "
+        "outline (jaw, chin, face length), eye spacing and shape, brows, nose and lip thickness, with the "
+        "target's eye openness, brow raise and mouth opening kept: 0 keeps the target's shape, 1 takes the "
+        "source's.",
         min=0.0,
         max=1.5,
     )
