@@ -14,10 +14,11 @@ class MeshSwapOptions:
     """The mesh swapper's own options (``swappers.mesh.*`` on the command line and in config files)."""
 
     crop_size: int = option(256, help="Side of the aligned face crop the swap works on, in pixels.", min=64)
-    # 1.0 by measurement on the 56 ordered pairs of the eight single-face photos (docs/quality.md): dlib
-    # identity distance to the source 0.511 (outline only, 0.5) -> 0.484 at 0.5, 0.474 at 0.75, 0.468 at
-    # 1.0 (47 pairs closer, 6 further); pose error 1.45 -> 1.41 degrees. The expression metric rises with
-    # it (0.038 -> 0.049 inter-ocular) because it counts the source's lip, eye and brow shape as expression.
+    # 1.0 by measurement on the 56 ordered pairs of the eight single-face photos: dlib identity distance to
+    # the source 0.511 at 28c2d1a (outline only, 0.5) -> 0.469 (43 pairs closer, 9 further); before the
+    # symmetric fit and the forehead rule, 0.5 / 0.75 / 1.0 gave 0.484 / 0.474 / 0.468. Pose error 1.45 ->
+    # 1.41 degrees. The expression metric rises (0.038 -> 0.049 inter-ocular): it counts the source's lip,
+    # eye and brow shape as expression.
     shape: float = option(
         1.0,
         help="How far the target's face moves toward the source's identity shape in a pose-free frame: "
