@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from faceforge.compose import BLENDERS, COLOR_TRANSFERS, MASKS, ComposeOptions, compose
-from faceforge.compose import landmark_regions as regions
+from faceforge.geometry import landmark_regions as regions
 
 
 @pytest.fixture(scope="module")

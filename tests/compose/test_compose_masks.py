@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from faceforge.compose import box_mask, combine_masks, face_mask, face_size
-from faceforge.compose import landmark_regions as regions
 from faceforge.compose.masks import DEFAULT_ERODE, DEFAULT_FEATHER, lifted_oval
+from faceforge.geometry import landmark_regions as regions
 
 FRONTAL = ["face_frontal_a", "face_frontal_b", "face_lookup_g"]
 

@@ -9,8 +9,8 @@ import pytest
 from conftest import align, load_rgb, mesh_landmarks, video_frame
 
 from faceforge.compose import ComposeOptions, Compositor, MaskContext
-from faceforge.compose import landmark_regions as regions
 from faceforge.compose.occluders import HandMasker, SkinOutlierMasker
+from faceforge.geometry import landmark_regions as regions
 
 
 def _hand_cutout() -> tuple[np.ndarray, np.ndarray]:

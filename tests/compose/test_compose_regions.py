@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from mediapipe.python.solutions import face_mesh_connections as fmc
 
-from faceforge.compose import landmark_regions as regions
+from faceforge.geometry import landmark_regions as regions
 
 CLOSED = {
     "FACE_OVAL": (regions.FACE_OVAL, fmc.FACEMESH_FACE_OVAL, 36),

@@ -3,9 +3,9 @@
 import cv2
 import numpy as np
 
-from faceforge.compose import landmark_regions as regions
 from faceforge.compose.color import reinhard
 from faceforge.compose.masks import face_mask, skin_mask
+from faceforge.geometry import landmark_regions as regions
 
 
 def _centre(landmarks, ids):

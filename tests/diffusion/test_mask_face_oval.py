@@ -4,9 +4,9 @@ import cv2
 import numpy as np
 import pytest
 
-from faceforge.compose import landmark_regions as regions
 from faceforge.compose.masks import face_size
 from faceforge.diffusion.mask import inpaint_mask
+from faceforge.geometry import landmark_regions as regions
 
 PHOTOS = ["face_frontal_a.jpg", "face_frontal_b.jpg", "face_lowkey_c.jpg", "face_glasses_e.png"]
 

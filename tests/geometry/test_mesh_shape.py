@@ -4,8 +4,9 @@ opening and eye openness stay."""
 import numpy as np
 import pytest
 
+from faceforge.geometry import landmark_regions as regions
 from faceforge.geometry.alignment import TEMPLATES, align_face
-from faceforge.geometry.mesh_shape import INNER_LIPS, RIGHT_EYE, shape_offsets
+from faceforge.geometry.mesh_shape import shape_offsets
 from faceforge.geometry.mesh_symmetry import MESH_MIRROR
 from faceforge.geometry.mesh_topology import FACE_OVAL
 
@@ -52,12 +53,14 @@ def test_the_targets_mouth_opening_and_eye_openness_stay(analyser, photo, source
     target_points = _crop_landmarks(analyser, photo, target)
     offsets = shape_offsets(source_points, target_points)
     assert offsets.shape == (468, 3)
-    np.testing.assert_array_equal(offsets[list(INNER_LIPS)], 0.0)
+    np.testing.assert_array_equal(offsets[list(regions.MOUTH_INNER)], 0.0)
     moved = target_points[:468] + offsets
     for eye in (0, 1):
         assert _eye_openness(moved, eye) == pytest.approx(_eye_openness(target_points, eye), rel=0.05)
     kept = shape_offsets(source_points, target_points, keep_eyes=(True, True))
-    np.testing.assert_array_equal(kept[list(RIGHT_EYE) + MESH_MIRROR[list(RIGHT_EYE)].tolist()], 0.0)
+    np.testing.assert_array_equal(
+        kept[list(regions.RIGHT_EYE) + MESH_MIRROR[list(regions.RIGHT_EYE)].tolist()], 0.0
+    )
     assert np.abs(kept[list(FACE_OVAL)]).max() > 1.0  # while the outline does move (crop pixels)
 
 

@@ -16,7 +16,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from faceforge.compose import landmark_regions as regions
+from faceforge.geometry import landmark_regions as regions
 
 DEFAULT_LIFT = 0.25
 DEFAULT_ERODE = 0.02  # erosion radius, fraction of the face size

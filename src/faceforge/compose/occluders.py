@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from faceforge.compose import landmark_regions as regions
 from faceforge.compose.masks import face_size, skin_mask
 from faceforge.compose.surface import fit_surface
+from faceforge.geometry import landmark_regions as regions
 
 if TYPE_CHECKING:
     from faceforge.compose.maskers import MaskContext

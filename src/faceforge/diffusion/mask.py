@@ -7,8 +7,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from faceforge.compose import landmark_regions as regions
 from faceforge.compose.masks import face_size
+from faceforge.geometry import landmark_regions as regions
 
 _OVAL = np.array(regions.FACE_OVAL)
 _SHIFT = 4  # sub-pixel bits for the polygon

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from faceforge.compose import landmark_regions as regions
+from faceforge.geometry import landmark_regions as regions
 from faceforge.geometry.pose import head_pose
+from faceforge.geometry.similarity import umeyama
 
 Distance = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -115,24 +116,6 @@ def interocular(landmarks: np.ndarray) -> float:
     return float(np.linalg.norm(left - right))
 
 
-def similarity_transform(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """Least-squares similarity (Umeyama): ``scale * src @ rotation.T + translation ≈ dst``."""
-    src = np.asarray(src, dtype=np.float64)
-    dst = np.asarray(dst, dtype=np.float64)
-    mu_s, mu_d = src.mean(axis=0), dst.mean(axis=0)
-    a, b = src - mu_s, dst - mu_d
-    covariance = b.T @ a / len(src)
-    u, sigma, vt = np.linalg.svd(covariance)
-    sign = np.ones(len(sigma))
-    if np.linalg.det(u) * np.linalg.det(vt) < 0:
-        sign[-1] = -1.0
-    rotation = u @ np.diag(sign) @ vt
-    variance = (a**2).sum() / len(src)
-    scale = float((sigma * sign).sum() / variance) if variance > 0 else 1.0
-    translation = mu_d - scale * rotation @ mu_s
-    return scale, rotation, translation
-
-
 def expression_error(output: np.ndarray, target: np.ndarray) -> dict[str, float]:
     """Pose-normalised expression difference, in inter-ocular distances of the target.
 
@@ -144,7 +127,7 @@ def expression_error(output: np.ndarray, target: np.ndarray) -> dict[str, float]
     out = np.asarray(output, dtype=np.float64)[:_MESH]
     tgt = np.asarray(target, dtype=np.float64)[:_MESH]
     rigid = list(RIGID_POINTS)
-    scale, rotation, translation = similarity_transform(out[rigid], tgt[rigid])
+    scale, rotation, translation = umeyama(out[rigid], tgt[rigid])
     mapped = scale * out @ rotation.T + translation
     unit = max(interocular(tgt), 1e-6)
     result = {

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from faceforge.geometry.similarity import umeyama
 from faceforge.types import AlignedFace, Face
 
 # Five anchor points from the FaceMesh: eye centres from the eye corners (stable when the gaze moves),
@@ -69,20 +70,12 @@ def anchor_points(landmarks: np.ndarray) -> np.ndarray:
 
 
 def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """Least-squares similarity (rotation, uniform scale, translation) taking ``src`` points to ``dst``
-    (Umeyama 1991), as a 2x3 matrix. Deterministic, unlike a RANSAC estimate."""
-    src_mean, dst_mean = src.mean(axis=0), dst.mean(axis=0)
-    src_c, dst_c = src - src_mean, dst - dst_mean
-    cov = dst_c.T @ src_c / len(src)
-    u, s, vt = np.linalg.svd(cov)
-    d = np.eye(2)
-    if np.linalg.det(u) * np.linalg.det(vt) < 0:
-        d[1, 1] = -1.0
-    rotation = u @ d @ vt
-    scale = np.trace(np.diag(s) @ d) / max(src_c.var(axis=0).sum(), 1e-12)
+    """Least-squares similarity (rotation, uniform scale, translation) taking 2-D ``src`` points to
+    ``dst`` (:func:`~faceforge.geometry.similarity.umeyama`), as a 2x3 matrix."""
+    scale, rotation, translation = umeyama(src, dst)
     matrix = np.empty((2, 3), dtype=np.float64)
     matrix[:, :2] = scale * rotation
-    matrix[:, 2] = dst_mean - matrix[:, :2] @ src_mean
+    matrix[:, 2] = translation
     return matrix
 
 

@@ -30,18 +30,14 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial.distance import cdist
 
+from faceforge.geometry import landmark_regions as regions
 from faceforge.geometry.mesh_symmetry import MESH_MIRROR, pose_free
 from faceforge.geometry.mesh_topology import FACE_OVAL
 from faceforge.geometry.pose import head_rotation
+from faceforge.geometry.similarity import umeyama
 
 # Subject's right side; the left side is the mirror image (MESH_MIRROR).
-RIGHT_EYE = (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246)
 _RIGHT_EYE_CORNERS = (33, 133)  # outer, inner
-_RIGHT_BROW = (70, 63, 105, 66, 107, 55, 65, 52, 53, 46)
-# The outer lip contour and the inner one, point for point: INNER_LIPS[k] lies across the lip from
-# _OUTER_LIPS[k]. The inner line is the mouth opening, which stays the target's.
-_OUTER_LIPS = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185)
-INNER_LIPS = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82, 81, 80, 191)
 _NOSE = (168, 6, 197, 195, 5, 4, 1, 19, 94, 2, 98, 327, 129, 358, 64, 294)
 _UPPER_INNER_LIP, _LOWER_INNER_LIP = 13, 14
 _CHIN, _FOREHEAD = 152, 10
@@ -62,22 +58,12 @@ def _sides(right: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
 
 def protected_points() -> np.ndarray:
     """The eye, brow, nose and lip points: the features, which move only by their own rules."""
-    points = [*_sides(RIGHT_EYE), *_sides(_RIGHT_BROW), np.array(_OUTER_LIPS + INNER_LIPS + _NOSE)]
+    points = [
+        *_sides(regions.RIGHT_EYE),
+        *_sides(regions.RIGHT_EYEBROW),
+        np.array(regions.MOUTH_OUTER + regions.MOUTH_INNER + _NOSE),
+    ]
     return np.unique(np.concatenate(points))
-
-
-def similarity_3d(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """Least-squares 3-D similarity (Umeyama 1991) taking ``src`` points to ``dst``: scale, rotation
-    ``(3, 3)`` and translation ``(3,)`` with ``dst ≈ scale * src @ rotation.T + translation``."""
-    src_mean, dst_mean = src.mean(axis=0), dst.mean(axis=0)
-    src_c, dst_c = src - src_mean, dst - dst_mean
-    u, s, vt = np.linalg.svd(dst_c.T @ src_c / len(src))
-    d = np.eye(3)
-    if np.linalg.det(u) * np.linalg.det(vt) < 0:
-        d[2, 2] = -1.0
-    rotation = u @ d @ vt
-    scale = float(np.trace(np.diag(s) @ d) / max(src_c.var(axis=0).sum(), 1e-12))
-    return scale, rotation, dst_mean - scale * rotation @ src_mean
 
 
 def _symmetric(points: np.ndarray) -> np.ndarray:
@@ -151,7 +137,7 @@ def _brow_offsets(full: np.ndarray, brow: np.ndarray, eye_lift: float) -> np.nda
 def _lip_offsets(fitted: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Offsets ``(20, 3)`` of the outer lip contour: the source's lip thickness (outer point minus its
     inner partner) on the target's inner lip line, which stays where it is."""
-    outer, inner = np.array(_OUTER_LIPS), np.array(INNER_LIPS)
+    outer, inner = np.array(regions.MOUTH_OUTER), np.array(regions.MOUTH_INNER)
     offsets = np.zeros((len(outer), 3))
     offsets[:, :2] = (fitted[outer, :2] - fitted[inner, :2]) - (target[outer, :2] - target[inner, :2])
     return offsets
@@ -164,14 +150,18 @@ def _feature_offsets(
     full = fitted - target
     offsets: dict[int, np.ndarray] = {}
     for eye, corners, brow, keep in zip(
-        _sides(RIGHT_EYE), _sides(_RIGHT_EYE_CORNERS), _sides(_RIGHT_BROW), keep_eyes, strict=True
+        _sides(regions.RIGHT_EYE),
+        _sides(_RIGHT_EYE_CORNERS),
+        _sides(regions.RIGHT_EYEBROW),
+        keep_eyes,
+        strict=True,
     ):
         moved = np.zeros((len(eye), 3)) if keep else _eye_offsets(fitted, target, eye, corners)
         offsets.update(zip(eye.tolist(), moved, strict=True))
         offsets.update(zip(brow.tolist(), _brow_offsets(full, brow, float(moved[:, 1].mean())), strict=True))
     offsets.update((int(point), full[point]) for point in _NOSE)
-    offsets.update(zip(_OUTER_LIPS, _lip_offsets(fitted, target), strict=True))
-    offsets.update((point, np.zeros(3)) for point in INNER_LIPS)
+    offsets.update(zip(regions.MOUTH_OUTER, _lip_offsets(fitted, target), strict=True))
+    offsets.update((point, np.zeros(3)) for point in regions.MOUTH_INNER)
     return offsets
 
 
@@ -182,7 +172,7 @@ def shape_offsets(
     the target landmarks' own coordinates (add ``strength * offsets`` to them); see the module docstring.
     ``keep_eyes`` (subject's right, left) names eyes that stay where the target has them."""
     source, target = pose_free(source_landmarks), pose_free(target_landmarks)
-    scale, rotation, shift = similarity_3d(source[list(_STABLE)], target[list(_STABLE)])
+    scale, rotation, shift = umeyama(source[list(_STABLE)], target[list(_STABLE)])
     fitted = _symmetric(scale * source @ rotation.T + shift)
     anchors = dict(zip(FACE_OVAL, _oval_offsets(fitted, target), strict=True))
     anchors.update(_feature_offsets(fitted, target, keep_eyes))

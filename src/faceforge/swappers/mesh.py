@@ -28,8 +28,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from faceforge.geometry import landmark_regions as regions
 from faceforge.geometry.alignment import TEMPLATES, Template, align_face
-from faceforge.geometry.mesh_shape import RIGHT_EYE, shape_offsets
+from faceforge.geometry.mesh_shape import shape_offsets
 from faceforge.geometry.mesh_symmetry import MESH_MIRROR
 from faceforge.geometry.mesh_topology import (
     FACE_OVAL,
@@ -52,8 +53,8 @@ _CLEARLY_BETTER = 0.3
 _TARGET_SKIN = 0.6
 # The eye contours (subject's right, left), and where in them the gap between the lids (upper 159, lower
 # 145) and the width (outer corner 33, inner 133) are read.
-_EYE_CONTOURS = (np.array(RIGHT_EYE), MESH_MIRROR[list(RIGHT_EYE)])
-_EYE_GAP = (12, 4, 0, 8)
+_EYE_CONTOURS = (np.array(regions.RIGHT_EYE), MESH_MIRROR[list(regions.RIGHT_EYE)])
+_EYE_GAP = tuple(regions.RIGHT_EYE.index(point) for point in (159, 145, 33, 133))
 _CLOSED_EYE = 0.6  # a source eye open less than this share of the target's gives way to the target's
 _FADE = 0.015  # Gaussian sigma of the fade between textures, fraction of the crop size
 # Width of the mask's edge, fraction of the crop size (about 7 % of the face's width): the face fades into
@@ -274,7 +275,7 @@ def _texture_choice(
 
 
 def _eye_openness(landmarks: np.ndarray, contour: np.ndarray) -> float:
-    """Gap between the lids over the eye's width, for one eye ``contour`` ordered like RIGHT_EYE."""
+    """Gap between the lids over the eye's width, for one eye ``contour`` ordered like regions.RIGHT_EYE."""
     upper, lower, outer, inner = (landmarks[contour[i]] for i in _EYE_GAP)
     return float(np.linalg.norm(upper - lower)) / max(float(np.linalg.norm(outer - inner)), 1e-9)
 

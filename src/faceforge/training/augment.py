@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from faceforge.compose import landmark_regions as regions
 from faceforge.errors import OptionError
+from faceforge.geometry import landmark_regions as regions
 from faceforge.geometry.mesh_warp import delaunay_triangles, mesh_warp
 
 WARP_STD = 5.0 / 256.0  # faceswap's random-warp jitter: 5 px at 256 px

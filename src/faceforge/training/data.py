@@ -21,10 +21,10 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
-from faceforge.compose import landmark_regions as regions
 from faceforge.compose.masks import face_mask, face_size
 from faceforge.errors import InputError, OptionError
 from faceforge.facesets.store import FacesetStore
+from faceforge.geometry import landmark_regions as regions
 from faceforge.models.coverage import DEFAULT_COVERAGE, coverage_geometry
 from faceforge.training.augment import NO_AUGMENT, WARP_POINTS, AugmentOptions, augment
 from faceforge.training.workers import die_with_trainer

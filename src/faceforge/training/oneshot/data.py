@@ -26,8 +26,8 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 
-from faceforge.compose import landmark_regions as regions
 from faceforge.errors import InputError
+from faceforge.geometry import landmark_regions as regions
 from faceforge.media.images import image_files
 from faceforge.types import LANDMARK_POINTS
 

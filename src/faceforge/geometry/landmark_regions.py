@@ -22,7 +22,7 @@ FACE_OVAL: tuple[int, ...] = (
 MOUTH_OUTER: tuple[int, ...] = (
     0, 37, 39, 40, 185, 61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267,
 )
-MOUTH_INNER: tuple[int, ...] = (  # the mouth opening; 13 is the middle of the upper lip's inner edge
+MOUTH_INNER: tuple[int, ...] = (  # the mouth opening, point for point across the lip from MOUTH_OUTER
     13, 82, 81, 80, 191, 78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312,
 )
 LEFT_EYE: tuple[int, ...] = (
