@@ -66,6 +66,10 @@ class SwapResult:
 
     image: np.ndarray  # (S, S, 3) uint8, the swapped crop
     mask: np.ndarray | None = None  # (S, S) float32 in [0, 1] when the swapper knows where its face is
+    # (S, S) float32 in [0, 1]: where the crop holds the target's own pixels moved by the swap (the
+    # surroundings a narrower jaw drew in). Pasted as they are, never colour-matched, and not limited to
+    # the face mask. None when the swapper moves none.
+    surroundings: np.ndarray | None = None
     # Why the swapper declined this face (a pose it cannot swap well, say); the face is then left as it
     # is and counted in the run's report, never half-swapped. None when the face was swapped.
     declined: str | None = None

@@ -123,3 +123,29 @@ def test_registered_occlusion_masker_keeps_its_pixels(scene) -> None:
     compositor.close()
     with pytest.raises(ValueError, match="unknown occlusion mask"):
         ComposeOptions(occlusion=("nothing",))
+
+
+def test_surroundings_are_pasted_as_drawn_and_occluders_keep_their_pixels(scene) -> None:
+    """A swapper's moved surroundings go in beyond the face mask, without colour matching (a flat grey
+    40 stays 40, where the shading transfer would lift it to the target's skin), and an occluder keeps the
+    target's own pixels there too."""
+    from faceforge.compose import OCCLUSION_MASKS, Compositor, register_masker
+
+    frame, target, _ = scene
+    if "bright_test" not in OCCLUSION_MASKS:
+        register_masker("bright_test", _BrightPixels, occlusion=True)
+    drawn = np.full_like(target.image, 40)
+    everywhere = np.ones(target.image.shape[:2], np.float32)
+    compositor = Compositor(ComposeOptions(occlusion=("bright_test",), seam=False, texture=False))
+    out = compositor.compose(frame, target, drawn, np.zeros_like(everywhere), everywhere)
+    compositor.close()
+    size = target.image.shape[:2]
+    back = cv2.warpAffine(out, target.matrix, size[::-1], flags=cv2.INTER_NEAREST)
+    bright = (target.image.max(axis=2) > 200).astype(np.uint8)
+    kernel = np.ones((5, 5), np.uint8)
+    occluded, open_ = cv2.erode(bright, kernel).astype(bool), cv2.erode(1 - bright, kernel).astype(bool)
+    border = np.zeros(size, bool)
+    border[4:-4, 4:-4] = True  # the crop's own edge is resampled on the way back
+    assert occluded[border].sum() > 100 and open_[border].sum() > 1000
+    assert np.abs(back[open_ & border].astype(int) - 40).max() <= 1
+    assert np.abs(back[occluded & border].astype(int) - target.image[occluded & border]).mean() < 3

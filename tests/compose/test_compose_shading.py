@@ -74,12 +74,13 @@ def _soft(image: np.ndarray) -> np.ndarray:
     ],
 )
 def test_texture_matches_the_targets_sharpness(source: str, target: str, soften: bool) -> None:
-    """Variance of the Laplacian over the bare skin of both the target and the output (the reshaped
-    face is narrower than frontal_a's: the target's skin beyond it holds the face's edge), in frame
-    pixels: the output's is within a factor 1.5 of the target's with ``texture`` on, and off by more
-    than that without. With the full contrast match (``contrast=1``): at the default 0.5 the face's own
-    contrast leaves a step at the mask's edge that this measure counts too (1.82 on the soft target;
-    1.04 on the skin 12 px inside)."""
+    """Variance of the Laplacian over the bare skin of both the target and the output, in frame pixels:
+    the output's is within a factor 1.5 of the target's with ``texture`` on, and off by more than that
+    without. The output's skin is taken from 4 px inside its edge: the reshaped face is narrower than
+    frontal_a's and its jaw line is a real edge against the target's neck, which this measure would count
+    as grain (measured, soft target: 1.76 off, 1.07 on; sharp target: 0.155 off, 0.97 on; from 2 px
+    inside, 2.73 and 1.63 on the soft one). With the full contrast match (``contrast=1``): at the default
+    0.5 the face's own contrast leaves a step at the mask's edge that this measure counts too."""
     image = load_rgb(target)
     (landmarks,) = mesh_landmarks([image])
     if soften:
@@ -90,7 +91,7 @@ def test_texture_matches_the_targets_sharpness(source: str, target: str, soften:
         config = replace(SwapConfig(), compose=ComposeOptions(color="shading", texture=texture, contrast=1.0))
         output = swap_image([TESTDATA / source], image, config=config)
         (moved,) = mesh_landmarks([output])
-        both = cv2.erode(skin_mask(moved, image.shape), np.ones((5, 5), np.uint8)) & skin
+        both = cv2.erode(skin_mask(moved, image.shape), np.ones((9, 9), np.uint8)) & skin
         ratios.append(sharpness(output, both) / sharpness(image, both))
     assert abs(np.log(ratios[0])) > np.log(1.5)
     assert abs(np.log(ratios[1])) < np.log(1.5)

@@ -106,17 +106,29 @@ class Compositor:
     ) -> np.ndarray:
         """The composite ``(S, S)`` float32 mask in crop space: the face masker's mask, narrowed by the
         swapper's mask when given, with every occlusion masker's region cut out."""
+        return self._masks(frame, aligned, swapper_mask, None)[0]
+
+    def _masks(
+        self,
+        frame: np.ndarray,
+        aligned: AlignedFace,
+        swapper_mask: np.ndarray | None,
+        surroundings: np.ndarray | None,
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """:meth:`face_mask`, and the swapper's moved surroundings with the same occluders cut out."""
         size = aligned.image.shape[:2]
+        for name, given in (("mask", swapper_mask), ("surroundings", surroundings)):
+            if given is not None and given.shape[:2] != size:
+                raise ValueError(f"swapper {name} {given.shape} does not match the crop size {size}")
         context = MaskContext(aligned.image, aligned.landmarks, frame, aligned.matrix, aligned.face.track_id)
         mask = self._face(context)
         if swapper_mask is not None:
-            if swapper_mask.shape[:2] != size:
-                raise ValueError(f"swapper mask {swapper_mask.shape} does not match the crop size {size}")
             mask = combine_masks(mask, swapper_mask)
         if self._occlusion:
-            occluded = np.maximum.reduce([masker(context) for masker in self._occlusion])
-            mask = mask * (1.0 - occluded)
-        return mask.astype(np.float32, copy=False)
+            visible = 1.0 - np.maximum.reduce([masker(context) for masker in self._occlusion])
+            mask = mask * visible
+            surroundings = None if surroundings is None else surroundings * visible
+        return mask.astype(np.float32, copy=False), surroundings
 
     def compose(
         self,
@@ -124,18 +136,20 @@ class Compositor:
         aligned: AlignedFace,
         swapped_crop: np.ndarray,
         swapper_mask: np.ndarray | None = None,
+        surroundings: np.ndarray | None = None,
     ) -> np.ndarray:
         """Put ``swapped_crop`` (aligned like ``aligned``) back into ``frame``; returns a new frame.
 
-        The swapped crop is colour-matched to the target crop inside the mask. Blending happens in the
-        frame's region of interest, not in the crop: the background there is never resampled, and
-        Poisson cloning sees the real surroundings of the face.
+        The swapped crop is colour-matched to the target crop inside the mask; ``surroundings`` (the
+        swapper's ``SwapResult.surroundings``) are pasted as the swapper drew them, beyond the mask too.
+        Blending happens in the frame's region of interest, not in the crop: the background there is
+        never resampled, and Poisson cloning sees the real surroundings of the face.
         """
         if swapped_crop.shape != aligned.image.shape:
             raise ValueError(
                 f"swapped crop {swapped_crop.shape} differs from the target crop {aligned.image.shape}"
             )
-        mask = self.face_mask(frame, aligned, swapper_mask)
+        mask, surroundings = self._masks(frame, aligned, swapper_mask, surroundings)
         # Skin tone statistics from bare skin only: eye whites, brows and lips would skew them (a dark
         # face's eye whites turned grey when a light target's skin was matched over the whole mask).
         skin = skin_mask(aligned.landmarks, aligned.image.shape[:2])
@@ -152,7 +166,10 @@ class Compositor:
                 face_size(aligned.landmarks),
                 average=None if track_id is None else functools.partial(self._seams.update, track_id),
             )
-        out = paste_back(frame, colored, mask, aligned.matrix, blend=BLENDERS[self.options.blend])
+        pasted = mask
+        if surroundings is not None:
+            colored, pasted = _with_surroundings(colored, swapped_crop, mask, surroundings)
+        out = paste_back(frame, colored, pasted, aligned.matrix, blend=BLENDERS[self.options.blend])
         if self.options.texture:
             out = _textured(out, frame, aligned, mask, skin)
         return out
@@ -168,6 +185,17 @@ class Compositor:
         """Release the maskers' models."""
         for masker in (self._face, *self._occlusion):
             masker.close()
+
+
+def _with_surroundings(
+    colored: np.ndarray, drawn: np.ndarray, mask: np.ndarray, surroundings: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The crop to paste and its mask: the colour-matched face where ``mask`` says, the swapper's own
+    ``drawn`` pixels (not colour-matched) where only ``surroundings`` does, mixed in proportion between."""
+    pasted = np.maximum(mask, surroundings)
+    face_share = np.divide(mask, pasted, out=np.ones_like(mask), where=pasted > 0)[..., None]
+    crop = colored * face_share + drawn * (1.0 - face_share)
+    return np.clip(crop + 0.5, 0, 255).astype(np.uint8), pasted
 
 
 def _textured(
@@ -202,10 +230,11 @@ def compose(
     swapped_crop: np.ndarray,
     options: ComposeOptions | None = None,
     swapper_mask: np.ndarray | None = None,
+    surroundings: np.ndarray | None = None,
 ) -> np.ndarray:
     """One-shot compose through a :class:`Compositor` made and closed for this call."""
     compositor = Compositor(options)
     try:
-        return compositor.compose(frame, target, swapped_crop, swapper_mask)
+        return compositor.compose(frame, target, swapped_crop, swapper_mask, surroundings)
     finally:
         compositor.close()

@@ -91,7 +91,9 @@ class SwapEngine:
         outputs = list(batch.frames)
         counts = [0] * len(outputs)
         for (index, aligned, result), image in zip(swapped, images, strict=True):
-            outputs[index] = self.compositor.compose(outputs[index], aligned, image, result.mask)
+            outputs[index] = self.compositor.compose(
+                outputs[index], aligned, image, result.mask, result.surroundings
+            )
             counts[index] += 1
         outputs = self.processors.process_frames(outputs)
         return [

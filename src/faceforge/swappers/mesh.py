@@ -14,7 +14,9 @@ Source and target are aligned to one template. For each target face:
    never land inside the target's face.
 3. **Surroundings.** Two rings of points around the face oval carry the target's own surroundings: the
    inner one moves with the (reshaped) outline, the outer one stays, so where a narrower jaw uncovers
-   background, the target's background just outside its jaw slides in, instead of being invented.
+   background, the target's background just outside its jaw slides in, instead of being invented. The
+   result says where (``SwapResult.surroundings``, :mod:`faceforge.swappers.mesh_masks`): those pixels are
+   pasted as they are, over the target's old jaw line too.
 
 All of it is one ``cv2.remap`` over the source views and the target crop laid side by side. Target faces
 turned further than ``max_yaw`` are declined (left as they are and counted by the run).
@@ -42,6 +44,7 @@ from faceforge.geometry.mesh_topology import (
 from faceforge.geometry.mesh_visibility import triangle_visibility
 from faceforge.geometry.mesh_warp import corner_affines, rasterise_triangles, remap_triangles
 from faceforge.geometry.pose import head_pose
+from faceforge.swappers.mesh_masks import face_region, slid_surroundings
 from faceforge.swappers.mesh_options import MeshSwapOptions
 from faceforge.swappers.mesh_skin import triangle_skin
 from faceforge.types import MESH_POINTS, AlignedFace, SourceIdentity, SwapResult
@@ -57,11 +60,6 @@ _EYE_CONTOURS = (np.array(regions.RIGHT_EYE), MESH_MIRROR[list(regions.RIGHT_EYE
 _EYE_GAP = tuple(regions.RIGHT_EYE.index(point) for point in (159, 145, 33, 133))
 _CLOSED_EYE = 0.6  # a source eye open less than this share of the target's gives way to the target's
 _FADE = 0.015  # Gaussian sigma of the fade between textures, fraction of the crop size
-# Width of the mask's edge, fraction of the crop size (about 7 % of the face's width): the face fades into
-# the target's own surroundings over it.
-_SEAM = 0.025
-_EYE_LINE = (33, 133, 263, 362)  # eye corners
-_MOUTH_LINE = (61, 291)  # mouth corners
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,14 +191,16 @@ class MeshSwapper:
         coverage = (index_map >= 0) & ~kept_eyes
         image = target.image.copy()
         np.copyto(image, warped, where=coverage[..., None])
-        mask = _changed_region(index_map, int(is_face.sum()), original)
+        face_count = int(is_face.sum())
+        mask = face_region(index_map, face_count, original)
+        surroundings = slid_surroundings(index_map, face_count, original, moved, ring_to)
         # Kept eyes and the target's own skin where no source view shows skin are the target's pixels: out
         # of the mask, so the compositor never recolours them to the source's tone.
         target_skin = _pixels_of(index_map, from_target)
         for region, sigma in ((kept_eyes, 1.0), (target_skin, _FADE * size)):
             if region.any():
                 mask *= 1.0 - cv2.GaussianBlur(region.view(np.uint8) * np.float32(1.0), (0, 0), sigmaX=sigma)
-        return SwapResult(image=image, mask=mask)
+        return SwapResult(image=image, mask=mask, surroundings=surroundings)
 
 
 def _pixels_of(index_map: np.ndarray, chosen: np.ndarray) -> np.ndarray:
@@ -209,28 +209,6 @@ def _pixels_of(index_map: np.ndarray, chosen: np.ndarray) -> np.ndarray:
     table = np.zeros(int(index_map.max()) + 2, dtype=bool)
     table[: len(chosen)] = chosen
     return np.take(table, index_map)  # -1 reads the last entry, which stays False
-
-
-def _changed_region(index_map: np.ndarray, face_count: int, original: np.ndarray) -> np.ndarray:
-    """The swap's mask: where the source's face is drawn (triangles numbered below ``face_count``), and
-    where the target's surroundings slid over the target's own face oval (``original`` points: a narrower
-    jaw). Elsewhere the surrounding rings only carry the target's own pixels: left out of the mask, they
-    are not colour-matched with the face, which turned the target's forehead above the oval into a bright
-    band. From the eyes up the mask falls to zero at the face's edge over _SEAM, so the edge between the
-    source's forehead and the target's is never pasted; from the mouth down its edge is the (reshaped) jaw
-    line itself, feathered by two pixels, so a narrower jaw stays narrow."""
-    own_face = np.zeros(index_map.shape, np.uint8)
-    cv2.fillPoly(own_face, [np.round(original[list(FACE_OVAL), :2]).astype(np.int32)], 1)
-    changed = (index_map >= 0) & ((index_map < face_count) | own_face.astype(bool))
-    region = changed.view(np.uint8)
-    inside = cv2.distanceTransform(region, cv2.DIST_L2, 5) / (_SEAM * index_map.shape[0])
-    ramp = np.clip(inside, 0.0, 1.0)
-    faded = ramp * ramp * (3 - 2 * ramp)
-    sharp = cv2.GaussianBlur(region * np.float32(1.0), (0, 0), sigmaX=2.0)
-    eyes, mouth = original[list(_EYE_LINE), 1].mean(), original[list(_MOUTH_LINE), 1].mean()
-    rows = np.arange(index_map.shape[0], dtype=np.float64)[:, None]
-    upper = np.clip((mouth - rows) / max(mouth - eyes, 1.0), 0.0, 1.0)
-    return (upper * faded + (1 - upper) * sharp).astype(np.float32)
 
 
 def _texture_choice(
