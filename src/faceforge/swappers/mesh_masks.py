@@ -77,9 +77,15 @@ def slid_surroundings(
     if not amount.any():
         return np.zeros(index_map.shape, np.float32)
 
+    # Only the surrounding triangles' pixels of the lower face can weigh anything: the rest stays 0.
+    lower = _lower_face(original, size)
+    rows, cols = np.nonzero((index_map >= face_count) & (lower > 0))
+    weight = np.zeros(index_map.shape, np.float32)
+    if not len(rows):
+        return weight
+
     # The nearest jaw stretch by angle around the face's centre (the oval is star-shaped about it).
-    ys, xs = np.mgrid[0:size, 0:size].astype(np.float64)
-    angle = np.arctan2(ys - centre[1], xs - centre[0])
+    angle = np.arctan2(rows - centre[1], cols - centre[0])
     ovals = np.arctan2(outward[:, 1], outward[:, 0])
     order = np.argsort(ovals)
     along = np.interp(angle, ovals[order], amount[order], period=2 * np.pi)
@@ -88,10 +94,8 @@ def slid_surroundings(
     inner, outer = (np.zeros(index_map.shape, np.uint8) for _ in range(2))
     cv2.fillPoly(inner, [np.round(rings[:count]).astype(np.int32)], 1)
     cv2.fillPoly(outer, [np.round(rings[count:]).astype(np.int32)], 1)
-    to_inner = cv2.distanceTransform(1 - inner, cv2.DIST_L2, 5)
-    to_outside = cv2.distanceTransform(outer, cv2.DIST_L2, 5)
+    to_inner = cv2.distanceTransform(1 - inner, cv2.DIST_L2, 5)[rows, cols]
+    to_outside = cv2.distanceTransform(outer, cv2.DIST_L2, 5)[rows, cols]
     radial = np.clip(to_outside / np.maximum(to_inner + to_outside, 1e-9) / _FADE_FROM, 0.0, 1.0)
-
-    surroundings = index_map >= face_count
-    weight = along * radial * _lower_face(original, size) * surroundings
-    return weight.astype(np.float32)
+    weight[rows, cols] = along * radial * lower[rows, 0]
+    return weight
