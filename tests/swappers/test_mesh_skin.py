@@ -66,3 +66,31 @@ def test_a_turned_source_leaves_no_hair_on_the_target_face(analyser, photo):
     own = float(np.mean(lightness < dark))
     assert dark_share(MeshSwapOptions()) <= own + 0.002
     assert dark_share(MeshSwapOptions(mirror_below=0.0)) > 2 * own
+
+
+def test_make_up_that_does_not_reach_the_oval_is_the_sources_skin(analyser, photo):
+    """face_darkskin_i wears pale eye shadow: 13 triangles by the outer corner of her right eye read as
+    far from her skin's colour. Hair and background come in from the oval's edge, and that patch does
+    not reach it: every triangle counts as skin (before, they took the target's own skin)."""
+    assert (_skin(analyser, photo, "face_darkskin_i.jpg") == 1.0).all()
+
+
+def test_the_targets_own_skin_is_never_mixed_in_where_the_source_shows_skin(analyser, photo):
+    """face_darkskin_i shows skin in every triangle; on face_grayscale_d (turned about 25 degrees) the
+    slivers along the near cheek face away in the source (negative visibility). The target's own skin,
+    the last resort where no source view shows skin, must not win there: it streaked the cheek with
+    the target's light skin. No triangle takes any of an alternative from the target crop."""
+    from faceforge.swappers.mesh import _texture_choice
+    from faceforge.types import SourceIdentity
+
+    swapper = MeshSwapper()
+    source, target = photo("face_darkskin_i.jpg")[..., :3], photo("face_grayscale_d.jpg")[..., :3]
+    prepared = swapper.prepare_source(SourceIdentity(views=[(source, analyser.faces(source)[0])]))
+    crop = align_face(target, analyser.faces(target)[0], swapper.template, swapper.crop_size)
+    face = prepared.triangles[prepared.face_triangles]
+    corners = crop.landmarks[:468, :2][face] + np.array([swapper.crop_size, 0])
+    _, alternative, weight, from_target = _texture_choice(prepared, 0, 0.5, swapper.crop_size, corners)
+    in_target = (alternative[:, :, 0] >= swapper.crop_size).all(axis=1)
+    assert (weight > 0).sum() > 20  # the mirror still fills the near cheek
+    assert not (in_target & (weight > 0)).any()
+    assert not from_target.any()

@@ -231,7 +231,10 @@ def _texture_choice(
     best_skin = np.max([s for view in source.views for s in (view.skin, view.mirror_skin)], axis=0)
     # The target's own skin: a last resort, worth _TARGET_SKIN where no source texture is skin at all.
     candidates.append((-1, False, _TARGET_SKIN * (1.0 - best_skin)))
-    scores = np.stack([c[2] for c in candidates])
+    # Facing away reads as negative visibility: no better than 0, or the target's skin (0 where the source
+    # shows skin) would win over a source texture for the slivers along a turned target's cheek, and its
+    # light skin would streak the face.
+    scores = np.maximum(np.stack([c[2] for c in candidates]), 0.0)
     best = np.argmax(scores, axis=0)
     gain = scores[best, np.arange(len(face))] - first.visibility
     weight = np.zeros(len(face))
@@ -259,13 +262,15 @@ def _eye_openness(landmarks: np.ndarray, contour: np.ndarray) -> float:
 
 
 def _closed_eyes(source_landmarks: np.ndarray, target_landmarks: np.ndarray) -> tuple[bool, bool]:
-    """Whether each eye (subject's right, left) is open less than _CLOSED_EYE as wide in the source as in
-    the target."""
-    right, left = (
+    """Whether the target keeps its own eye (subject's right, left): both do when either eye is open less
+    than _CLOSED_EYE as wide in the source as in the target. Both or neither: a kept eye beside a
+    swapped one looked like two people's eyes (face_roll_h on face_frontal_a: the target's blue eye
+    next to the source's narrowed dark one)."""
+    closed = any(
         _eye_openness(source_landmarks, contour) < _CLOSED_EYE * _eye_openness(target_landmarks, contour)
         for contour in _EYE_CONTOURS
     )
-    return right, left
+    return closed, closed
 
 
 def _eye_triangles(eyes: tuple[bool, bool], face: np.ndarray) -> np.ndarray:

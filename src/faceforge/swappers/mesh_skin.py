@@ -8,13 +8,17 @@ well lit and never covered by hair) is the reference; a triangle on the outer pa
 colour lies far from it is not skin, and the swapper takes its texture from elsewhere (its mirror
 triangle, another photo, or the target's own skin).
 
-Beards are left alone: only triangles above the mouth are tested, where hair and background fall.
+Beards are left alone: only triangles above the mouth are tested, where hair and background fall. And
+hair and background come in from the oval's edge: a patch of foreign colour that does not reach the
+oval (make-up around an eye, a highlight on the cheek) is the source's own skin and is kept.
 """
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from faceforge.geometry.mesh_shape import protected_points
 from faceforge.geometry.mesh_topology import FACE_OVAL
@@ -78,6 +82,7 @@ def triangle_skin(
     mouth_y = layout[[61, 291], 1].mean()
     tested = (radius > _OUTER) & ~features & (layout[triangles][:, :, 1].mean(axis=1) < mouth_y)
     skin[tested] = np.clip((_FAR - distance[tested]) / (_FAR - _NEAR), 0.0, 1.0)
+    skin[~_reaching_the_oval(triangles, skin < 1.0)] = 1.0
     # Spread each verdict to the triangles around it (a corner takes its least skin-like triangle, a
     # triangle the mean of its corners): thin triangles along a hair line otherwise alternate between
     # skin and not, a sawtooth of source and replacement texture.
@@ -85,3 +90,23 @@ def triangle_skin(
     np.minimum.at(corner, triangles.ravel(), np.repeat(skin, 3))
     skin[tested] = corner[triangles[tested]].mean(axis=1)
     return skin
+
+
+def _reaching_the_oval(triangles: np.ndarray, foreign: np.ndarray) -> np.ndarray:
+    """``(T,)`` bool: the ``foreign`` triangles joined (through foreign triangles sharing a corner) to one
+    with a corner on the face oval."""
+    chosen = np.flatnonzero(foreign)
+    if len(chosen) == 0:
+        return foreign
+    corners = triangles[chosen]
+    # A bipartite graph of the chosen triangles (0..n-1) and the mesh points (n..): its components are the
+    # patches of foreign triangles that share a corner.
+    count, points = len(chosen), int(triangles.max()) + 1
+    rows = np.repeat(np.arange(count), 3)
+    graph = coo_matrix((np.ones(rows.size), (rows, count + corners.ravel())), shape=(count + points,) * 2)
+    _, labels = connected_components(graph, directed=False)
+    on_oval = np.isin(corners, list(FACE_OVAL)).any(axis=1)
+    reaching = np.isin(labels[:count], labels[:count][on_oval])
+    out = np.zeros_like(foreign)
+    out[chosen[reaching]] = True
+    return out
