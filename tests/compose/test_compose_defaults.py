@@ -75,6 +75,43 @@ def test_shading_light_is_smoothed_per_track(samples: dict[str, Sample]) -> None
     np.testing.assert_array_equal(tracks(source, right, mask, None, None), fresh)
 
 
+def _gap(face: np.ndarray, target: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """The mean L*a*b* of ``face`` less ``target``'s over ``inside``."""
+    return _lab(face)[inside].mean(axis=0) - _lab(target)[inside].mean(axis=0)
+
+
+def test_shading_tone_gap_to_the_target_is_smoothed_per_track(samples: dict[str, Sample]) -> None:
+    """The relit face's mean tone relative to the target's skin moves a quarter of the way per frame:
+    a source whose cheek goes dark in one frame (a shadow the robust light fit leaves out) jumps the
+    stateless result's gap to the target, the tracked result's by a quarter of that. A change of the
+    target's own light passes at once: the gap, not the tone, is what is averaged."""
+    target = samples["face_frontal_a"].aligned
+    source = samples["face_frontal_b"].aligned.image
+    mask = skin_mask(target.landmarks, target.image.shape) / np.float32(255)
+    inside = mask > 0.5
+    shadowed = source.copy()
+    xs = np.nonzero(inside)[1]
+    cheek = inside & (np.arange(mask.shape[1])[None, :] < np.percentile(xs, 30))
+    shadowed[cheek] = shadowed[cheek] // 3
+    clean_gap = _gap(shading(source, target.image, mask), target.image, inside)
+    shadow_gap = _gap(shading(shadowed, target.image, mask), target.image, inside)
+    assert abs(shadow_gap[0] - clean_gap[0]) > 2.0  # the stateless gap really jumps
+
+    tracks = TrackShading()
+    tracks(source, target.image, mask, None, 5)
+    smoothed = _gap(tracks(shadowed, target.image, mask, None, 5), target.image, inside)
+    expected = clean_gap + 0.25 * (shadow_gap - clean_gap)
+    assert abs(smoothed[0] - expected[0]) < 0.3  # L*: 8-bit rounding
+    assert np.abs(smoothed - expected).max() < 0.6  # a*, b*: also RGB gamut clipping of the shadow
+
+    brighter = np.clip(target.image.astype(np.int16) + 25, 0, 255).astype(np.uint8)
+    tracks.reset()
+    tracks(source, target.image, mask, None, 5)
+    relit = tracks(source, brighter, mask, None, 5)
+    followed = _gap(relit, shading(source, target.image, mask), inside)[0]
+    assert abs(followed - _gap(brighter, target.image, inside)[0]) < 0.5  # L*
+
+
 def test_compositor_reset_forgets_the_shading(samples: dict[str, Sample]) -> None:
     target = samples["face_frontal_a"].aligned
     tracked = replace(target, face=replace(target.face, track_id=3))
