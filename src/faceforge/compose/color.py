@@ -264,18 +264,19 @@ class TrackShading:
     The plane fitted to one frame moves with its skin pixels (a blink, the mouth, JPEG noise), and
     unsmoothed it raised the clip's residual flicker. The plane's tilt (the offset less its mean over
     the mask) is averaged per track (``weight`` for the new frame), and so is the relit face's mean
-    L*a*b* gap to the target over bare skin: Reinhard's statistics and the plane's level still move with
-    each frame's pixels, and the face's tone relative to the scene must not (frontal_b on
-    short_noaudio_small: flicker 1.38 of the target's own without the gap averaged, 1.10 with it). A
+    L*a*b* gap to the target over bare skin (``gap_weight``): Reinhard's statistics and the plane's level
+    still move with each frame's pixels, and the face's tone relative to the scene must not (frontal_b on
+    short_noaudio_small: flicker 1.38 of the target's own without the gap averaged, 1.06 with it). A
     change of the scene's light still passes at once: Reinhard follows the target's mean in every frame,
     only the gap left after it is averaged. Faces without a track id (stills) are not smoothed. Not
     thread-safe: one per compositor.
     """
 
-    def __init__(self, weight: float = 0.25, strength: float = 1.0) -> None:
-        """``strength``: how far the face's lightness contrast moves to the target's (:func:`reinhard`)."""
+    def __init__(self, weight: float = 0.25, strength: float = 1.0, gap_weight: float = 0.1) -> None:
+        """``strength``: how far the face's lightness contrast moves to the target's (:func:`reinhard`);
+        ``gap_weight``: the new frame's weight in the tone gap's average."""
         self._tilts = TrackAverage(weight)
-        self._gaps = TrackAverage(weight)
+        self._gaps = TrackAverage(gap_weight)
         self._strength = strength
 
     def __call__(
